@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: tools, quality gates, then pytest.
+# README's test command and .ci/run both run exactly this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+UV_VERSION=0.13.9
+if ! command -v uv >/dev/null 2>&1 || [ "$(uv --version | awk '{print $2}')" != "$UV_VERSION" ]; then
+  echo "== installing uv $UV_VERSION"
+  python3 -m pip install --quiet "uv==$UV_VERSION"
+fi
+
+echo "== uv sync (locked dependencies)"
+uv sync --frozen --quiet
+
+echo "== ruff check";          uv run --frozen ruff check .
+echo "== ruff format --check"; uv run --frozen ruff format --check .
+echo "== mypy --strict";       uv run --frozen mypy
+echo "== import-linter";       uv run --frozen lint-imports
+
+echo "== pytest"
+set +e
+uv run --frozen pytest "$@"
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then
+  echo "pytest collected no tests: failing the run on purpose" >&2
+  exit 1
+fi
+exit "$rc"

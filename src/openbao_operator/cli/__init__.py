@@ -1,0 +1,2 @@
+"""The openbao-operator command line: crd, render and run. Thin: the logic lives in the layers below.
+"""

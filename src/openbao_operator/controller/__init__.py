@@ -1,0 +1,2 @@
+"""One reconcile of an OpenBaoCluster: observe, render, plan, apply, rollout step, status.
+"""

@@ -1,0 +1,2 @@
+"""Registry client and cosign signature verification; never touches Kubernetes objects.
+"""

@@ -1,0 +1,2 @@
+"""Certificate material and rotation decisions, with injected clock and randomness; never talks to the API.
+"""

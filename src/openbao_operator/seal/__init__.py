@@ -1,0 +1,2 @@
+"""Seal material (the static unseal key) and its lifecycle decisions; never talks to the API server.
+"""
