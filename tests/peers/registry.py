@@ -1,0 +1,145 @@
+"""A loopback OCI registry plus crane and cosign, all offline, for image-signature tests.
+
+Why: the operator verifies image signatures; the oracle for "valid" and "invalid" is the real cosign
+CLI against a real registry (Debian's docker-registry), with images pushed by crane from an empty base
+so nothing is ever pulled. Signing is key-based and offline: no transparency log upload, an empty key
+password, a private TUF_ROOT and no Docker credentials from the host.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.peers import pins
+from tests.peers.controlplane import http_get
+from tests.peers.procs import PeerProcess, free_port, run_checked
+
+
+@dataclass
+class Registry:
+    """A running registry; ``host`` is ``127.0.0.1:<port>`` (crane and cosign use plain HTTP for it)."""
+
+    host: str
+    proc: PeerProcess
+
+    def stop(self) -> None:
+        self.proc.stop()
+
+
+def start_registry(*, workdir: Path, logs: Path, timeout: float = 30.0) -> Registry:
+    """docker-registry with its own config on a free loopback port, storage under ``workdir``."""
+    port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "registry.yml"
+    config.write_text(
+        "version: 0.1\n"
+        "log: {level: info}\n"
+        f"storage: {{filesystem: {{rootdirectory: {workdir / 'storage'}}}, delete: {{enabled: true}}}}\n"
+        f"http: {{addr: '127.0.0.1:{port}'}}\n"
+    )
+    proc = PeerProcess(
+        name="registry",
+        argv=[str(pins.binary("docker-registry", peer_name="registry")), "serve", str(config)],
+        log=logs / "registry.log",
+    ).start()
+    proc.wait_ready(
+        lambda: http_get(f"http://127.0.0.1:{port}/v2/", timeout=2)[0] == 200, what="/v2/", timeout=timeout
+    )
+    return Registry(host=f"127.0.0.1:{port}", proc=proc)
+
+
+def _tool_env(*, workdir: Path) -> dict[str, str]:
+    """Environment for crane/cosign: no host Docker credentials, no proxies, empty key password."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if "proxy" not in k.lower() and not k.startswith(("COSIGN_", "SIGSTORE_"))
+    }
+    docker_config = workdir / "docker-config"
+    docker_config.mkdir(parents=True, exist_ok=True)
+    env.update(
+        DOCKER_CONFIG=str(docker_config),
+        HOME=str(workdir),
+        COSIGN_PASSWORD="",
+        TUF_ROOT=str(workdir / "tuf"),
+        COSIGN_YES="true",
+    )
+    return env
+
+
+def tiny_layer(*, content: bytes = b"hello from the test registry\n") -> bytes:
+    """A one-file tar layer (``/hello``), built in memory."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("hello")
+        info.size = len(content)
+        info.mode = 0o644
+        tar.addfile(info, io.BytesIO(content))
+    return buf.getvalue()
+
+
+def push_tiny_image(
+    *, registry: Registry, repository: str, tag: str, workdir: Path, log: Path, content: bytes | None = None
+) -> str:
+    """Push a one-layer OCI image with ``crane append --oci-empty-base``; returns ``host/repo@sha256:…``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    layer = workdir / f"{repository.replace('/', '_')}-{tag}.tar"
+    layer.write_bytes(tiny_layer(content=content or f"{repository}:{tag}\n".encode()))
+    crane = str(pins.binary("crane"))
+    ref = f"{registry.host}/{repository}:{tag}"
+    env = _tool_env(workdir=workdir)
+    run_checked(
+        [crane, "append", "--oci-empty-base", "-f", str(layer), "-t", ref], env=env, log=log, timeout=60
+    )
+    digest = run_checked([crane, "digest", ref], env=env, log=log, timeout=30).stdout.strip()
+    if not digest.startswith("sha256:"):
+        raise RuntimeError(f"crane digest gave {digest!r}")
+    return f"{registry.host}/{repository}@{digest}"
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    private: Path
+    public: Path
+
+
+class Cosign:
+    """The cosign CLI (v2 by default; ``major=3`` uses the optional v3 build) in offline key mode."""
+
+    def __init__(self, *, workdir: Path, log: Path, major: int = 2) -> None:
+        self.workdir = workdir
+        self.log = log
+        self.major = major
+        self.binary = str(pins.binary("cosign", peer_name="cosign" if major == 2 else "cosign3"))
+        self.env = _tool_env(workdir=workdir)
+
+    def generate_key_pair(self, *, name: str) -> KeyPair:
+        """``cosign generate-key-pair`` with an empty password, into ``<workdir>/<name>.key|.pub``."""
+        prefix = self.workdir / name
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        run_checked(
+            [self.binary, "generate-key-pair", f"--output-key-prefix={prefix}"],
+            env=self.env,
+            log=self.log,
+            timeout=60,
+        )
+        return KeyPair(private=prefix.with_suffix(".key"), public=prefix.with_suffix(".pub"))
+
+    def sign(self, image_ref: str, *, key: KeyPair) -> None:
+        """Sign by digest, without uploading to a transparency log (classic ``.sig`` tag on v3 too)."""
+        argv = [self.binary, "sign", f"--key={key.private}", "--tlog-upload=false", "--yes"]
+        if self.major >= 3:
+            argv += ["--use-signing-config=false", "--new-bundle-format=false"]
+        run_checked([*argv, image_ref], env=self.env, log=self.log, timeout=120)
+
+    def verify(self, image_ref: str, *, key: KeyPair) -> subprocess.CompletedProcess[str]:
+        """``cosign verify`` with the public key, tlog ignored; the caller checks ``returncode``."""
+        argv = [self.binary, "verify", f"--key={key.public}", "--insecure-ignore-tlog=true"]
+        if self.major >= 3:
+            argv += ["--new-bundle-format=false"]
+        return run_checked([*argv, image_ref], env=self.env, log=self.log, timeout=120, check=False)
