@@ -2,3 +2,24 @@
 
 Nothing else of the project is imported here, so every other layer can depend on the models.
 """
+
+from .cluster import API_VERSION, GROUP, KIND, PLURAL, VERSION, OpenBaoCluster, OpenBaoClusterSpec
+from .errors import FieldError, InvalidClusterError
+from .load import parse_cluster
+from .status import Condition, ConditionType, OpenBaoClusterStatus
+
+__all__ = [
+    "API_VERSION",
+    "GROUP",
+    "KIND",
+    "PLURAL",
+    "VERSION",
+    "Condition",
+    "ConditionType",
+    "FieldError",
+    "InvalidClusterError",
+    "OpenBaoCluster",
+    "OpenBaoClusterSpec",
+    "OpenBaoClusterStatus",
+    "parse_cluster",
+]

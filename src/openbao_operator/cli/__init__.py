@@ -1,2 +1,1 @@
-"""The openbao-operator command line: crd, render and run. Thin: the logic lives in the layers below.
-"""
+"""The openbao-operator command line: crd, render and run. Thin: the logic lives in the layers below."""

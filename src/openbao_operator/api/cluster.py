@@ -1,0 +1,168 @@
+"""The OpenBaoCluster resource: spec, metadata, and the cluster-level rules."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from .base import ApiModel
+from .configuration import AuditDevice, ObservabilityConfig, OpenBaoConfiguration, Plugin, TelemetryConfig
+from .k8s import (
+    Affinity,
+    LabelKey,
+    LocalObjectReference,
+    PodSecurityContext,
+    ResourceRequirements,
+    Toleration,
+    TopologySpreadConstraint,
+)
+from .networking import GatewayConfig, IngressConfig, NetworkConfig, ServiceConfig
+from .seal import UnsealConfig
+from .selfinit import SelfInitConfig
+from .status import OpenBaoClusterStatus
+from .tls import TlsConfig
+from .types import DNS_LABEL_REGEX, ImageRef, ObjectName, OpenBaoVersion, Pattern
+from .workload import (
+    ImageVerificationConfig,
+    InitContainerConfig,
+    MaintenanceConfig,
+    ServiceAccountConfig,
+    StorageConfig,
+    UpgradeConfig,
+    WorkloadHardeningConfig,
+)
+
+GROUP = "openbao.org"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+KIND = "OpenBaoCluster"
+PLURAL = "openbaoclusters"
+
+MAX_NAME_LENGTH = 52
+"""Longest cluster name: the StatefulSet's pods get a controller-revision-hash label `<name>-<10 chars>`,
+and label values are limited to 63 characters."""
+
+
+class OpenBaoClusterSpec(ApiModel):
+    """The desired OpenBao cluster."""
+
+    version: OpenBaoVersion
+    """OpenBao version, such as 2.4.1. Selects the default image tag and version-dependent options."""
+    image: ImageRef | None = None
+    """OpenBao image (default quay.io/openbao/openbao:<version>); the official image or its distroless variant."""
+    image_pull_secrets: list[LocalObjectReference] | None = None
+    """Pull secrets of the pods."""
+    replicas: Annotated[int, Field(ge=1, le=99)] = 3
+    """Number of OpenBao pods (raft voters). 3 or 5 for high availability."""
+    paused: bool = False
+    """Stop reconciling this cluster (deletion is still handled)."""
+    maintenance: MaintenanceConfig | None = None
+    """Maintenance mode and explicit restarts."""
+    init_container: InitContainerConfig | None = None
+    """Accepted for compatibility with the reference operator and ignored (no init container is used)."""
+    tls: TlsConfig
+    """TLS of the listener and of raft traffic."""
+    unseal: UnsealConfig | None = None
+    """Seal configuration (default: the operator-generated static key)."""
+    storage: StorageConfig
+    """Raft data volumes."""
+    service: ServiceConfig | None = None
+    """External Service <name>-public; present (even empty) means created."""
+    ingress: IngressConfig | None = None
+    """Ingress in front of the external Service."""
+    gateway: GatewayConfig | None = None
+    """Gateway API routes."""
+    network: NetworkConfig | None = None
+    """NetworkPolicy settings."""
+    configuration: OpenBaoConfiguration | None = None
+    """Typed server options for config.hcl."""
+    audit: Annotated[list[AuditDevice], Field(max_length=32)] | None = None
+    """Declarative audit devices."""
+    plugins: Annotated[list[Plugin], Field(max_length=64)] | None = None
+    """Declarative plugins."""
+    telemetry: TelemetryConfig | None = None
+    """Telemetry stanza."""
+    observability: ObservabilityConfig | None = None
+    """Metrics and monitoring."""
+    self_init: SelfInitConfig | None = None
+    """OpenBao self-initialization."""
+    profile: Literal["Hardened", "Development"] | None = None
+    """Security profile. Hardened demands production settings; Development allows shortcuts and is reported
+    as a security risk. Unset is treated as Development and reported (the reference operator refuses to
+    reconcile instead)."""
+    service_account: ServiceAccountConfig | None = None
+    """The pods' ServiceAccount."""
+    security_context: PodSecurityContext | None = None
+    """Per-field overrides of the restricted pod security context."""
+    workload_hardening: WorkloadHardeningConfig | None = None
+    """Optional pod hardening."""
+    image_verification: ImageVerificationConfig | None = None
+    """Signature verification of the OpenBao image."""
+    operator_image_verification: ImageVerificationConfig | None = None
+    """Accepted for compatibility: verifies the reference operator's init-container image, which is not used here."""
+    deletion_policy: Literal["Retain", "DeletePVCs", "DeleteAll"] = "Retain"
+    """What happens to data when the cluster is deleted. Retain keeps PVCs and the unseal key; DeletePVCs deletes
+    the PVCs; DeleteAll also deletes the unseal key."""
+    upgrade: UpgradeConfig | None = None
+    """Rollout strategy."""
+    backup: dict[str, Any] | None = None
+    """Accepted for compatibility with the reference operator; scheduled backups are not implemented (reported
+    in status)."""
+    restore: dict[str, Any] | None = None
+    """Accepted for compatibility with the reference operator; not implemented (reported in status)."""
+    break_glass_ack: str | None = None
+    """Accepted for compatibility with the reference operator; not used."""
+    resources: ResourceRequirements | None = None
+    """CPU and memory of the OpenBao container."""
+    affinity: Affinity | None = None
+    """Scheduling affinity (default: soft anti-affinity across nodes)."""
+    tolerations: list[Toleration] | None = None
+    """Tolerations of the pods."""
+    node_selector: dict[LabelKey, str] | None = None
+    """Node labels the pods require."""
+    topology_spread_constraints: list[TopologySpreadConstraint] | None = None
+    """How the pods spread across zones or nodes."""
+    priority_class_name: ObjectName | None = None
+    """PriorityClass of the pods."""
+    pod_labels: dict[LabelKey, str] | None = None
+    """Extra labels on the pods (the operator's own labels win)."""
+    pod_annotations: dict[str, str] | None = None
+    """Extra annotations on the pods (the operator's own annotations win)."""
+
+
+class ObjectMeta(ApiModel):
+    """The part of metadata the operator reads; everything else is passed through untouched."""
+
+    model_config = {"extra": "allow"}
+
+    name: Annotated[
+        str,
+        Pattern(
+            DNS_LABEL_REGEX,
+            f"must be a DNS label of at most {MAX_NAME_LENGTH} characters: lower-case letters, digits and '-'",
+            MAX_NAME_LENGTH,
+        ),
+    ]
+    """Cluster name; prefixes every object the operator creates."""
+    namespace: str | None = None
+    """Namespace of the cluster."""
+    labels: dict[str, str] | None = None
+    """Labels."""
+    annotations: dict[str, str] | None = None
+    """Annotations."""
+
+
+class OpenBaoCluster(ApiModel):
+    """An OpenBao cluster managed by the operator."""
+
+    api_version: Literal["openbao.org/v1alpha1"] = Field(alias="apiVersion")
+    """openbao.org/v1alpha1."""
+    kind: Literal["OpenBaoCluster"]
+    """OpenBaoCluster."""
+    metadata: ObjectMeta
+    """Standard object metadata."""
+    spec: OpenBaoClusterSpec
+    """The desired cluster."""
+    status: OpenBaoClusterStatus | None = None
+    """The observed state, written by the operator."""

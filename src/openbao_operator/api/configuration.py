@@ -1,0 +1,333 @@
+"""Server configuration rendered into config.hcl: `spec.configuration`, audit devices, plugins, telemetry.
+
+Typed options only: there is no raw-HCL passthrough, so every value can be validated here and written
+safely. Every user string that reaches config.hcl is an HclStr (see types.py).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from .base import ApiModel, Rule
+from .types import GoDuration, HclStr, ImageRef, NonEmptyHclStr, Pattern, Sha256, Ttl
+
+OptionKey = Annotated[
+    str, Pattern(r"^[A-Za-z_][A-Za-z0-9_-]*$", "must be an option name: letters, digits, '_' and '-'", 128)
+]
+HeaderName = Annotated[str, Pattern(r"^[A-Za-z0-9!#$&'*+.^_`|~-]+$", "must be an HTTP header name", 256)]
+
+
+class ListenerConfig(ApiModel):
+    """Tuning of the TCP listener; addresses are managed by the operator."""
+
+    tls_disable: bool | None = Field(default=None, alias="tlsDisable")
+    """Disable TLS on the listener. Prefer spec.tls.enabled=false, which also fixes probes and joins."""
+    proxy_protocol_behavior: Literal["use_always", "allow_any", "deny_unauthorized"] | None = None
+    """PROXY protocol handling, for load balancers that send it."""
+
+
+class AutopilotConfig(ApiModel):
+    """Raft autopilot, applied through the OpenBao API (not config.hcl)."""
+
+    cleanup_dead_servers: bool | None = None
+    """Remove raft peers that stay unreachable longer than deadServerLastContactThreshold."""
+    dead_server_last_contact_threshold: GoDuration | None = None
+    """How long a peer may be unreachable before it counts as dead."""
+    min_quorum: Annotated[int, Field(ge=3)] | None = None
+    """Dead servers are only removed while at least this many voters remain."""
+    server_stabilization_time: GoDuration | None = None
+    """How long a new server must be healthy before it becomes a voter."""
+    last_contact_threshold: GoDuration | None = None
+    """How long a server may go without leader contact before it counts as unhealthy."""
+    max_trailing_logs: Annotated[int, Field(ge=0)] | None = None
+    """How many log entries a server may lag before it counts as unhealthy."""
+
+
+class RaftConfig(ApiModel):
+    """Tuning of raft storage."""
+
+    performance_multiplier: Annotated[int, Field(ge=0, le=10)] | None = None
+    """Scales raft timing (0 means OpenBao's default of 5; 1 is for production hardware)."""
+    autopilot: AutopilotConfig | None = None
+    """Autopilot settings."""
+
+
+class LoggingConfig(ApiModel):
+    """Server log output."""
+
+    format: Literal["standard", "json"] | None = None
+    """log_format."""
+    file: HclStr | None = None
+    """log_file: also write logs to this path."""
+    rotate_duration: GoDuration | None = None
+    """log_rotate_duration."""
+    rotate_bytes: Annotated[int, Field(ge=0)] | None = None
+    """log_rotate_bytes."""
+    rotate_max_files: Annotated[int, Field(ge=0)] | None = None
+    """log_rotate_max_files."""
+    pid_file: HclStr | None = Field(default=None, alias="pidFile")
+    """pid_file."""
+
+
+class PluginSettings(ApiModel):
+    """Plugin handling of the server (separate from spec.plugins, which declares plugins)."""
+
+    file_uid: Annotated[int, Field(ge=0)] | None = Field(default=None, alias="fileUID")
+    """plugin_file_uid."""
+    file_permissions: Annotated[str, Pattern(r"^0?[0-7]{3}$", "must be octal permissions such as 0755")] | None = None
+    """plugin_file_permissions, octal such as 0755."""
+    auto_download: bool | None = None
+    """plugin_auto_download: fetch declared OCI plugins (OpenBao >= 2.5.0)."""
+    auto_register: bool | None = None
+    """plugin_auto_register: register declared plugins in the catalog (OpenBao >= 2.5.0)."""
+    download_behavior: Literal["standard", "direct", "fail", "continue"] | None = None
+    """plugin_download_behavior (OpenBao >= 2.5.0)."""
+
+
+class OpenBaoConfiguration(ApiModel):
+    """Typed server options for config.hcl."""
+
+    ui: bool = True
+    """Serve the web UI."""
+    log_level: Literal["trace", "debug", "info", "warn", "err"] = "info"
+    """log_level."""
+    listener: ListenerConfig | None = None
+    """Listener tuning."""
+    raft: RaftConfig | None = None
+    """Raft tuning."""
+    acme_ca_root: HclStr | None = Field(default=None, alias="acmeCARoot")
+    """File with the CA that signs the ACME server's certificates (tls_acme_ca_root)."""
+    logging: LoggingConfig | None = None
+    """Log output."""
+    plugin: PluginSettings | None = None
+    """Plugin handling."""
+    default_lease_ttl: Ttl | None = Field(default=None, alias="defaultLeaseTTL")
+    """default_lease_ttl."""
+    max_lease_ttl: Ttl | None = Field(default=None, alias="maxLeaseTTL")
+    """max_lease_ttl."""
+    cache_size: Annotated[int, Field(ge=0)] | None = None
+    """cache_size, in entries."""
+    disable_cache: bool | None = None
+    """disable_cache."""
+    detect_deadlocks: bool | None = None
+    """detect_deadlocks (debugging)."""
+    raw_storage_endpoint: bool | None = None
+    """raw_storage_endpoint (dangerous: exposes raw storage)."""
+    introspection_endpoint: bool | None = None
+    """introspection_endpoint."""
+    imprecise_lease_role_tracking: bool | None = None
+    """imprecise_lease_role_tracking."""
+    unsafe_allow_api_audit_creation: bool | None = Field(default=None, alias="unsafeAllowAPIAuditCreation")
+    """unsafe_allow_api_audit_creation."""
+    allow_audit_log_prefixing: bool | None = None
+    """allow_audit_log_prefixing."""
+    enable_response_header_hostname: bool | None = None
+    """enable_response_header_hostname."""
+    enable_response_header_raft_node_id: bool | None = Field(default=None, alias="enableResponseHeaderRaftNodeID")
+    """enable_response_header_raft_node_id."""
+
+
+class FileAuditOptions(ApiModel):
+    """Options of a file audit device."""
+
+    file_path: NonEmptyHclStr
+    """Where the log is written (stdout and discard are special)."""
+    mode: Annotated[str, Pattern(r"^[0-7]{3,4}$", "must be an octal file mode such as 0600")] | None = None
+    """Octal file mode, such as 0600."""
+
+
+class HttpAuditOptions(ApiModel):
+    """Options of an HTTP audit device."""
+
+    uri: NonEmptyHclStr
+    """Where audit entries are sent."""
+    headers: dict[HeaderName, list[HclStr]] | None = None
+    """Headers sent with each entry: name to values."""
+
+
+class SyslogAuditOptions(ApiModel):
+    """Options of a syslog audit device."""
+
+    facility: HclStr | None = None
+    """Syslog facility (OpenBao default AUTH)."""
+    tag: HclStr | None = None
+    """Syslog tag (OpenBao default openbao)."""
+
+
+class SocketAuditOptions(ApiModel):
+    """Options of a socket audit device."""
+
+    address: HclStr | None = None
+    """Socket address."""
+    socket_type: HclStr | None = None
+    """tcp, udp or unix."""
+    write_timeout: GoDuration | None = None
+    """Write deadline."""
+
+
+AUDIT_OPTION_BLOCKS = (
+    ("file", "fileOptions"),
+    ("http", "httpOptions"),
+    ("syslog", "syslogOptions"),
+    ("socket", "socketOptions"),
+)
+
+
+def _audit_option_rule(audit_type: str, json_name: str) -> Rule:
+    attr = {
+        "fileOptions": "file_options",
+        "httpOptions": "http_options",
+        "syslogOptions": "syslog_options",
+        "socketOptions": "socket_options",
+    }[json_name]
+    return Rule(
+        cel=f"self.type == '{audit_type}' || !has(self.{json_name})",
+        check=lambda m: m.type == audit_type or getattr(m, attr) is None,
+        message=f"only used when type is {audit_type}",
+        field=json_name,
+    )
+
+
+class AuditDevice(ApiModel):
+    """A declarative audit device (`audit "<type>" "<path>"` in config.hcl)."""
+
+    rules = tuple(_audit_option_rule(t, j) for t, j in AUDIT_OPTION_BLOCKS)
+
+    type: Literal["file", "syslog", "socket", "http"]
+    """Device type."""
+    path: Annotated[NonEmptyHclStr, Field(max_length=256)]
+    """Mount path of the device."""
+    description: HclStr | None = None
+    """Description."""
+    file_options: FileAuditOptions | None = None
+    """Options for type file."""
+    http_options: HttpAuditOptions | None = Field(default=None, alias="httpOptions")
+    """Options for type http."""
+    syslog_options: SyslogAuditOptions | None = None
+    """Options for type syslog."""
+    socket_options: SocketAuditOptions | None = None
+    """Options for type socket."""
+    options: dict[OptionKey, HclStr | bool | int | float] | None = None
+    """Raw options (string, number or boolean values), used only when no structured options are given."""
+
+
+class Plugin(ApiModel):
+    """A declarative plugin (`plugin "<type>" "<name>"` in config.hcl)."""
+
+    rules = (
+        Rule(
+            cel="has(self.image) || has(self.command)",
+            check=lambda m: m.image is not None or m.command is not None,
+            message="set image or command",
+            field="image",
+        ),
+    )
+
+    type: Annotated[
+        str, Pattern(r"^[a-z][a-z0-9_-]*$", "must be a plugin type such as secret, auth, database or kms", 63)
+    ]
+    """Plugin type: secret, auth, database or kms."""
+    name: Annotated[str, Pattern(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", "must be letters, digits, '_', '.' and '-'", 128)]
+    """Plugin name."""
+    image: ImageRef | None = None
+    """OCI image with the plugin; wins over command."""
+    command: NonEmptyHclStr | None = None
+    """Binary name in the plugin directory."""
+    version: NonEmptyHclStr | None = None
+    """Plugin version."""
+    binary_name: NonEmptyHclStr | None = None
+    """Binary name inside the image."""
+    sha256sum: Sha256 | None = None
+    """SHA-256 of the binary."""
+    args: list[HclStr] | None = None
+    """Arguments for the plugin."""
+    env: list[HclStr] | None = None
+    """Environment (KEY=VALUE) for the plugin."""
+
+
+class TelemetryConfig(ApiModel):
+    """The telemetry stanza."""
+
+    usage_gauge_period: GoDuration | None = None
+    """usage_gauge_period."""
+    maximum_gauge_cardinality: Annotated[int, Field(ge=0)] | None = None
+    """maximum_gauge_cardinality."""
+    disable_hostname: bool | None = None
+    """disable_hostname."""
+    enable_hostname_label: bool | None = None
+    """enable_hostname_label."""
+    metrics_prefix: HclStr | None = None
+    """metrics_prefix."""
+    lease_metrics_epsilon: GoDuration | None = None
+    """lease_metrics_epsilon."""
+    prometheus_retention_time: GoDuration | None = None
+    """prometheus_retention_time."""
+    statsite_address: HclStr | None = None
+    """statsite_address."""
+    statsd_address: HclStr | None = None
+    """statsd_address."""
+    dog_statsd_address: HclStr | None = Field(default=None, alias="dogStatsdAddress")
+    """dogstatsd_addr."""
+    dog_statsd_tags: list[HclStr] | None = Field(default=None, alias="dogStatsdTags")
+    """dogstatsd_tags."""
+    circonus_api_key: str | None = Field(default=None, alias="circonusAPIKey")
+    """Deprecated here (a secret in the CR); not written into config.hcl."""
+    circonus_api_app: HclStr | None = Field(default=None, alias="circonusAPIApp")
+    """circonus_api_app."""
+    circonus_api_url: HclStr | None = Field(default=None, alias="circonusAPIURL")
+    """circonus_api_url."""
+    circonus_submission_interval: GoDuration | None = None
+    """circonus_submission_interval."""
+    circonus_check_id: HclStr | None = Field(default=None, alias="circonusCheckID")
+    """circonus_submission_url check id."""
+    circonus_check_force_metric_activation: HclStr | None = None
+    """circonus_check_force_metric_activation."""
+    circonus_check_instance_id: HclStr | None = Field(default=None, alias="circonusCheckInstanceID")
+    """circonus_check_instance_id."""
+    circonus_check_search_tag: HclStr | None = None
+    """circonus_check_search_tag."""
+    circonus_check_display_name: HclStr | None = None
+    """circonus_check_display_name."""
+    circonus_check_tags: HclStr | None = None
+    """circonus_check_tags."""
+    circonus_broker_id: HclStr | None = Field(default=None, alias="circonusBrokerID")
+    """circonus_broker_id."""
+    circonus_broker_select_tag: HclStr | None = None
+    """circonus_broker_select_tag."""
+    stackdriver_project_id: HclStr | None = Field(default=None, alias="stackdriverProjectID")
+    """stackdriver_project_id."""
+    stackdriver_location: HclStr | None = None
+    """stackdriver_location."""
+    stackdriver_namespace: HclStr | None = None
+    """stackdriver_namespace."""
+    stackdriver_debug_logs: bool | None = None
+    """stackdriver_debug_logs."""
+
+
+class ServiceMonitorConfig(ApiModel):
+    """A Prometheus Operator ServiceMonitor for the cluster."""
+
+    enabled: bool = True
+    """Create the ServiceMonitor (when metrics are enabled)."""
+    interval: GoDuration = "30s"
+    """Scrape interval."""
+    scrape_timeout: GoDuration = "10s"
+    """Scrape timeout."""
+
+
+class MetricsConfig(ApiModel):
+    """Prometheus metrics of the OpenBao pods."""
+
+    enabled: bool = False
+    """Expose metrics (sets telemetry defaults such as prometheus_retention_time)."""
+    service_monitor: ServiceMonitorConfig | None = None
+    """ServiceMonitor settings."""
+
+
+class ObservabilityConfig(ApiModel):
+    """Observability of the OpenBao pods."""
+
+    metrics: MetricsConfig | None = None
+    """Metrics settings."""

@@ -1,0 +1,108 @@
+"""How OpenBao is reached: the external Service, Ingress, Gateway API routes and the NetworkPolicy."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from .base import ApiModel, Rule
+from .k8s import NetworkPolicyEgressRule, NetworkPolicyIngressRule
+from .types import DnsLabel, Hostname, HttpPath, ObjectName
+
+
+class ServiceConfig(ApiModel):
+    """The external Service <name>-public. Its presence (even `{}`) creates the Service."""
+
+    type: Literal["ClusterIP", "NodePort", "LoadBalancer"] | None = None
+    """Service type (default ClusterIP)."""
+    annotations: dict[str, str] | None = None
+    """Annotations of the Service, for example for a cloud load balancer."""
+
+
+class IngressConfig(ApiModel):
+    """An Ingress <name> in front of the external Service."""
+
+    enabled: bool = False
+    """Create the Ingress."""
+    class_name: Annotated[str, Field(min_length=1)] | None = None
+    """IngressClass name."""
+    host: Hostname
+    """Host name the Ingress serves."""
+    path: HttpPath = "/"
+    """Path prefix."""
+    tls_secret_name: ObjectName | None = None
+    """Secret with the certificate the Ingress controller serves (default <name>-tls-server)."""
+    annotations: dict[str, str] | None = None
+    """Annotations of the Ingress."""
+
+
+class GatewayRef(ApiModel):
+    """The Gateway the route attaches to."""
+
+    name: ObjectName
+    """Gateway name."""
+    namespace: ObjectName | None = None
+    """Gateway namespace (default: the cluster's namespace)."""
+
+
+class BackendTlsConfig(ApiModel):
+    """A BackendTLSPolicy so the Gateway verifies OpenBao's certificate."""
+
+    enabled: bool = True
+    """Create the BackendTLSPolicy (when TLS is enabled and not passthrough)."""
+    hostname: Hostname | None = None
+    """Host name the Gateway verifies (default <name>-public.<namespace>.svc)."""
+
+
+class GatewayConfig(ApiModel):
+    """Gateway API routes: an HTTPRoute, or a TLSRoute for passthrough."""
+
+    rules = (
+        Rule(
+            cel="!self.enabled || has(self.gatewayRef)",
+            check=lambda m: not m.enabled or m.gateway_ref is not None,
+            message="required when spec.gateway.enabled is true",
+            field="gatewayRef",
+        ),
+        Rule(
+            cel="!self.enabled || has(self.hostname)",
+            check=lambda m: not m.enabled or m.hostname is not None,
+            message="required when spec.gateway.enabled is true",
+            field="hostname",
+        ),
+    )
+
+    enabled: bool = False
+    """Create the route."""
+    listener_name: Annotated[str, Field(min_length=1)] | None = None
+    """Gateway listener to attach to (the parentRef sectionName)."""
+    gateway_ref: GatewayRef | None = None
+    """The Gateway; required when enabled."""
+    hostname: Hostname | None = None
+    """Host name of the route; required when enabled."""
+    path: HttpPath = "/"
+    """Path prefix of the HTTPRoute."""
+    annotations: dict[str, str] | None = None
+    """Annotations of the route."""
+    backend_tls: BackendTlsConfig | None = Field(default=None, alias="backendTLS")
+    """Gateway-to-OpenBao TLS verification."""
+    tls_passthrough: bool = False
+    """Use a TLSRoute and let OpenBao terminate TLS (required with ACME)."""
+
+
+class NetworkConfig(ApiModel):
+    """The NetworkPolicy <name>-network-policy: what the operator allows, plus your own rules."""
+
+    api_server_cidr: Annotated[str, Field(min_length=1)] | None = Field(default=None, alias="apiServerCIDR")
+    """CIDR of the Kubernetes API server (egress on 443); detected when unset."""
+    api_server_endpoint_i_ps: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        default=None, alias="apiServerEndpointIPs"
+    )
+    """API server endpoint IPs (egress on 6443)."""
+    dns_namespace: DnsLabel = "kube-system"
+    """Namespace of the cluster DNS (egress on 53)."""
+    egress_rules: list[NetworkPolicyEgressRule] | None = None
+    """Extra egress rules, appended after the operator's."""
+    ingress_rules: list[NetworkPolicyIngressRule] | None = None
+    """Extra ingress rules, appended after the operator's."""

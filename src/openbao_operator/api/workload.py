@@ -1,0 +1,95 @@
+"""Workload settings: storage, lifecycle (maintenance, upgrades, deletion) and pod scheduling."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from .base import ApiModel, Rule
+from .k8s import LocalObjectReference
+from .types import ImageRef, ObjectName, Quantity
+
+
+class StorageConfig(ApiModel):
+    """The raft data volume of each pod (volumeClaimTemplate `data`)."""
+
+    size: Quantity
+    """Requested size, such as 10Gi. Can grow (where the StorageClass allows expansion), never shrink."""
+    storage_class_name: Annotated[str, Field(min_length=1)] | None = None
+    """StorageClass of the volumes (cluster default when unset). Cannot change after creation."""
+
+
+class MaintenanceConfig(ApiModel):
+    """Maintenance mode and explicit restarts."""
+
+    enabled: bool = False
+    """Mark the StatefulSet and pods with openbao.org/maintenance=true; allows restarts after volume resize."""
+    restart_at: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    """Change this value (for example to a timestamp) to restart every pod in an ordered rollout."""
+
+
+class InitContainerConfig(ApiModel):
+    """Accepted for compatibility with the reference operator and ignored: pods here need no init container
+    (config.hcl is rendered by the operator and pod identity comes from the environment)."""
+
+    enabled: bool = True
+    """Ignored."""
+    image: ImageRef | None = None
+    """Ignored."""
+
+
+class UpgradeConfig(ApiModel):
+    """How version and configuration changes roll out."""
+
+    model_config = {"extra": "allow"}
+
+    strategy: Literal["RollingUpdate", "BlueGreen"] = "RollingUpdate"
+    """RollingUpdate: the operator replaces pods one at a time, standbys first and the active node last.
+    BlueGreen is accepted for compatibility and not implemented (reported in status)."""
+
+
+class ServiceAccountConfig(ApiModel):
+    """The pods' ServiceAccount (and its Role for service registration and raft auto-join)."""
+
+    name: ObjectName | None = None
+    """ServiceAccount name (default <name>-serviceaccount)."""
+    annotations: dict[str, str] | None = None
+    """Annotations, for example for cloud workload identity."""
+
+
+class WorkloadHardeningConfig(ApiModel):
+    """Optional hardening of the pods."""
+
+    app_armor_enabled: bool = False
+    """Set the RuntimeDefault AppArmor profile on the pods."""
+
+
+class ImageVerificationConfig(ApiModel):
+    """Cosign signature verification of an image before it reaches the StatefulSet."""
+
+    rules = (
+        Rule(
+            cel="!self.enabled || has(self.publicKey) || (has(self.issuer) && has(self.subject))",
+            check=lambda m: (
+                not m.enabled or m.public_key is not None or (m.issuer is not None and m.subject is not None)
+            ),
+            message="set publicKey, or issuer and subject for keyless verification",
+            field="publicKey",
+        ),
+    )
+
+    enabled: bool
+    """Verify the image."""
+    public_key: Annotated[str, Field(min_length=1, max_length=16384)] | None = None
+    """PEM public key for key-based verification."""
+    issuer: Annotated[str, Field(min_length=1)] | None = None
+    """OIDC issuer for keyless verification."""
+    subject: Annotated[str, Field(min_length=1)] | None = None
+    """Certificate subject for keyless verification."""
+    failure_policy: Literal["Warn", "Block"] = "Block"
+    """Block: nothing that would run an unverified image is applied. Warn: proceed with a Warning Event."""
+    ignore_tlog: bool = False
+    """Skip the transparency-log check."""
+    image_pull_secrets: list[LocalObjectReference] | None = None
+    """Registry credentials (dockerconfigjson Secrets) used for verification."""

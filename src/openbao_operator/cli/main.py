@@ -1,0 +1,83 @@
+"""The `openbao-operator` command: `crd`, `render` and `run`.
+
+Thin on purpose: each command parses its input, calls one function of a lower layer and prints the
+result. Invalid input exits with status 2 and one line that names the field.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+import yaml
+
+from openbao_operator import __version__
+from openbao_operator.api import InvalidClusterError, OpenBaoCluster, parse_cluster
+from openbao_operator.api.crd import crd as build_crd
+from openbao_operator.api.yamlio import dump_all, load_all
+
+EXIT_INVALID = 2
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_INVALID)
+
+
+def read_clusters(path: str) -> list[OpenBaoCluster]:
+    """Every OpenBaoCluster in a YAML file ('-' is standard input); other kinds are ignored."""
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror or exc}")
+    try:
+        documents = load_all(text)
+    except yaml.YAMLError as exc:
+        _fail(f"{path}: not valid YAML: {' '.join(str(exc).split())}")
+    candidates = [d for d in documents if not isinstance(d, dict) or d.get("kind") == "OpenBaoCluster"]
+    if not candidates:
+        _fail(f"{path}: no OpenBaoCluster document found")
+    clusters = []
+    for index, document in enumerate(candidates):
+        try:
+            clusters.append(parse_cluster(document))
+        except InvalidClusterError as exc:
+            where = f"{path}" if len(candidates) == 1 else f"{path} (document {index + 1})"
+            _fail(f"{where}: {exc.summary()}")
+    return clusters
+
+
+@click.group()
+@click.version_option(__version__, prog_name="openbao-operator")
+def main() -> None:
+    """A Kubernetes operator for OpenBao: renders and converges OpenBaoCluster resources."""
+
+
+@main.command()
+def crd() -> None:
+    """Print the OpenBaoCluster CustomResourceDefinition as YAML."""
+    click.echo(dump_all([build_crd()]), nl=False)
+
+
+@main.command()
+@click.option("-f", "--filename", "path", required=True, help="Manifest with an OpenBaoCluster ('-' for stdin).")
+@click.option("--config-hcl", is_flag=True, help="Print only the rendered config.hcl.")
+def render(path: str, config_hcl: bool) -> None:
+    """Print what the operator would converge for a cluster, without a Kubernetes cluster.
+
+    Until the renderer lands this prints the validated cluster with every default filled in.
+    """
+    clusters = read_clusters(path)
+    if config_hcl:
+        click.echo("error: config.hcl rendering is not implemented yet", err=True)
+        sys.exit(1)
+    click.echo(dump_all(c.to_json() for c in clusters), nl=False)
+
+
+@main.command()
+def run() -> None:
+    """Run the operator against the current kubeconfig or the in-cluster configuration."""
+    click.echo("error: the controller is not implemented yet", err=True)
+    sys.exit(1)
