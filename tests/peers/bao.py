@@ -33,9 +33,7 @@ from tests.peers.procs import PeerError, PeerProcess, free_port, run_checked, wa
 def tls_for_loopback(*, directory: Path) -> tuple[TestCA, CertFiles]:
     """A CA and a server cert for 127.0.0.1 / localhost, as `bao`'s TLS listener needs."""
     ca = TestCA(directory=directory, common_name="peers-bao-ca")
-    return ca, ca.issue(
-        name="tls", common_name="127.0.0.1", ips=("127.0.0.1",), dns_names=("localhost",), server=True
-    )
+    return ca, ca.issue(name="tls", common_name="127.0.0.1", ips=("127.0.0.1",), dns_names=("localhost",), server=True)
 
 
 def write_static_seal_key(path: Path) -> Path:
@@ -131,9 +129,7 @@ class BaoServer:
         self.proc.wait_ready(lambda: self.status() is not None, what="listener answering", timeout=timeout)
         return self
 
-    def cli(
-        self, *args: str, token: str | None = None, check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
+    def cli(self, *args: str, token: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run ``bao <args>`` against this server, logged next to the server's log."""
         return run_checked(
             [str(pins.bao_binary()), *args],

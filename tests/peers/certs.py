@@ -138,7 +138,5 @@ def write_rsa_keypair(*, private: Path, public: Path) -> None:
     _write(private, _key_pem(key))
     _write(
         public,
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ),
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
     )

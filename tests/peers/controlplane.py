@@ -41,6 +41,10 @@ CONTROLLERS = (
     "namespace-controller",
     "endpointslice-controller",
     "root-ca-certificate-publisher-controller",
+    # PVCs carry the kubernetes.io/pvc-protection finalizer (admission adds it); without these
+    # controllers a deleted PVC would hang in Terminating forever, hiding deletion-policy bugs.
+    "persistentvolumeclaim-protection-controller",
+    "persistentvolume-protection-controller",
 )
 SA_ISSUER = "https://kubernetes.default.svc.cluster.local"
 
@@ -54,9 +58,7 @@ def kubeconfig_dict(*, server: str, ca_pem: bytes, user: dict[str, str], name: s
     return {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [
-            {"name": "peers", "cluster": {"server": server, "certificate-authority-data": _b64(ca_pem)}}
-        ],
+        "clusters": [{"name": "peers", "cluster": {"server": server, "certificate-authority-data": _b64(ca_pem)}}],
         "users": [{"name": name, "user": user}],
         "contexts": [{"name": name, "context": {"cluster": "peers", "user": name}}],
         "current-context": name,
@@ -96,6 +98,36 @@ class ControlPlane:
     def client(self, *, field_manager: str | None = None) -> Client:
         """A synchronous lightkube client as cluster admin."""
         return Client(KubeConfig.from_dict(self.admin_kubeconfig), field_manager=field_manager)
+
+    def get_json(self, path: str) -> Any:
+        """GET ``path`` (e.g. ``/version``) from the API server as admin, decoded from JSON."""
+        status, body = self.request("GET", path)
+        if status != 200:
+            raise PeerError(f"GET {path}: HTTP {status}: {body}")
+        return body
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+        timeout: float = 30.0,
+    ) -> tuple[int, Any]:
+        """A raw API request as admin (for what lightkube does not expose, e.g. ``fieldValidation``).
+
+        Returns the HTTP status and the decoded JSON body (a Status object for errors).
+        """
+        ctx = _ssl_context(ca=self.ca.files.cert, cert=self.admin_cert)
+        req = urllib.request.Request(  # noqa: S310 - the URL is our loopback API server
+            f"{self.server}{path}", data=body, method=method, headers={"Content-Type": content_type}
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=timeout, context=ctx) as resp:  # noqa: S310
+                return int(resp.status), json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return int(exc.code), json.loads(exc.read() or b"null")
 
     def service_account_kubeconfig(
         self,
@@ -232,9 +264,7 @@ def start_control_plane(*, workdir: Path, logs: Path, ready_timeout: float = 90.
     Raises :class:`tests.peers.pins.PeerMissingError` when a binary is not installed and
     :class:`tests.peers.procs.PeerError` (with the peer's log tail) when one does not become ready.
     """
-    binaries = {
-        n: pins.binary(n, peer_name="kubernetes") for n in ("kube-apiserver", "kube-controller-manager")
-    }
+    binaries = {n: pins.binary(n, peer_name="kubernetes") for n in ("kube-apiserver", "kube-controller-manager")}
     kwok_bin, stages = pins.binary("kwok"), pins.kwok_stages()
     pki = workdir / "pki"
     ca = TestCA(directory=pki, common_name="peers-kubernetes-ca")
@@ -338,9 +368,7 @@ def start_control_plane(*, workdir: Path, logs: Path, ready_timeout: float = 90.
             timeout=ready_timeout,
         )
         create_fake_node(plane)
-        plane.binder = PodBinder(
-            kubeconfig=plane.admin_kubeconfig, node=FAKE_NODE, log=logs / "binder.log"
-        ).start()
+        plane.binder = PodBinder(kubeconfig=plane.admin_kubeconfig, node=FAKE_NODE, log=logs / "binder.log").start()
         wait_default_service_account(plane, timeout=ready_timeout)
     except BaseException:
         plane.stop()
@@ -391,6 +419,4 @@ def wait_default_service_account(plane: ControlPlane, *, timeout: float) -> None
         try:
             wait_until(exists, what="ServiceAccount default/default", timeout=timeout)
         except PeerError as exc:
-            raise PeerError(
-                f"{exc} (is kube-controller-manager's serviceaccount-controller running?)"
-            ) from exc
+            raise PeerError(f"{exc} (is kube-controller-manager's serviceaccount-controller running?)") from exc

@@ -139,9 +139,7 @@ def fresh_wrapper(path: Path, *, module_name: str, env: dict[str, str]) -> None:
 def build_go_install(p: Peer, log: Path) -> str:
     """``go install pkg@version`` into the peer's bin/ (modules without local replaces)."""
     env = go_env(gobin=p.bin_dir)
-    run_logged(
-        ["go", "install", "-trimpath", f"{p.pin['package']}@{p.version}"], label=p.name, log=log, env=env
-    )
+    run_logged(["go", "install", "-trimpath", f"{p.pin['package']}@{p.version}"], label=p.name, log=log, env=env)
     return "go install"
 
 
@@ -154,9 +152,7 @@ def build_kwok(p: Peer, log: Path) -> str:
     for rel in p.pin["stages"]:
         for yml in sorted((root / rel).glob("*.yaml")):
             if yml.name != "kustomization.yaml":
-                docs.append(
-                    f"# from {p.pin['module']}@{p.version}/{rel}/{yml.name}\n{yml.read_text().strip()}\n"
-                )
+                docs.append(f"# from {p.pin['module']}@{p.version}/{rel}/{yml.name}\n{yml.read_text().strip()}\n")
     if not docs:
         raise InstallError(f"kwok: no stage YAMLs found under {root}")
     (p.home / "stages.yaml").write_text("---\n".join(docs))
@@ -217,9 +213,7 @@ def build_kubernetes(p: Peer, log: Path) -> str:
     edits = [f"-replace={m}={m}@{sv}" for m in staging_modules(Path(info["GoMod"]))]
     capture(["go", "mod", "edit", *edits], cwd=src, env=env)
     cmds = [f"{module}/cmd/{b}" for b in p.pin["binaries"]]
-    run_logged(
-        ["go", "get", *[f"{c}@{kv}" for c in cmds]], label="kubernetes (go get)", log=log, cwd=src, env=env
-    )
+    run_logged(["go", "get", *[f"{c}@{kv}" for c in cmds]], label="kubernetes (go get)", log=log, cwd=src, env=env)
     stamp = {"gitVersion": kv, "gitMajor": "1", "gitMinor": minor, "gitTreeState": "clean"}
     ldflags = ["-s", "-w"]
     for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
@@ -375,9 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     total = time.monotonic() - total_start
     built = {k: round(v, 1) for k, v in timings.items() if v is not None}
     with (cache_root() / "install-history.jsonl").open("a") as fh:
-        fh.write(
-            json.dumps({"at": time.time(), "total": round(total, 1), "built": built, "failed": failed}) + "\n"
-        )
+        fh.write(json.dumps({"at": time.time(), "total": round(total, 1), "built": built, "failed": failed}) + "\n")
     say(f"total {fmt_duration(total)}; built: {built or 'nothing (all cached)'}")
     if failed:
         say(f"failed: {', '.join(failed)}; logs in {log_dir()}")

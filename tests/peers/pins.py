@@ -81,9 +81,7 @@ def binary(name: str, *, peer_name: str | None = None) -> Path:
     apt_bin = p.pin.get("binary") or p.pin.get("apt_fallback_binary")
     if apt_bin and Path(apt_bin).is_file():
         return Path(apt_bin)
-    raise PeerMissingError(
-        f"test peer {name!r} ({p.name} {p.version}) not found at {candidate}; {INSTALL_HINT}"
-    )
+    raise PeerMissingError(f"test peer {name!r} ({p.name} {p.version}) not found at {candidate}; {INSTALL_HINT}")
 
 
 def bao_binary() -> Path:

@@ -138,9 +138,7 @@ class PeerProcess:
             return True if probe() else None
 
         try:
-            wait_until(
-                guarded, what=f"{self.name}: {what}", timeout=timeout, on_timeout=lambda: tail(self.log)
-            )
+            wait_until(guarded, what=f"{self.name}: {what}", timeout=timeout, on_timeout=lambda: tail(self.log))
         except PeerError:
             self.check_alive()
             raise

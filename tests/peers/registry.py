@@ -47,18 +47,14 @@ def start_registry(*, workdir: Path, logs: Path, timeout: float = 30.0) -> Regis
         argv=[str(pins.binary("docker-registry", peer_name="registry")), "serve", str(config)],
         log=logs / "registry.log",
     ).start()
-    proc.wait_ready(
-        lambda: http_get(f"http://127.0.0.1:{port}/v2/", timeout=2)[0] == 200, what="/v2/", timeout=timeout
-    )
+    proc.wait_ready(lambda: http_get(f"http://127.0.0.1:{port}/v2/", timeout=2)[0] == 200, what="/v2/", timeout=timeout)
     return Registry(host=f"127.0.0.1:{port}", proc=proc)
 
 
 def _tool_env(*, workdir: Path) -> dict[str, str]:
     """Environment for crane/cosign: no host Docker credentials, no proxies, empty key password."""
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if "proxy" not in k.lower() and not k.startswith(("COSIGN_", "SIGSTORE_"))
+        k: v for k, v in os.environ.items() if "proxy" not in k.lower() and not k.startswith(("COSIGN_", "SIGSTORE_"))
     }
     docker_config = workdir / "docker-config"
     docker_config.mkdir(parents=True, exist_ok=True)
@@ -93,9 +89,7 @@ def push_tiny_image(
     crane = str(pins.binary("crane"))
     ref = f"{registry.host}/{repository}:{tag}"
     env = _tool_env(workdir=workdir)
-    run_checked(
-        [crane, "append", "--oci-empty-base", "-f", str(layer), "-t", ref], env=env, log=log, timeout=60
-    )
+    run_checked([crane, "append", "--oci-empty-base", "-f", str(layer), "-t", ref], env=env, log=log, timeout=60)
     digest = run_checked([crane, "digest", ref], env=env, log=log, timeout=30).stdout.strip()
     if not digest.startswith("sha256:"):
         raise RuntimeError(f"crane digest gave {digest!r}")
