@@ -239,7 +239,7 @@ class Plugin(ApiModel):
     """Plugin version."""
     binary_name: NonEmptyHclStr | None = None
     """Binary name inside the image."""
-    sha256sum: Sha256 | None = None
+    sha256sum: Sha256 | None = Field(default=None, alias="sha256sum")
     """SHA-256 of the binary."""
     args: list[HclStr] | None = None
     """Arguments for the plugin."""

@@ -45,6 +45,9 @@ class InvalidClusterError(ValueError):
 
 
 def _join(loc: Sequence[int | str]) -> str:
+    # A bad map key comes as (..., "<key>", "[key]"): the path is the map, the key goes into the message.
+    if len(loc) >= 2 and loc[-1] == "[key]":
+        loc = loc[:-2]
     path = ""
     for part in loc:
         if isinstance(part, int):
@@ -74,10 +77,13 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
     seen: dict[str, FieldError] = {}
     for error in exc.errors(include_url=False):
         path = _join(error["loc"])
+        message = _message(error)
+        if error["loc"][-1:] == ("[key]",):
+            message = f"key {error['loc'][-2]!r} {message}"
         if error["type"] == RULE_ERROR_TYPE:
             rel = error.get("ctx", {}).get("field", "")
             if rel:
                 path = f"{path}.{rel}" if path else rel
         # Unions report one error per member; the first one is the most useful.
-        seen.setdefault(path, FieldError(path=path, message=_message(error)))
+        seen.setdefault(path, FieldError(path=path, message=message))
     return list(seen.values())

@@ -218,7 +218,7 @@ class KmsPlugin(ApiModel):
     """Plugin version (the image tag when image has none)."""
     binary_name: NonEmptyHclStr | None = None
     """Name of the binary inside the image."""
-    sha256sum: Sha256 | None = None
+    sha256sum: Sha256 | None = Field(default=None, alias="sha256sum")
     """SHA-256 of the plugin binary."""
     args: list[HclStr] | None = None
     """Arguments passed to the plugin."""

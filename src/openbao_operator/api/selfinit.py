@@ -10,13 +10,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
 from .base import ApiModel, Rule
 from .configuration import FileAuditOptions, HttpAuditOptions, SocketAuditOptions, SyslogAuditOptions
 from .types import HCL_SAFE_MESSAGE, HCL_SAFE_REGEX, HclStr, NonEmptyHclStr, Pattern
 
 _SAFE = re.compile(HCL_SAFE_REGEX)
+POLICY_REGEX = r"^(?:[^$%\x00]|[$%]+[^$%{\x00])*[$%]*$"
+"""Multi-line text without HCL interpolation or template sequences."""
+
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
@@ -88,16 +91,12 @@ class SelfInitSecretEngine(ApiModel):
 class SelfInitPolicy(ApiModel):
     """An ACL policy written through sys/policies/acl."""
 
-    policy: Annotated[str, Field(min_length=1, max_length=65536)]
-    """The policy document (HCL). Written as a string value, so it may span lines; it must not contain
-    '${' or '%{'."""
-
-    @field_validator("policy")
-    @classmethod
-    def _no_interpolation(cls, value: str) -> str:
-        if "${" in value or "%{" in value or "\x00" in value:
-            raise ValueError("must not contain '${', '%{' or NUL characters")
-        return value
+    policy: Annotated[
+        str,
+        StringConstraints(min_length=1),
+        Pattern(POLICY_REGEX, "must not contain '${', '%{' or NUL characters", 65536),
+    ]
+    """The policy document (HCL). It may span lines; it must not contain '${' or '%{'."""
 
 
 _STRUCTURED = (

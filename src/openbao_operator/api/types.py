@@ -45,6 +45,7 @@ class Pattern:
     ) -> JsonSchemaValue:
         json_schema = handler(schema)
         json_schema["pattern"] = self.regex
+        json_schema["x-message"] = self.message
         if self.max_length is not None:
             json_schema["maxLength"] = self.max_length
         return json_schema

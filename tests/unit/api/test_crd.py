@@ -1,0 +1,94 @@
+"""The committed CRD is what the models generate, and it is a valid structural schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from openbao_operator.api.crd import crd
+from openbao_operator.api.yamlio import dump_all
+
+COMMITTED = Path(__file__).parents[3] / "deploy" / "crd.yaml"
+FORBIDDEN = {"$ref", "$defs", "anyOf", "oneOf", "allOf", "title", "nullable", "patternProperties", "propertyNames",
+             "x-message", "const"}  # fmt: skip
+
+
+def _schema() -> dict[str, Any]:
+    version: dict[str, Any] = crd()["spec"]["versions"][0]
+    return version["schema"]["openAPIV3Schema"]  # type: ignore[no-any-return]
+
+
+def _walk(node: dict[str, Any], path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    yield path, node
+    for name, child in node.get("properties", {}).items():
+        yield from _walk(child, f"{path}.{name}")
+    if isinstance(node.get("items"), dict):
+        yield from _walk(node["items"], f"{path}[]")
+    if isinstance(node.get("additionalProperties"), dict):
+        yield from _walk(node["additionalProperties"], f"{path}{{}}")
+
+
+def test_committed_crd_matches_the_models() -> None:
+    assert COMMITTED.read_text() == dump_all([crd()]), "run: openbao-operator crd > deploy/crd.yaml"
+
+
+def test_names_and_subresources() -> None:
+    spec = crd()["spec"]
+    assert spec["group"] == "openbao.org"
+    assert spec["scope"] == "Namespaced"
+    assert spec["names"]["kind"] == "OpenBaoCluster"
+    assert spec["names"]["shortNames"] == ["bao", "baoc"]
+    version = spec["versions"][0]
+    assert version["name"] == "v1alpha1"
+    assert version["subresources"] == {"status": {}}
+    columns = {c["name"] for c in version["additionalPrinterColumns"]}
+    assert {"Phase", "Replicas", "Ready", "Version", "Age"} <= columns
+
+
+def test_structural_schema_rules() -> None:
+    for path, node in _walk(_schema(), "openAPIV3Schema"):
+        assert not FORBIDDEN & set(node), f"{path}: {FORBIDDEN & set(node)}"
+        typed = (
+            "type" in node or node.get("x-kubernetes-int-or-string") or node.get("x-kubernetes-preserve-unknown-fields")
+        )
+        assert typed, f"{path} has no type"
+        if "properties" in node:
+            assert "additionalProperties" not in node, path
+        assert node.get("default", 0) is not None, f"{path}: default null"
+
+
+def test_every_field_has_a_description() -> None:
+    missing = [
+        path
+        for path, node in _walk(_schema()["properties"]["spec"], "spec")
+        if not path.endswith(("[]", "{}")) and not node.get("description")
+    ]
+    assert missing == []
+
+
+def test_conditions_merge_by_type() -> None:
+    conditions = _schema()["properties"]["status"]["properties"]["conditions"]
+    assert conditions["x-kubernetes-list-type"] == "map"
+    assert conditions["x-kubernetes-list-map-keys"] == ["type"]
+
+
+def test_rules_name_their_field() -> None:
+    rules = [
+        (path, rule)
+        for path, node in _walk(_schema()["properties"]["spec"], "spec")
+        for rule in node.get("x-kubernetes-validations", [])
+    ]
+    assert len(rules) > 20
+    for path, rule in rules:
+        assert rule["message"], path
+        if "fieldPath" in rule:
+            field = rule["fieldPath"].lstrip(".").split(".")[0]
+            node = dict(_walk(_schema()["properties"]["spec"], "spec"))[path]
+            assert field in node["properties"], f"{path}: fieldPath {rule['fieldPath']} is not a property"
+
+
+def test_yaml_is_loadable() -> None:
+    assert yaml.safe_load(COMMITTED.read_text()) == crd()
