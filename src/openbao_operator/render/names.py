@@ -1,0 +1,115 @@
+"""Names, labels, ports and in-pod paths shared by config.hcl and the workload objects.
+
+They follow the reference operator (spec/reference-operator.md §3), so its manifests, dashboards and
+label selectors keep working. Both renderers take them from here: a path that config.hcl points at
+and the volume mount that puts a file there must never drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from openbao_operator.api import OpenBaoCluster
+
+API_PORT: Final = 8200
+CLUSTER_PORT: Final = 8201
+
+# Where files are inside the pod.
+CONFIG_DIR: Final = "/etc/bao/config"
+CONFIG_FILE: Final = f"{CONFIG_DIR}/config.hcl"
+TLS_DIR: Final = "/etc/bao/tls"
+TLS_CERT_FILE: Final = f"{TLS_DIR}/tls.crt"
+TLS_KEY_FILE: Final = f"{TLS_DIR}/tls.key"
+TLS_CA_FILE: Final = f"{TLS_DIR}/ca.crt"
+UNSEAL_DIR: Final = "/etc/bao/unseal"
+UNSEAL_KEY_FILE: Final = f"{UNSEAL_DIR}/key"
+SEAL_CREDS_DIR: Final = "/etc/bao/seal-creds"
+DATA_DIR: Final = "/bao/data"
+PLUGIN_DIR: Final = "/openbao/plugins"
+TMP_DIR: Final = "/tmp"  # noqa: S108 - an emptyDir mount point in the pod, not a host path
+
+# Labels and annotations.
+LABEL_NAME: Final = "app.kubernetes.io/name"
+LABEL_INSTANCE: Final = "app.kubernetes.io/instance"
+LABEL_MANAGED_BY: Final = "app.kubernetes.io/managed-by"
+LABEL_CLUSTER: Final = "openbao.org/cluster"
+MANAGED_BY: Final = "openbao-operator"
+ANNOTATION_CONFIG_HASH: Final = "openbao.org/config-hash"
+ANNOTATION_RESTART_AT: Final = "openbao.org/restart-at"
+ANNOTATION_TLS_HASH: Final = "openbao.org/tls-cert-hash"
+ANNOTATION_MAINTENANCE: Final = "openbao.org/maintenance"
+
+# Labels OpenBao's service registration writes on its own pod at runtime; never rendered, never
+# compared, never selected on by the StatefulSet.
+SERVICE_REGISTRATION_LABELS: Final = (
+    "openbao-active",
+    "openbao-initialized",
+    "openbao-sealed",
+    "openbao-perf-standby",
+    "openbao-version",
+)
+
+DEFAULT_IMAGE_REPOSITORY: Final = "quay.io/openbao/openbao"
+
+
+def infra_labels(cluster: OpenBaoCluster) -> dict[str, str]:
+    """The labels every object of the cluster carries, and the pods' selector."""
+    name = cluster.metadata.name
+    return {
+        LABEL_NAME: "openbao",
+        LABEL_INSTANCE: name,
+        LABEL_MANAGED_BY: MANAGED_BY,
+        LABEL_CLUSTER: name,
+    }
+
+
+def statefulset_name(cluster: OpenBaoCluster) -> str:
+    return cluster.metadata.name
+
+
+def headless_service_name(cluster: OpenBaoCluster) -> str:
+    return cluster.metadata.name
+
+
+def config_map_name(cluster: OpenBaoCluster) -> str:
+    return f"{cluster.metadata.name}-config"
+
+
+def unseal_secret_name(cluster: OpenBaoCluster) -> str:
+    return f"{cluster.metadata.name}-unseal-key"
+
+
+def tls_ca_secret_name(cluster: OpenBaoCluster) -> str:
+    return f"{cluster.metadata.name}-tls-ca"
+
+
+def tls_server_secret_name(cluster: OpenBaoCluster) -> str:
+    return f"{cluster.metadata.name}-tls-server"
+
+
+def public_service_name(cluster: OpenBaoCluster) -> str:
+    return f"{cluster.metadata.name}-public"
+
+
+def active_service_name(cluster: OpenBaoCluster) -> str:
+    return f"{cluster.metadata.name}-active"
+
+
+def acme_service_name(cluster: OpenBaoCluster) -> str:
+    return f"{cluster.metadata.name}-acme"
+
+
+def service_account_name(cluster: OpenBaoCluster) -> str:
+    sa = cluster.spec.service_account
+    return sa.name if sa is not None and sa.name else f"{cluster.metadata.name}-serviceaccount"
+
+
+def pod_dns_name(cluster: OpenBaoCluster, *, ordinal: int, namespace: str) -> str:
+    """The stable DNS name of pod `ordinal` behind the headless Service (without the cluster domain)."""
+    name = cluster.metadata.name
+    return f"{name}-{ordinal}.{headless_service_name(cluster)}.{namespace}.svc"
+
+
+def default_image(cluster: OpenBaoCluster) -> str:
+    version = cluster.spec.version.strip().removeprefix("v")
+    return f"{DEFAULT_IMAGE_REPOSITORY}:{version}"
