@@ -16,6 +16,7 @@ import yaml
 from openbao_operator import __version__
 from openbao_operator.api import InvalidClusterError, OpenBaoCluster, parse_cluster
 from openbao_operator.api.crd import crd as build_crd
+from openbao_operator.api.ignored import ignored_fields
 from openbao_operator.api.yamlio import dump_all, load_all
 
 EXIT_INVALID = 2
@@ -70,6 +71,9 @@ def render(path: str, config_hcl: bool) -> None:
     Until the renderer lands this prints the validated cluster with every default filled in.
     """
     clusters = read_clusters(path)
+    for cluster in clusters:
+        for field in ignored_fields(cluster.spec):
+            click.echo(f"warning: {cluster.metadata.name}: {field}", err=True)
     if config_hcl:
         click.echo("error: config.hcl rendering is not implemented yet", err=True)
         sys.exit(1)

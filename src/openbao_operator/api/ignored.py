@@ -1,0 +1,117 @@
+"""Fields that are accepted but not acted on, so that status can name them instead of ignoring them silently.
+
+Manifests written for the reference operator must be accepted unchanged, including fields this operator
+does not implement (backups, blue/green) or does not need (the init container). Secrets written inline
+into the CR are accepted too, but never rendered: they must come from the credentials Secret. Each such
+field found in a spec is reported with the reason and what to do instead; the controller turns the list
+into the FieldsIgnored condition and the CLI prints it as warnings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .cluster import OpenBaoClusterSpec
+
+_ADVICE_INLINE = "a secret in the resource is never written into config.hcl; put it in the credentials Secret"
+
+
+@dataclass(frozen=True)
+class IgnoredField:
+    """A field that is set but has no effect, and why."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+def _inline_secrets(spec: OpenBaoClusterSpec) -> list[IgnoredField]:
+    unseal = spec.unseal
+    found: list[IgnoredField] = []
+    if unseal is not None:
+        candidates = [
+            ("transit.token", unseal.transit and unseal.transit.token, "key token"),
+            ("awskms.accessKey", unseal.awskms and unseal.awskms.access_key, "key AWS_ACCESS_KEY_ID"),
+            ("awskms.secretKey", unseal.awskms and unseal.awskms.secret_key, "key AWS_SECRET_ACCESS_KEY"),
+            ("awskms.sessionToken", unseal.awskms and unseal.awskms.session_token, "key AWS_SESSION_TOKEN"),
+            (
+                "azureKeyVault.clientSecret",
+                unseal.azure_key_vault and unseal.azure_key_vault.client_secret,
+                "key AZURE_CLIENT_SECRET",
+            ),
+            ("pkcs11.pin", unseal.pkcs11 and unseal.pkcs11.pin, "key BAO_HSM_PIN"),
+        ]
+        for path, value, key in candidates:
+            if value:
+                found.append(
+                    IgnoredField(f"spec.unseal.{path}", f"{_ADVICE_INLINE} (spec.unseal.credentialsSecretRef, {key})")
+                )
+    if spec.telemetry is not None and spec.telemetry.circonus_api_key:
+        found.append(IgnoredField("spec.telemetry.circonusAPIKey", _ADVICE_INLINE))
+    return found
+
+
+_SEAL_BLOCKS = (
+    ("transit", "transit", "transit"),
+    ("awskms", "awskms", "awskms"),
+    ("azureKeyVault", "azure_key_vault", "azurekeyvault"),
+    ("gcpCloudKMS", "gcp_cloud_kms", "gcpckms"),
+    ("kmip", "kmip", "kmip"),
+    ("ocikms", "ocikms", "ocikms"),
+    ("pkcs11", "pkcs11", "pkcs11"),
+    ("static", "static", "static"),
+)
+
+
+def _unused_seal_blocks(spec: OpenBaoClusterSpec) -> list[IgnoredField]:
+    unseal = spec.unseal
+    if unseal is None:
+        return []
+    return [
+        IgnoredField(f"spec.unseal.{json_name}", f"unseal.type is {unseal.type}, so this block is not used")
+        for json_name, attr, seal_type in _SEAL_BLOCKS
+        if getattr(unseal, attr) is not None and unseal.type != seal_type
+    ]
+
+
+def ignored_fields(spec: OpenBaoClusterSpec) -> list[IgnoredField]:
+    """Every set field of `spec` that has no effect here, in spec order."""
+    found: list[IgnoredField] = []
+    if spec.init_container is not None:
+        found.append(
+            IgnoredField(
+                "spec.initContainer", "pods need no init container here; config.hcl is rendered by the operator"
+            )
+        )
+    found += _unused_seal_blocks(spec)
+    found += _inline_secrets(spec)
+    if spec.unseal is not None and spec.unseal.pkcs11 is not None:
+        p = spec.unseal.pkcs11
+        for path, value in (("hmacKeyLabel", p.hmac_key_label), ("generateKey", p.generate_key),
+                            ("rsaEncryptLocal", p.rsa_encrypt_local)):  # fmt: skip
+            if value is not None:
+                found.append(IgnoredField(f"spec.unseal.pkcs11.{path}", "not an option of OpenBao's pkcs11 seal"))
+    if spec.observability and spec.observability.metrics and spec.observability.metrics.service_monitor:
+        found.append(
+            IgnoredField("spec.observability.metrics.serviceMonitor", "ServiceMonitor creation is not implemented")
+        )
+    if spec.operator_image_verification is not None:
+        found.append(
+            IgnoredField(
+                "spec.operatorImageVerification", "verifies the reference operator's init image, which is not used"
+            )
+        )
+    if spec.upgrade is not None:
+        if spec.upgrade.strategy == "BlueGreen":
+            found.append(IgnoredField("spec.upgrade.strategy", "BlueGreen is not implemented; RollingUpdate is used"))
+        for extra in sorted(spec.upgrade.model_extra or {}):
+            found.append(IgnoredField(f"spec.upgrade.{extra}", "not implemented"))
+    if spec.backup is not None:
+        found.append(IgnoredField("spec.backup", "scheduled backups are not implemented"))
+    if spec.restore is not None:
+        found.append(IgnoredField("spec.restore", "restores are not implemented"))
+    if spec.break_glass_ack is not None:
+        found.append(IgnoredField("spec.breakGlassAck", "break-glass operations are not implemented"))
+    return found
