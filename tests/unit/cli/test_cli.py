@@ -24,12 +24,12 @@ def test_crd_prints_the_committed_crd() -> None:
 def test_render_prints_the_defaulted_cluster() -> None:
     result = CliRunner().invoke(main, ["render", "-f", str(VALID)])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("---\napiVersion: openbao.org/v1alpha1\nkind: OpenBaoCluster\n")
+    assert result.stdout.startswith("---\napiVersion: openbao.org/v1alpha1\nkind: OpenBaoCluster\n")
 
 
 def test_render_is_stable() -> None:
-    first = CliRunner().invoke(main, ["render", "-f", str(VALID)]).output
-    assert first == CliRunner().invoke(main, ["render", "-f", str(VALID)]).output
+    first = CliRunner().invoke(main, ["render", "-f", str(VALID)]).stdout
+    assert first == CliRunner().invoke(main, ["render", "-f", str(VALID)]).stdout
 
 
 @pytest.mark.parametrize(
@@ -64,3 +64,9 @@ def test_missing_file_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["render", "-f", str(tmp_path / "absent.yaml")])
     assert result.exit_code == 2
     assert "cannot read" in result.output
+
+
+def test_render_warns_about_ignored_fields_on_stderr() -> None:
+    result = CliRunner().invoke(main, ["render", "-f", str(VALID)])
+    assert "warning: everything: spec.initContainer: " in result.stderr
+    assert "warning" not in result.stdout
