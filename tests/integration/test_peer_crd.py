@@ -46,7 +46,14 @@ def crd_installed(control_plane: ControlPlane) -> str:
         body=json.dumps(crd).encode(),
         content_type="application/apply-patch+yaml",
     )
-    assert status in (200, 201), f"applying the CRD failed: HTTP {status}: {body}"
+    if status not in (200, 201):
+        causes = (body or {}).get("details", {}).get("causes", [])
+        lines = [f"- {c.get('field')}: {str(c.get('message')).splitlines()[0][:200]}" for c in causes]
+        pytest.fail(
+            f"the API server rejected {CRD.relative_to(REPO_ROOT)} (HTTP {status}):\n"
+            + "\n".join(lines or [str(body)]),
+            pytrace=False,
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         got = control_plane.get_json(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")

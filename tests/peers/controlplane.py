@@ -139,6 +139,7 @@ class ControlPlane:
     ) -> dict[str, Any]:
         """A kubeconfig authenticating as ServiceAccount ``namespace/name`` with a TokenRequest token."""
         request = ServiceAccountToken(
+            metadata=ObjectMeta(name=name, namespace=namespace),
             spec=TokenRequestSpec(audiences=audiences or [SA_ISSUER], expirationSeconds=expiration_seconds)
         )
         with self.client() as client:
@@ -298,6 +299,7 @@ def start_control_plane(*, workdir: Path, logs: Path, ready_timeout: float = 90.
                 f"--tls-private-key-file={serving.key}",
                 f"--client-ca-file={ca.files.cert}",
                 "--authorization-mode=RBAC",
+                "--allow-privileged=true",  # as real clusters: Pod Security admission is what refuses
                 "--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,PodSecurity",
                 f"--service-account-issuer={SA_ISSUER}",
                 f"--service-account-key-file={pki / 'sa.pub'}",
