@@ -18,6 +18,13 @@ echo "== ruff format --check"; uv run --frozen ruff format --check .
 echo "== mypy --strict";       uv run --frozen mypy
 echo "== import-linter";       uv run --frozen lint-imports
 
+echo "== test peers (pinned in peers/versions.toml; the first run builds them, see docs/test-peers.md)"
+if [ "${PEERS_BUILD:-1}" != "0" ]; then
+  uv run --frozen python -m tests.peers.install
+else
+  echo "PEERS_BUILD=0: peers not installed; integration tests skip locally and fail under CI=true"
+fi
+
 echo "== pytest"
 set +e
 uv run --frozen pytest "$@"

@@ -140,7 +140,7 @@ class ControlPlane:
         """A kubeconfig authenticating as ServiceAccount ``namespace/name`` with a TokenRequest token."""
         request = ServiceAccountToken(
             metadata=ObjectMeta(name=name, namespace=namespace),
-            spec=TokenRequestSpec(audiences=audiences or [SA_ISSUER], expirationSeconds=expiration_seconds)
+            spec=TokenRequestSpec(audiences=audiences or [SA_ISSUER], expirationSeconds=expiration_seconds),
         )
         with self.client() as client:
             client.get(ServiceAccount, name, namespace=namespace)  # a clear 404 if it does not exist

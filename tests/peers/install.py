@@ -139,7 +139,7 @@ def fresh_wrapper(path: Path, *, module_name: str, env: dict[str, str]) -> None:
 def build_go_install(p: Peer, log: Path) -> str:
     """``go install pkg@version`` into the peer's bin/ (modules without local replaces)."""
     env = go_env(gobin=p.bin_dir)
-    run_logged(["go", "install", "-trimpath", f"{p.pin['package']}@{p.version}"], label=p.name, log=log, env=env)
+    run_logged(["go", "install", "-v", "-trimpath", f"{p.pin['package']}@{p.version}"], label=p.name, log=log, env=env)
     return "go install"
 
 
@@ -168,7 +168,7 @@ def build_etcd(p: Peer, log: Path) -> str:
         module = str(p.pin["module"])
         run_logged(["go", "get", f"{module}@{p.version}"], label="etcd (go get)", log=log, cwd=src, env=env)
         run_logged(
-            ["go", "build", "-trimpath", "-ldflags=-s -w", "-o", str(p.bin_dir / "etcd"), module],
+            ["go", "build", "-v", "-trimpath", "-ldflags=-s -w", "-o", str(p.bin_dir / "etcd"), module],
             label="etcd (go build)",
             log=log,
             cwd=src,
@@ -222,6 +222,7 @@ def build_kubernetes(p: Peer, log: Path) -> str:
         [
             "go",
             "build",
+            "-v",
             "-trimpath",
             f"-tags={p.pin['build_tags']}",
             f"-ldflags={' '.join(ldflags)}",

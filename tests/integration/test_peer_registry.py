@@ -1,0 +1,39 @@
+"""Self-test of the registry, crane and cosign peers: the signature oracle works offline.
+
+An image pushed by crane to the loopback registry and signed with key A verifies with A and fails with
+key B, using the cosign CLI with no network beyond 127.0.0.1 (no transparency log, private TUF root).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.peers.registry import Cosign, Registry, push_tiny_image
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+
+def test_signed_with_a_verifies_with_a_not_b(registry: Registry, cosign: Cosign, tmp_path: Path) -> None:
+    ref = push_tiny_image(registry=registry, repository="selftest/app", tag="v1", workdir=tmp_path, log=cosign.log)
+    assert ref.startswith(f"{registry.host}/selftest/app@sha256:")
+    key_a = cosign.generate_key_pair(name="key-a")
+    key_b = cosign.generate_key_pair(name="key-b")
+
+    cosign.sign(ref, key=key_a)
+
+    good = cosign.verify(ref, key=key_a)
+    assert good.returncode == 0, good.stderr
+    assert '"type":"cosign container image signature"' in good.stdout.replace(" ", "")
+
+    bad = cosign.verify(ref, key=key_b)
+    assert bad.returncode != 0
+    assert "no matching signatures" in (bad.stderr + bad.stdout)
+
+
+def test_unsigned_image_fails_verification(registry: Registry, cosign: Cosign, tmp_path: Path) -> None:
+    ref = push_tiny_image(registry=registry, repository="selftest/unsigned", tag="v1", workdir=tmp_path, log=cosign.log)
+    key = cosign.generate_key_pair(name="key-unsigned")
+    res = cosign.verify(ref, key=key)
+    assert res.returncode != 0
