@@ -28,3 +28,10 @@ class RenderFacts:
     """Fingerprint of the served certificate, for versions that cannot reload certificates themselves."""
     initialized: bool = False
     """OpenBao reported initialized (status.initialized)."""
+    owner_uid: str | None = None
+    """metadata.uid of the OpenBaoCluster; the controller ownerReference of every owned object needs it.
+    Unknown (the CLI without a live cluster): objects are rendered without an ownerReference."""
+    unseal_secret_exists: bool = False
+    """The static unseal-key Secret was observed: the render then never asks for a (second) key."""
+    tls_ca_pem: str | None = None
+    """The CA certificate (public) of the served certificate, for the Gateway's BackendTLSPolicy ConfigMap."""

@@ -28,6 +28,10 @@ DATA_DIR: Final = "/bao/data"
 PLUGIN_DIR: Final = "/openbao/plugins"
 TMP_DIR: Final = "/tmp"  # noqa: S108 - an emptyDir mount point in the pod, not a host path
 
+SERVICE_ACCOUNT_DIR: Final = "/var/run/secrets/kubernetes.io/serviceaccount"
+CONFIG_FILE_KEY: Final = "config.hcl"
+UNSEAL_KEY_KEY: Final = "key"
+
 # Labels and annotations.
 LABEL_NAME: Final = "app.kubernetes.io/name"
 LABEL_INSTANCE: Final = "app.kubernetes.io/instance"
@@ -41,6 +45,7 @@ ANNOTATION_MAINTENANCE: Final = "openbao.org/maintenance"
 
 # Labels OpenBao's service registration writes on its own pod at runtime; never rendered, never
 # compared, never selected on by the StatefulSet.
+LABEL_ACTIVE: Final = "openbao-active"
 SERVICE_REGISTRATION_LABELS: Final = (
     "openbao-active",
     "openbao-initialized",
@@ -102,6 +107,43 @@ def acme_service_name(cluster: OpenBaoCluster) -> str:
 def service_account_name(cluster: OpenBaoCluster) -> str:
     sa = cluster.spec.service_account
     return sa.name if sa is not None and sa.name else f"{cluster.metadata.name}-serviceaccount"
+
+
+def role_name(cluster: OpenBaoCluster) -> str:
+    return f"{service_account_name(cluster)}-role"
+
+
+def role_binding_name(cluster: OpenBaoCluster) -> str:
+    return f"{service_account_name(cluster)}-rolebinding"
+
+
+def pdb_name(cluster: OpenBaoCluster) -> str:
+    return f"{cluster.metadata.name}-pdb"
+
+
+def network_policy_name(cluster: OpenBaoCluster) -> str:
+    return f"{cluster.metadata.name}-network-policy"
+
+
+def ingress_name(cluster: OpenBaoCluster) -> str:
+    return cluster.metadata.name
+
+
+def http_route_name(cluster: OpenBaoCluster) -> str:
+    return f"{cluster.metadata.name}-httproute"
+
+
+def tls_route_name(cluster: OpenBaoCluster) -> str:
+    return f"{cluster.metadata.name}-tlsroute"
+
+
+def backend_tls_policy_name(cluster: OpenBaoCluster) -> str:
+    return f"{cluster.metadata.name}-backend-tls-policy"
+
+
+def gateway_ca_config_map_name(cluster: OpenBaoCluster) -> str:
+    """ConfigMap with the public CA certificate the Gateway verifies OpenBao with (same name as the CA Secret)."""
+    return f"{cluster.metadata.name}-tls-ca"
 
 
 def pod_dns_name(cluster: OpenBaoCluster, *, ordinal: int, namespace: str) -> str:

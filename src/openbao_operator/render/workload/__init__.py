@@ -1,0 +1,63 @@
+"""Every Kubernetes object the infrastructure manager owns for one cluster, as plain dicts.
+
+Pure functions of (cluster, facts) plus config.hcl's text and restart hash, which come from the config
+renderer as keyword arguments. `workload_objects` returns the server-side-applied objects in a stable
+apply order (identity, config, Services, the StatefulSet, disruption and network policy, then the entry
+points, Gateway API kinds last because their CRDs may be missing). The static unseal key Secret is not
+among them: it is create-only (see `unseal`).
+"""
+
+from __future__ import annotations
+
+from openbao_operator.api import OpenBaoCluster
+from openbao_operator.render.facts import RenderFacts
+from openbao_operator.render.workload.configmaps import config_map, gateway_ca_config_map
+from openbao_operator.render.workload.disruption import pod_disruption_budget
+from openbao_operator.render.workload.identity import role, role_binding, service_account
+from openbao_operator.render.workload.meta import Manifest
+from openbao_operator.render.workload.networkpolicy import NetworkRenderError, network_policy
+from openbao_operator.render.workload.routes import (
+    GATEWAY_API_GROUP,
+    backend_tls_policy,
+    http_route,
+    ingress,
+    tls_route,
+)
+from openbao_operator.render.workload.services import acme_service, active_service, headless_service, public_service
+from openbao_operator.render.workload.statefulset import statefulset
+from openbao_operator.render.workload.unseal import UnsealKeySecret, unseal_key_metadata, unseal_key_secret
+
+__all__ = [
+    "GATEWAY_API_GROUP",
+    "Manifest",
+    "NetworkRenderError",
+    "UnsealKeySecret",
+    "unseal_key_metadata",
+    "unseal_key_secret",
+    "workload_objects",
+]
+
+
+def workload_objects(
+    cluster: OpenBaoCluster, facts: RenderFacts, *, config_text: str, config_hash: str
+) -> list[Manifest]:
+    """The applied objects, in apply order; objects that are not wanted are absent (so the controller deletes them)."""
+    candidates: list[Manifest | None] = [
+        service_account(cluster, facts),
+        role(cluster, facts),
+        role_binding(cluster, facts),
+        config_map(cluster, facts, config_text=config_text),
+        headless_service(cluster, facts),
+        active_service(cluster, facts),
+        public_service(cluster, facts),
+        acme_service(cluster, facts),
+        statefulset(cluster, facts, config_hash=config_hash),
+        pod_disruption_budget(cluster, facts),
+        network_policy(cluster, facts),
+        ingress(cluster, facts),
+        gateway_ca_config_map(cluster, facts),
+        http_route(cluster, facts),
+        tls_route(cluster, facts),
+        backend_tls_policy(cluster, facts),
+    ]
+    return [obj for obj in candidates if obj is not None]

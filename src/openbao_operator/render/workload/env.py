@@ -1,0 +1,88 @@
+"""Container environment: pod identity for the one shared config.hcl, and the seal's credential wiring.
+
+Why env and not per-pod config: every pod mounts the same config.hcl, so what differs per pod comes from
+the Downward API, read by OpenBao itself (spec/openbao-server.md "Startup pitfalls"): `BAO_RAFT_NODE_ID`
+(stable raft ids equal to pod names), `BAO_API_ADDR` and `BAO_CLUSTER_ADDR` (the pod's DNS name behind
+the headless Service, so raft peers and request forwarding survive pod IP changes and match the
+certificate's per-pod SANs), `BAO_K8S_POD_NAME` and `BAO_K8S_NAMESPACE` (service registration).
+`$(BAO_K8S_POD_NAME)` is expanded by the kubelet (dependent environment variables), not by a shell.
+
+Credentials reach the pod only as `secretKeyRef`s or files from the credentials Secret, never as
+literal values. `BAO_ADDR`/`BAO_CACERT` are deliberately not set: the transit seal's client reads them
+first and would then verify the transit server against this cluster's own CA.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openbao_operator.api import OpenBaoCluster
+from openbao_operator.render import names
+from openbao_operator.render.facts import RenderFacts
+from openbao_operator.render.workload.meta import api_scheme
+
+POD_NAME_VAR = "BAO_K8S_POD_NAME"
+
+# Per-provider variables read from the credentials Secret (key of the same name, optional), as the
+# reference wires them (spec/reference-operator.md §3.10).
+_OPTIONAL_SECRET_VARS: dict[str, tuple[str, ...]] = {
+    "awskms": ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"),
+    "azurekeyvault": (
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_ENVIRONMENT",
+        "AZURE_AD_RESOURCE",
+    ),
+    "pkcs11": ("BAO_HSM_PIN",),
+}
+
+
+def _field(name: str, path: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": path}}}
+
+
+def pod_address(cluster: OpenBaoCluster, facts: RenderFacts) -> str:
+    """This pod's DNS name behind the headless Service, with the pod name left to the kubelet to expand."""
+    return f"$({POD_NAME_VAR}).{names.headless_service_name(cluster)}.{facts.namespace}.svc"
+
+
+def identity_env(cluster: OpenBaoCluster, facts: RenderFacts) -> list[dict[str, Any]]:
+    address = pod_address(cluster, facts)
+    return [
+        _field(POD_NAME_VAR, "metadata.name"),
+        _field("BAO_K8S_NAMESPACE", "metadata.namespace"),
+        _field("BAO_RAFT_NODE_ID", "metadata.name"),
+        {"name": "BAO_API_ADDR", "value": f"{api_scheme(cluster)}://{address}:{names.API_PORT}"},
+        # The cluster port always speaks TLS (OpenBao's own per-cluster certificates), even with tls_disable.
+        {"name": "BAO_CLUSTER_ADDR", "value": f"https://{address}:{names.CLUSTER_PORT}"},
+    ]
+
+
+def seal_env(cluster: OpenBaoCluster) -> list[dict[str, Any]]:
+    """Variables that hand the credentials Secret to the seal; none without a credentials Secret."""
+    unseal = cluster.spec.unseal
+    if unseal is None or unseal.type == "static" or unseal.credentials_secret_ref is None:
+        return []
+    secret = unseal.credentials_secret_ref.name
+
+    def ref(var: str, key: str, *, optional: bool) -> dict[str, Any]:
+        selector: dict[str, Any] = {"name": secret, "key": key}
+        if optional:
+            selector["optional"] = True
+        return {"name": var, "valueFrom": {"secretKeyRef": selector}}
+
+    if unseal.type in _OPTIONAL_SECRET_VARS:
+        return [ref(var, var, optional=True) for var in _OPTIONAL_SECRET_VARS[unseal.type]]
+    if unseal.type == "transit":
+        return [
+            ref("VAULT_TOKEN", "token", optional=False),
+            {"name": "VAULT_CACERT", "value": f"{names.SEAL_CREDS_DIR}/ca.crt"},
+        ]
+    if unseal.type == "gcpckms":
+        return [{"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": f"{names.SEAL_CREDS_DIR}/credentials.json"}]
+    return []  # kmip, ocikms: files from the mounted Secret only
+
+
+def container_env(cluster: OpenBaoCluster, facts: RenderFacts) -> list[dict[str, Any]]:
+    return [*identity_env(cluster, facts), *seal_env(cluster)]

@@ -1,0 +1,75 @@
+"""Object metadata every rendered object shares: name, namespace, labels, and the owner reference.
+
+Why one helper: the labels and the controller ownerReference are what garbage collection, the
+informer-to-owner mapping and the reference operator's selectors rely on. Building them in one place
+keeps every object consistent, and makes the single deliberate exception (the unseal key, which must
+outlive the cluster under most deletion policies) explicit at its call site.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openbao_operator.api import API_VERSION, KIND, OpenBaoCluster
+from openbao_operator.render import names
+from openbao_operator.render.facts import RenderFacts
+
+Manifest = dict[str, Any]
+"""A Kubernetes object as plain JSON-compatible data (what the API server receives)."""
+
+
+def owner_reference(cluster: OpenBaoCluster, facts: RenderFacts) -> dict[str, Any] | None:
+    """The controller ownerReference to the OpenBaoCluster, or None while its uid is unknown.
+
+    The uid comes from the facts (the controller always has it); the CLI renders offline without it,
+    so objects carry no ownerReference there rather than an invalid one.
+    """
+    extra = cluster.metadata.model_extra or {}
+    uid = facts.owner_uid or extra.get("uid")
+    if not uid:
+        return None
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "name": cluster.metadata.name,
+        "uid": str(uid),
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def object_meta(
+    cluster: OpenBaoCluster,
+    facts: RenderFacts,
+    name: str,
+    *,
+    owned: bool = True,
+    annotations: dict[str, str] | None = None,
+    extra_labels: dict[str, str] | None = None,
+) -> Manifest:
+    """metadata for an object of the cluster: infra labels (never overridable), namespace, owner."""
+    labels = {**(extra_labels or {}), **names.infra_labels(cluster)}
+    meta: Manifest = {"name": name, "namespace": facts.namespace, "labels": labels}
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    if owned:
+        ref = owner_reference(cluster, facts)
+        if ref is not None:
+            meta["ownerReferences"] = [ref]
+    return meta
+
+
+def listener_tls(cluster: OpenBaoCluster) -> bool:
+    """Does the OpenBao listener serve TLS? (spec.tls.enabled, unless the listener override disables it)."""
+    listener = cluster.spec.configuration.listener if cluster.spec.configuration else None
+    disabled = listener is not None and listener.tls_disable is True
+    return cluster.spec.tls.enabled and not disabled
+
+
+def tls_files_mounted(cluster: OpenBaoCluster) -> bool:
+    """Are certificate files mounted from <name>-tls-server? Not with ACME (OpenBao fetches its own) or TLS off."""
+    return cluster.spec.tls.enabled and cluster.spec.tls.mode != "ACME"
+
+
+def api_scheme(cluster: OpenBaoCluster) -> str:
+    return "https" if listener_tls(cluster) else "http"

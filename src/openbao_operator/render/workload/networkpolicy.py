@@ -1,0 +1,125 @@
+"""NetworkPolicy `<name>-network-policy`: deny by default, then exactly what OpenBao needs, then the user's rules.
+
+Ingress (in order): peers on 8200/8201; the operator on 8200 (init, health, step-down); the Gateway's
+namespace on 8200 when it differs; 8200 from anywhere when a client entry point outside the namespace
+was asked for (Ingress, a NodePort/LoadBalancer Service, ACME challenges); then `network.ingressRules`.
+Egress (in order): DNS to the DNS namespace on 53/UDP+TCP; the kube-apiserver (service registration and
+auto_join cannot start without it, cozystack#2793) as the Service CIDR on 443 and the endpoint IPs on
+6443, since CNIs differ in whether they match before or after the Service DNAT; peers on 8200/8201; then
+`network.egressRules`.
+
+Differences from the reference, on purpose: a LoadBalancer/NodePort Service and ACME mode open 8200
+(the reference's policy silently blackholes them); a missing API-server address does not fail the
+render but falls back to ports 443 and 6443 to any address (the controller always supplies the detected
+address, so this only shows in offline `render`). External seal, ACME-directory and audit endpoints are
+outside the cluster and unknown as IPs: they need the user's egressRules.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from openbao_operator.api import OpenBaoCluster
+from openbao_operator.render import names
+from openbao_operator.render.facts import RenderFacts
+from openbao_operator.render.workload.meta import Manifest, object_meta
+
+OPERATOR_POD_LABELS = {"app.kubernetes.io/name": "openbao-operator"}
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+class NetworkRenderError(ValueError):
+    """An address in spec.network that is not one; `field` names it for the status condition."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+def _tcp(*ports: int) -> list[dict[str, Any]]:
+    return [{"protocol": "TCP", "port": p} for p in ports]
+
+
+def _ns(name: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: name}}}
+
+
+def _api_server_cidr(cluster: OpenBaoCluster, facts: RenderFacts) -> str | None:
+    network = cluster.spec.network
+    if network is not None and network.api_server_cidr is not None:
+        try:
+            return str(ipaddress.ip_network(network.api_server_cidr.strip(), strict=False))
+        except ValueError as exc:
+            raise NetworkRenderError("spec.network.apiServerCIDR", f"not a CIDR: {exc}") from exc
+    return facts.api_server_cidr
+
+
+def _endpoint_blocks(cluster: OpenBaoCluster) -> list[str]:
+    network = cluster.spec.network
+    blocks: list[str] = []
+    for index, raw in enumerate((network.api_server_endpoint_i_ps if network else None) or []):
+        try:
+            ip = ipaddress.ip_address(raw.strip())
+        except ValueError as exc:
+            raise NetworkRenderError(f"spec.network.apiServerEndpointIPs[{index}]", f"not an IP: {exc}") from exc
+        blocks.append(f"{ip}/{ip.max_prefixlen}")
+    return blocks
+
+
+def _clients_from_anywhere(cluster: OpenBaoCluster) -> bool:
+    spec = cluster.spec
+    if spec.ingress is not None and spec.ingress.enabled:
+        return True
+    if spec.service is not None and spec.service.type in ("NodePort", "LoadBalancer"):
+        return True
+    return spec.tls.enabled and spec.tls.mode == "ACME"
+
+
+def network_policy(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest:
+    peers = {"podSelector": {"matchLabels": names.infra_labels(cluster)}}
+    network = cluster.spec.network
+
+    ingress: list[dict[str, Any]] = [
+        {"from": [peers], "ports": _tcp(names.API_PORT, names.CLUSTER_PORT)},
+        {
+            "from": [{**_ns(facts.operator_namespace), "podSelector": {"matchLabels": dict(OPERATOR_POD_LABELS)}}],
+            "ports": _tcp(names.API_PORT),
+        },
+    ]
+    gateway = cluster.spec.gateway
+    if gateway is not None and gateway.enabled and gateway.gateway_ref is not None:
+        gateway_ns = gateway.gateway_ref.namespace or facts.namespace
+        if gateway_ns != facts.namespace:
+            ingress.append({"from": [_ns(gateway_ns)], "ports": _tcp(names.API_PORT)})
+    if _clients_from_anywhere(cluster):
+        ingress.append({"ports": _tcp(names.API_PORT)})
+    ingress.extend(rule.to_json() for rule in (network.ingress_rules if network else None) or [])
+
+    dns_namespace = network.dns_namespace if network is not None else "kube-system"
+    egress: list[dict[str, Any]] = [
+        {"to": [_ns(dns_namespace)], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+    ]
+    cidr = _api_server_cidr(cluster, facts)
+    endpoints = _endpoint_blocks(cluster)
+    if cidr is None and not endpoints:
+        egress.append({"ports": _tcp(443, 6443)})
+    else:
+        if cidr is not None:
+            egress.append({"to": [{"ipBlock": {"cidr": cidr}}], "ports": _tcp(443)})
+        if endpoints:
+            egress.append({"to": [{"ipBlock": {"cidr": block}} for block in endpoints], "ports": _tcp(6443)})
+    egress.append({"to": [peers], "ports": _tcp(names.API_PORT, names.CLUSTER_PORT)})
+    egress.extend(rule.to_json() for rule in (network.egress_rules if network else None) or [])
+
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": object_meta(cluster, facts, names.network_policy_name(cluster)),
+        "spec": {
+            "podSelector": {"matchLabels": names.infra_labels(cluster)},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": ingress,
+            "egress": egress,
+        },
+    }
