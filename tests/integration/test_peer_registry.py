@@ -6,6 +6,7 @@ key B, using the cosign CLI with no network beyond 127.0.0.1 (no transparency lo
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,10 @@ def test_signed_with_a_verifies_with_a_not_b(registry: Registry, cosign: Cosign,
 
     good = cosign.verify(ref, key=key_a)
     assert good.returncode == 0, good.stderr
-    assert '"type":"cosign container image signature"' in good.stdout.replace(" ", "")
+    payload = json.loads(good.stdout)
+    assert payload[0]["critical"]["type"] == "cosign container image signature"
+    assert ref.endswith(payload[0]["critical"]["image"]["docker-manifest-digest"])
+    assert "sigstore.dev" not in good.stderr, "cosign reached for the public TUF repository"
 
     bad = cosign.verify(ref, key=key_b)
     assert bad.returncode != 0

@@ -8,7 +8,9 @@ registers it so the pytest hook can print the tails on failure, and stops it wit
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -22,6 +24,27 @@ T = TypeVar("T")
 
 #: Every peer log of this session, in start order (the failure hook prints their tails).
 ALL_LOGS: list[tuple[str, Path]] = []
+
+
+#: Every process started here; stopped at interpreter exit if a fixture teardown never ran.
+ALL_PROCESSES: list[PeerProcess] = []
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGKILL when the test runner dies, so no peer outlives it."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: atexit still stops the peers on a normal exit
+
+
+@atexit.register
+def _stop_all() -> None:
+    for proc in reversed(ALL_PROCESSES):
+        proc.stop(grace=5.0)
 
 
 class PeerError(RuntimeError):
@@ -112,7 +135,9 @@ class PeerProcess:
                 env=self.env,
                 cwd=self.cwd,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,  # only prctl: safe even with threads
             )
+        ALL_PROCESSES.append(self)
         if (self.name, self.log) not in ALL_LOGS:
             ALL_LOGS.append((self.name, self.log))
         return self

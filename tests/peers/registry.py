@@ -51,6 +51,11 @@ def start_registry(*, workdir: Path, logs: Path, timeout: float = 30.0) -> Regis
     return Registry(host=f"127.0.0.1:{port}", proc=proc)
 
 
+def closed_port() -> int:
+    """A loopback port nothing listens on (picked free, then released)."""
+    return free_port()
+
+
 def _tool_env(*, workdir: Path) -> dict[str, str]:
     """Environment for crane/cosign: no host Docker credentials, no proxies, empty key password."""
     env = {
@@ -63,6 +68,9 @@ def _tool_env(*, workdir: Path) -> dict[str, str]:
         HOME=str(workdir),
         COSIGN_PASSWORD="",
         TUF_ROOT=str(workdir / "tuf"),
+        # A closed loopback port as TUF mirror: cosign's trusted-root lookup fails at once, on
+        # 127.0.0.1, instead of reaching for the public TUF CDN; key-based verification needs none.
+        TUF_MIRROR=f"http://127.0.0.1:{closed_port()}",
         COSIGN_YES="true",
     )
     return env
