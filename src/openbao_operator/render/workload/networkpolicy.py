@@ -11,14 +11,17 @@ auto_join cannot start without it, cozystack#2793) as the Service CIDR on 443 an
 Differences from the reference, on purpose: a LoadBalancer/NodePort Service and ACME mode open 8200
 (the reference's policy silently blackholes them); a missing API-server address does not fail the
 render but falls back to ports 443 and 6443 to any address (the controller always supplies the detected
-address, so this only shows in offline `render`). External seal, ACME-directory and audit endpoints are
-outside the cluster and unknown as IPs: they need the user's egressRules.
+address, so this only shows in offline `render`). The seal's endpoint (transit, KMIP, a cloud KMS) and
+the ACME directory are needed to unseal and to get a certificate, but are DNS names, not IPs: they get an
+egress rule scoped to their port only (any destination), so a default policy never leaves a cluster
+sealed. Audit sinks and other external endpoints need the user's egressRules.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from openbao_operator.api import OpenBaoCluster
 from openbao_operator.render import names
@@ -67,6 +70,38 @@ def _endpoint_blocks(cluster: OpenBaoCluster) -> list[str]:
     return blocks
 
 
+CLOUD_KMS_PORT = 443
+KMIP_PORT = 5696
+
+
+def _url_port(url: str, default: int) -> int:
+    try:
+        parts = urlsplit(url if "://" in url else f"//{url}")
+        port = parts.port
+    except ValueError:
+        return default
+    if port is not None:
+        return port
+    return 80 if parts.scheme == "http" else default
+
+
+def external_ports(cluster: OpenBaoCluster) -> list[int]:
+    """Ports of endpoints outside the cluster OpenBao must reach: the seal's and the ACME directory's."""
+    ports: list[int] = []
+    unseal = cluster.spec.unseal
+    if unseal is not None:
+        if unseal.type == "transit" and unseal.transit is not None:
+            ports.append(_url_port(unseal.transit.address, 8200))
+        elif unseal.type == "kmip" and unseal.kmip is not None:
+            ports.append(_url_port(unseal.kmip.address, KMIP_PORT))
+        elif unseal.type in ("awskms", "gcpckms", "azurekeyvault", "ocikms"):
+            ports.append(CLOUD_KMS_PORT)
+    tls = cluster.spec.tls
+    if tls.enabled and tls.mode == "ACME" and tls.acme is not None:
+        ports.append(_url_port(tls.acme.directory_url, 443))
+    return sorted(set(ports))
+
+
 def _clients_from_anywhere(cluster: OpenBaoCluster) -> bool:
     spec = cluster.spec
     if spec.ingress is not None and spec.ingress.enabled:
@@ -110,6 +145,9 @@ def network_policy(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest:
         if endpoints:
             egress.append({"to": [{"ipBlock": {"cidr": block}} for block in endpoints], "ports": _tcp(6443)})
     egress.append({"to": [peers], "ports": _tcp(names.API_PORT, names.CLUSTER_PORT)})
+    outside = external_ports(cluster)
+    if outside:
+        egress.append({"ports": _tcp(*outside)})
     egress.extend(rule.to_json() for rule in (network.egress_rules if network else None) or [])
 
     return {
