@@ -1,0 +1,66 @@
+"""What every stanza needs to know, derived once per render: the spec, the facts, the version, the TLS kind.
+
+Why: the TLS decision (off, mounted files, ACME) changes the listener, the raft join and the probes, so it
+is made in exactly one place (:func:`tls_kind`) and every stanza reads the same answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from openbao_operator.api import OpenBaoCluster, OpenBaoClusterSpec
+from openbao_operator.render.facts import RenderFacts
+
+from .errors import ConfigRenderError
+from .version import Version, parse_version
+
+TlsKind = Literal["disabled", "files", "acme"]
+
+
+def tls_kind(spec: OpenBaoClusterSpec) -> TlsKind:
+    """How the listener gets TLS: not at all, from the mounted Secret files, or from ACME.
+
+    ``spec.tls.enabled=false`` really disables TLS (the reference still wrote certificate paths, quirk 1).
+    ``spec.configuration.listener.tlsDisable=true`` with ``spec.tls.enabled=true`` is a contradiction
+    (certificates would be issued and probed over HTTPS against a plain-HTTP listener), so it is an error.
+    """
+    listener = spec.configuration.listener if spec.configuration is not None else None
+    if not spec.tls.enabled:
+        return "disabled"
+    if listener is not None and listener.tls_disable:
+        raise ConfigRenderError(
+            "spec.configuration.listener.tlsDisable",
+            "contradicts spec.tls.enabled=true; set spec.tls.enabled=false to serve without TLS",
+        )
+    return "acme" if spec.tls.mode == "ACME" else "files"
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Inputs of one render."""
+
+    cluster: OpenBaoCluster
+    facts: RenderFacts
+    version: Version
+    tls: TlsKind
+
+    @property
+    def spec(self) -> OpenBaoClusterSpec:
+        return self.cluster.spec
+
+    @property
+    def name(self) -> str:
+        return self.cluster.metadata.name
+
+    @property
+    def namespace(self) -> str:
+        return self.facts.namespace
+
+    @classmethod
+    def of(cls, cluster: OpenBaoCluster, facts: RenderFacts) -> Context:
+        if not facts.namespace:
+            raise ConfigRenderError("metadata.namespace", "the cluster's namespace is required")
+        return cls(
+            cluster=cluster, facts=facts, version=parse_version(cluster.spec.version), tls=tls_kind(cluster.spec)
+        )

@@ -1,0 +1,136 @@
+"""``initialize`` blocks from spec.selfInit: requests OpenBao runs once, when it initializes itself.
+
+Why:
+- One ``initialize "<name>"`` per request, with ``request "<name>-request"`` inside (as the reference), in
+  spec order; OpenBao runs them in file order.
+- Structured payloads per path prefix: ``sys/auth/`` (type, description, config), ``sys/mounts/`` (type,
+  description, options), ``sys/policies/`` (policy), ``sys/audit/`` (type, description, options). Other
+  paths take the raw ``data`` with its JSON types kept (numbers stay numbers; the reference turned them
+  into strings, quirk 6); JSON nulls are dropped (HCL has no null).
+- A policy is multi-line text, which an HCL string cannot hold safely, so it is sent base64-encoded: the
+  ``sys/policies/acl`` endpoint decodes base64 policies, and the stored policy is byte-identical to the
+  spec (proven against bao 2.7.2 in tests/integration/test_config_boot.py).
+- OpenBao refuses audit devices created through the API unless ``unsafe_allow_api_audit_creation`` is
+  set, so a ``sys/audit/`` request without it is an error pointing at spec.audit instead.
+- The file is shared by every pod, so every pod carries the requests: the controller must keep the
+  StatefulSet at one replica until the cluster reports initialized (openbao-server.md §2, the self-init
+  versus retry_join race); ``initialize`` never runs again on an initialized cluster, which is also why
+  these blocks are left out of the restart hash.
+- A ``configure-autopilot`` request is appended (unless one of that name exists) with the reference's
+  defaults, overridden by spec.configuration.raft.autopilot: after self-init no token exists to set it later.
+- ``spec.selfInit.oidc`` (the operator's own JWT auth) needs observed facts (issuer, keys) and is not
+  rendered yet.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from openbao_operator.api.selfinit import SelfInitRequest
+from openbao_operator.render.hcl import Attr, Block, Item, Value
+
+from .audit import structured_options
+from .context import Context
+from .errors import ConfigRenderError
+from .version import SELF_INIT, require
+
+AUTOPILOT_REQUEST = "configure-autopilot"
+AUTOPILOT_PATH = "sys/storage/raft/autopilot/configuration"
+
+
+def _json_value(value: Any) -> Value | None:
+    """JSON -> HCL value: nulls dropped (in objects and lists), everything else kept with its type."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {k: v for k, v in ((k, _json_value(x)) for k, x in value.items()) if v is not None}
+    if isinstance(value, list):
+        return [v for v in (_json_value(x) for x in value) if v is not None]
+    if isinstance(value, str | bool | int | float):
+        return value
+    raise TypeError(f"{type(value).__name__} is not JSON")  # pragma: no cover - the API holds JSON only
+
+
+def _payload(req: SelfInitRequest, where: str, ctx: Context) -> Value | None:
+    if req.path.startswith("sys/audit/") and req.audit_device is not None:
+        conf = ctx.spec.configuration
+        if conf is None or not conf.unsafe_allow_api_audit_creation:
+            raise ConfigRenderError(
+                f"{where}.auditDevice",
+                "OpenBao refuses audit devices created through the API unless "
+                "spec.configuration.unsafeAllowAPIAuditCreation is true; declare the device in spec.audit instead",
+            )
+        a = req.audit_device
+        data: dict[str, Value] = {"type": a.type}
+        if a.description:
+            data["description"] = a.description
+        options = structured_options(a.file_options, a.http_options, a.syslog_options, a.socket_options)
+        if options:
+            data["options"] = options
+        return data
+    if req.path.startswith("sys/auth/") and req.auth_method is not None:
+        m = req.auth_method
+        data = {"type": m.type}
+        if m.description:
+            data["description"] = m.description
+        if m.config:
+            data["config"] = dict(m.config)
+        return data
+    if req.path.startswith("sys/mounts/") and req.secret_engine is not None:
+        e = req.secret_engine
+        data = {"type": e.type}
+        if e.description:
+            data["description"] = e.description
+        if e.options:
+            data["options"] = dict(e.options)
+        return data
+    if req.path.startswith("sys/policies/") and req.policy is not None:
+        return {"policy": base64.b64encode(req.policy.policy.encode()).decode("ascii")}
+    return _json_value(req.data)
+
+
+def _request_block(name: str, operation: str, path: str, data: Value | None, allow_failure: bool) -> Block:
+    body: list[Item] = [Attr("operation", operation), Attr("path", path)]
+    if data is not None and data != {}:
+        body.append(Attr("data", data))
+    if allow_failure:
+        body.append(Attr("allow_failure", True))
+    return Block("initialize", (name,), (Block("request", (f"{name}-request",), body),))
+
+
+def _autopilot(ctx: Context) -> Block:
+    data: dict[str, Value] = {
+        "cleanup_dead_servers": True,
+        "dead_server_last_contact_threshold": "24h",
+        "min_quorum": 3,
+        "server_stabilization_time": "10s",
+    }
+    raft = ctx.spec.configuration.raft if ctx.spec.configuration is not None else None
+    ap = raft.autopilot if raft is not None else None
+    if ap is not None:
+        for key, value in (
+            ("cleanup_dead_servers", ap.cleanup_dead_servers),
+            ("dead_server_last_contact_threshold", ap.dead_server_last_contact_threshold),
+            ("min_quorum", ap.min_quorum),
+            ("server_stabilization_time", ap.server_stabilization_time),
+            ("last_contact_threshold", ap.last_contact_threshold),
+            ("max_trailing_logs", ap.max_trailing_logs),
+        ):
+            if value is not None:
+                data[key] = value
+    return _request_block(AUTOPILOT_REQUEST, "update", AUTOPILOT_PATH, data, False)
+
+
+def self_init(ctx: Context) -> list[Block]:
+    si = ctx.spec.self_init
+    if si is None or not si.enabled:
+        return []
+    require(ctx.version, SELF_INIT, "spec.selfInit.enabled", "self-initialization")
+    blocks: list[Block] = []
+    for i, req in enumerate(si.requests or ()):
+        where = f"spec.selfInit.requests[{i}]"
+        blocks.append(_request_block(req.name, req.operation, req.path, _payload(req, where, ctx), req.allow_failure))
+    if not any(r.name == AUTOPILOT_REQUEST for r in si.requests or ()):
+        blocks.append(_autopilot(ctx))
+    return blocks
