@@ -8,8 +8,9 @@ certificate's per-pod SANs), `BAO_K8S_POD_NAME` and `BAO_K8S_NAMESPACE` (service
 `$(BAO_K8S_POD_NAME)` is expanded by the kubelet (dependent environment variables), not by a shell.
 
 Credentials reach the pod only as `secretKeyRef`s or files from the credentials Secret, never as
-literal values. `BAO_ADDR`/`BAO_CACERT` are deliberately not set: the transit seal's client reads them
-first and would then verify the transit server against this cluster's own CA.
+literal values; which variable carries which key is the config renderer's table (`SEAL_CREDENTIALS`), so
+the file and the pod cannot disagree. `BAO_ADDR`/`BAO_CACERT` are deliberately not set: the transit
+seal's client reads them first and would then verify the transit server against this cluster's own CA.
 """
 
 from __future__ import annotations
@@ -18,24 +19,11 @@ from typing import Any
 
 from openbao_operator.api import OpenBaoCluster
 from openbao_operator.render import names
+from openbao_operator.render.config import SEAL_CREDENTIALS
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.meta import api_scheme
 
 POD_NAME_VAR = "BAO_K8S_POD_NAME"
-
-# Per-provider variables read from the credentials Secret (key of the same name, optional), as the
-# reference wires them (spec/reference-operator.md §3.10).
-_OPTIONAL_SECRET_VARS: dict[str, tuple[str, ...]] = {
-    "awskms": ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"),
-    "azurekeyvault": (
-        "AZURE_TENANT_ID",
-        "AZURE_CLIENT_ID",
-        "AZURE_CLIENT_SECRET",
-        "AZURE_ENVIRONMENT",
-        "AZURE_AD_RESOURCE",
-    ),
-    "pkcs11": ("BAO_HSM_PIN",),
-}
 
 
 def _field(name: str, path: str) -> dict[str, Any]:
@@ -60,28 +48,26 @@ def identity_env(cluster: OpenBaoCluster, facts: RenderFacts) -> list[dict[str, 
 
 
 def seal_env(cluster: OpenBaoCluster) -> list[dict[str, Any]]:
-    """Variables that hand the credentials Secret to the seal; none without a credentials Secret."""
+    """The seal's secrets from the credentials Secret, as the config renderer expects them (`SEAL_CREDENTIALS`).
+
+    Values come as `secretKeyRef`s; a variable that names a file points into the Secret mounted at
+    `SEAL_CREDS_DIR`. Without a credentials Secret nothing is added (workload identity, instance principal,
+    or files the user mounts otherwise).
+    """
     unseal = cluster.spec.unseal
     if unseal is None or unseal.type == "static" or unseal.credentials_secret_ref is None:
         return []
     secret = unseal.credentials_secret_ref.name
-
-    def ref(var: str, key: str, *, optional: bool) -> dict[str, Any]:
-        selector: dict[str, Any] = {"name": secret, "key": key}
-        if optional:
+    env: list[dict[str, Any]] = []
+    for credential in SEAL_CREDENTIALS.get(unseal.type, ()):
+        if credential.file:
+            env.append({"name": credential.env, "value": f"{names.SEAL_CREDS_DIR}/{credential.secret_key}"})
+            continue
+        selector: dict[str, Any] = {"name": secret, "key": credential.secret_key}
+        if credential.optional:
             selector["optional"] = True
-        return {"name": var, "valueFrom": {"secretKeyRef": selector}}
-
-    if unseal.type in _OPTIONAL_SECRET_VARS:
-        return [ref(var, var, optional=True) for var in _OPTIONAL_SECRET_VARS[unseal.type]]
-    if unseal.type == "transit":
-        return [
-            ref("VAULT_TOKEN", "token", optional=False),
-            {"name": "VAULT_CACERT", "value": f"{names.SEAL_CREDS_DIR}/ca.crt"},
-        ]
-    if unseal.type == "gcpckms":
-        return [{"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": f"{names.SEAL_CREDS_DIR}/credentials.json"}]
-    return []  # kmip, ocikms: files from the mounted Secret only
+        env.append({"name": credential.env, "valueFrom": {"secretKeyRef": selector}})
+    return env
 
 
 def container_env(cluster: OpenBaoCluster, facts: RenderFacts) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from openbao_operator.api import API_VERSION, KIND, OpenBaoCluster
 from openbao_operator.render import names
+from openbao_operator.render.config import tls_kind
 from openbao_operator.render.facts import RenderFacts
 
 Manifest = dict[str, Any]
@@ -60,15 +61,13 @@ def object_meta(
 
 
 def listener_tls(cluster: OpenBaoCluster) -> bool:
-    """Does the OpenBao listener serve TLS? (spec.tls.enabled, unless the listener override disables it)."""
-    listener = cluster.spec.configuration.listener if cluster.spec.configuration else None
-    disabled = listener is not None and listener.tls_disable is True
-    return cluster.spec.tls.enabled and not disabled
+    """Does the OpenBao listener serve TLS? The config renderer's decision (`tls_kind`), so probes match it."""
+    return tls_kind(cluster.spec) != "disabled"
 
 
 def tls_files_mounted(cluster: OpenBaoCluster) -> bool:
     """Are certificate files mounted from <name>-tls-server? Not with ACME (OpenBao fetches its own) or TLS off."""
-    return cluster.spec.tls.enabled and cluster.spec.tls.mode != "ACME"
+    return tls_kind(cluster.spec) == "files"
 
 
 def api_scheme(cluster: OpenBaoCluster) -> str:

@@ -36,6 +36,7 @@ from typing import Any
 
 from openbao_operator.api import OpenBaoCluster
 from openbao_operator.render import names
+from openbao_operator.render.config.version import TLS_AUTO_RELOAD, parse_version
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.env import container_env
 from openbao_operator.render.workload.meta import Manifest, object_meta, tls_files_mounted
@@ -46,22 +47,11 @@ from openbao_operator.render.workload.volumes import volume_claim_template, volu
 
 BAO_BINARY = "/usr/bin/bao"
 CONTAINER_NAME = "openbao"
-TLS_AUTO_RELOAD_SINCE = (2, 7, 0)
-
-
-def parse_version(version: str) -> tuple[int, int, int] | None:
-    """2.6.2, v2.6.2, 2.7.0-beta1 -> (major, minor, patch); None when it is not three numbers."""
-    core = version.strip().removeprefix("v").split("-", 1)[0].split("+", 1)[0]
-    parts = core.split(".")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
-        return None
-    return int(parts[0]), int(parts[1]), int(parts[2])
 
 
 def reloads_certificates(cluster: OpenBaoCluster) -> bool:
-    """Can this OpenBao version pick up a renewed certificate without a restart (tls_auto_reload)?"""
-    parsed = parse_version(cluster.spec.version)
-    return parsed is not None and parsed >= TLS_AUTO_RELOAD_SINCE
+    """Does config.hcl turn on tls_auto_reload for this version (the config renderer's gate)?"""
+    return parse_version(cluster.spec.version) >= TLS_AUTO_RELOAD
 
 
 def image(cluster: OpenBaoCluster, facts: RenderFacts) -> str:

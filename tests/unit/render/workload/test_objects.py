@@ -146,12 +146,12 @@ def test_volumes_follow_tls_mode_and_seal_type() -> None:
         ),
         (
             {"type": "azurekeyvault", "azureKeyVault": {"vaultName": "v", "keyName": "k"}},
-            ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_ENVIRONMENT", "AZURE_AD_RESOURCE"],
+            ["AZURE_CLIENT_SECRET"],
         ),
         ({"type": "pkcs11", "pkcs11": {"lib": "/l.so", "keyLabel": "k"}}, ["BAO_HSM_PIN"]),
         (
             {"type": "transit", "transit": {"address": "https://t", "keyName": "k", "mountPath": "t/"}},
-            ["VAULT_TOKEN", "VAULT_CACERT"],
+            ["VAULT_TRANSIT_SEAL_TOKEN"],
         ),
         (
             {"type": "gcpckms", "gcpCloudKMS": {"project": "p", "region": "r", "keyRing": "k", "cryptoKey": "c"}},
