@@ -18,6 +18,8 @@ from openbao_operator.api import InvalidClusterError, OpenBaoCluster, parse_clus
 from openbao_operator.api.crd import crd as build_crd
 from openbao_operator.api.ignored import ignored_fields
 from openbao_operator.api.yamlio import dump_all, load_all
+from openbao_operator.render.config import ConfigRenderError, render_config
+from openbao_operator.render.facts import RenderFacts
 
 EXIT_INVALID = 2
 
@@ -65,18 +67,26 @@ def crd() -> None:
 @main.command()
 @click.option("-f", "--filename", "path", required=True, help="Manifest with an OpenBaoCluster ('-' for stdin).")
 @click.option("--config-hcl", is_flag=True, help="Print only the rendered config.hcl.")
-def render(path: str, config_hcl: bool) -> None:
+@click.option(
+    "--namespace", default=None, help="Namespace when the manifest has none in metadata.namespace (default: default)."
+)
+def render(path: str, config_hcl: bool, namespace: str | None) -> None:
     """Print what the operator would converge for a cluster, without a Kubernetes cluster.
 
-    Until the renderer lands this prints the validated cluster with every default filled in.
+    With --config-hcl: the config.hcl of each cluster. Otherwise the validated cluster with every default
+    filled in.
     """
     clusters = read_clusters(path)
-    for cluster in clusters:
-        for field in ignored_fields(cluster.spec):
-            click.echo(f"warning: {cluster.metadata.name}: {field}", err=True)
     if config_hcl:
-        click.echo("error: config.hcl rendering is not implemented yet", err=True)
-        sys.exit(1)
+        texts = []
+        for cluster in clusters:
+            facts = RenderFacts(namespace=cluster.metadata.namespace or namespace or "default")
+            try:
+                texts.append(render_config(cluster, facts=facts).text)
+            except ConfigRenderError as exc:
+                _fail(f"{path}: {exc.field}: {exc.reason}")
+        click.echo("\n".join(texts), nl=False)
+        return
     click.echo(dump_all(c.to_json() for c in clusters), nl=False)
 
 

@@ -76,5 +76,5 @@ def audit(ctx: Context) -> list[Block]:
         options = device_options(device)
         if options:
             body.append(Attr("options", dict(options)))
-        blocks.append(Block("audit", (device.type, device.path), body))
+        blocks.append(Block("audit", (device.type, device.path), tuple(body)))
     return blocks

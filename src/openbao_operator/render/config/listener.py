@@ -89,4 +89,4 @@ def listener(ctx: Context) -> Block:
             body.append(Attr("tls_acme_ca_root", ca_root))
     if _metrics_scrapable(ctx):
         body.append(Block("telemetry", (), (Attr("unauthenticated_metrics_access", True),)))
-    return Block("listener", ("tcp",), body)
+    return Block("listener", ("tcp",), tuple(body))

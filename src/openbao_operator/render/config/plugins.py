@@ -28,5 +28,5 @@ def plugins(ctx: Context) -> list[Block]:
             body.append(Attr("args", list(p.args)))
         if p.env:
             body.append(Attr("env", list(p.env)))
-        blocks.append(Block("plugin", (p.type, p.name), body))
+        blocks.append(Block("plugin", (p.type, p.name), tuple(body)))
     return blocks

@@ -130,7 +130,7 @@ def _plugin(plugin: KmsPlugin, name: str) -> Block:
         body.append(Attr("args", list(plugin.args)))
     if plugin.env:
         body.append(Attr("env", list(plugin.env)))
-    return Block("plugin", ("kms", name), body)
+    return Block("plugin", ("kms", name), tuple(body))
 
 
 def uses_kms_plugin(ctx: Context) -> bool:
@@ -154,7 +154,7 @@ def seal(ctx: Context) -> list[Block]:
         return [_static(unseal.static if unseal is not None else None)]
     options = _options(unseal, ctx)
     if unseal.type not in KMS_PLUGIN_TYPES:
-        return [Block("seal", (unseal.type,), options)]
+        return [Block("seal", (unseal.type,), tuple(options))]
     plugin = unseal.kms_plugin
     if plugin is None:
         if ctx.version >= BUILTIN_VENDOR_SEALS_REMOVED:
@@ -163,7 +163,7 @@ def seal(ctx: Context) -> list[Block]:
                 f"required for unseal type {unseal.type}: OpenBao {show(BUILTIN_VENDOR_SEALS_REMOVED)} removed the "
                 f"built-in {unseal.type} seal (spec.version is {show(ctx.version)})",
             )
-        return [Block("seal", (unseal.type,), options)]
+        return [Block("seal", (unseal.type,), tuple(options))]
     require(ctx.version, KMS_PLUGINS, f"{_UNSEAL}.kmsPlugin", "a KMS plugin seal")
     name = plugin.name or unseal.type
-    return [_plugin(plugin, name), Block("seal", (name,), options)]
+    return [_plugin(plugin, name), Block("seal", (name,), tuple(options))]

@@ -96,7 +96,7 @@ def _request_block(name: str, operation: str, path: str, data: Value | None, all
         body.append(Attr("data", data))
     if allow_failure:
         body.append(Attr("allow_failure", True))
-    return Block("initialize", (name,), (Block("request", (f"{name}-request",), body),))
+    return Block("initialize", (name,), (Block("request", (f"{name}-request",), tuple(body)),))
 
 
 def _autopilot(ctx: Context) -> Block:

@@ -59,7 +59,7 @@ def _retry_join(ctx: Context) -> Block:
         ca_root = ctx.spec.configuration.acme_ca_root if ctx.spec.configuration is not None else None
         if ca_root:
             body.append(Attr("leader_ca_cert_file", ca_root))
-    return Block("retry_join", (), body)
+    return Block("retry_join", (), tuple(body))
 
 
 def storage(ctx: Context) -> Block:
@@ -68,7 +68,7 @@ def storage(ctx: Context) -> Block:
     if raft is not None and raft.performance_multiplier is not None:
         body.append(Attr("performance_multiplier", raft.performance_multiplier))
     body.append(_retry_join(ctx))
-    return Block("storage", ("raft",), body)
+    return Block("storage", ("raft",), tuple(body))
 
 
 def service_registration(ctx: Context) -> Block:

@@ -58,4 +58,4 @@ def telemetry(ctx: Context) -> list[Block]:
             ("stackdriver_debug_logs", t.stackdriver_debug_logs),
         ]
     body: list[Item] = [Attr(k, v) for k, v in pairs if v is not None]
-    return [Block("telemetry", (), body)]
+    return [Block("telemetry", (), tuple(body))]
