@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from openbao_operator.api import OpenBaoCluster
 from openbao_operator.render import names
+from openbao_operator.render.config import ConfigRenderError
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.meta import Manifest, object_meta
 
@@ -32,12 +33,11 @@ OPERATOR_POD_LABELS = {"app.kubernetes.io/name": "openbao-operator"}
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 
-class NetworkRenderError(ValueError):
-    """An address in spec.network that is not one; `field` names it for the status condition."""
+class NetworkRenderError(ConfigRenderError):
+    """An address in spec.network that is not one; `field` names it for the status condition.
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
+    A ConfigRenderError, so the controller and the CLI report every render failure the same way.
+    """
 
 
 def _tcp(*ports: int) -> list[dict[str, Any]]:
