@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 import yaml
@@ -19,6 +19,7 @@ from openbao_operator.api.crd import crd as build_crd
 from openbao_operator.api.ignored import ignored_fields
 from openbao_operator.api.yamlio import dump_all, load_all
 from openbao_operator.render.config import ConfigRenderError, render_config
+from openbao_operator.render.desired import render_desired
 from openbao_operator.render.facts import RenderFacts
 
 EXIT_INVALID = 2
@@ -67,27 +68,49 @@ def crd() -> None:
 @main.command()
 @click.option("-f", "--filename", "path", required=True, help="Manifest with an OpenBaoCluster ('-' for stdin).")
 @click.option("--config-hcl", is_flag=True, help="Print only the rendered config.hcl.")
+@click.option("--defaults", is_flag=True, help="Print only the validated cluster with every default filled in.")
 @click.option(
     "--namespace", default=None, help="Namespace when the manifest has none in metadata.namespace (default: default)."
 )
-def render(path: str, config_hcl: bool, namespace: str | None) -> None:
+@click.option(
+    "--initialized",
+    is_flag=True,
+    help="Render as after initialization (all replicas); by default as at bootstrap (one replica).",
+)
+@click.option(
+    "--api-server-cidr", default=None, help="The API server's address as a CIDR, for the NetworkPolicy egress rule."
+)
+def render(
+    path: str, config_hcl: bool, defaults: bool, namespace: str | None, initialized: bool, api_server_cidr: str | None
+) -> None:
     """Print what the operator would converge for a cluster, without a Kubernetes cluster.
 
-    With --config-hcl: the config.hcl of each cluster. Otherwise the validated cluster with every default
-    filled in.
+    Every object, as multi-document YAML in apply order (the unseal key Secret first, without its data:
+    the key is created in the cluster only). With --config-hcl: the config.hcl of each cluster.
     """
     clusters = read_clusters(path)
-    if config_hcl:
-        texts = []
-        for cluster in clusters:
-            facts = RenderFacts(namespace=cluster.metadata.namespace or namespace or "default")
-            try:
-                texts.append(render_config(cluster, facts=facts).text)
-            except ConfigRenderError as exc:
-                _fail(f"{path}: {exc.field}: {exc.reason}")
-        click.echo("\n".join(texts), nl=False)
+    for cluster in clusters:
+        for field in ignored_fields(cluster.spec):
+            click.echo(f"warning: {cluster.metadata.name}: {field}", err=True)
+    if defaults:
+        click.echo(dump_all(c.to_json() for c in clusters), nl=False)
         return
-    click.echo(dump_all(c.to_json() for c in clusters), nl=False)
+    texts: list[str] = []
+    documents: list[dict[str, Any]] = []
+    for cluster in clusters:
+        facts = RenderFacts(
+            namespace=cluster.metadata.namespace or namespace or "default",
+            initialized=initialized,
+            api_server_cidr=api_server_cidr,
+        )
+        try:
+            if config_hcl:
+                texts.append(render_config(cluster, facts=facts).text)
+            else:
+                documents += render_desired(cluster, facts=facts).documents()
+        except ConfigRenderError as exc:
+            _fail(f"{path}: {exc.field}: {exc.reason}")
+    click.echo("\n".join(texts) if config_hcl else dump_all(documents), nl=False)
 
 
 @main.command()
