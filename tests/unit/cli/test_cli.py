@@ -22,7 +22,7 @@ def test_crd_prints_the_committed_crd() -> None:
 
 
 def test_render_prints_the_defaulted_cluster() -> None:
-    result = CliRunner().invoke(main, ["render", "-f", str(VALID)])
+    result = CliRunner().invoke(main, ["render", "-f", str(VALID), "--defaults"])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("---\napiVersion: openbao.org/v1alpha1\nkind: OpenBaoCluster\n")
 
