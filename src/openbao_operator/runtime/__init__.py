@@ -1,2 +1,55 @@
 """Informers, the work queue, leader election, health and metrics serving; knows nothing of OpenBao.
+
+Public surface:
+
+- :class:`Manager` wires a process: ``informer()``, ``queue()``, ``controller()``, then ``await run(stop)``.
+- :class:`Informer` (LIST+WATCH cache, :class:`Store`, :class:`Event` handlers); :class:`OwnerMapper`,
+  :func:`enqueue_self`, :func:`enqueue_owner`, :func:`meaningful_update` map events to keys.
+- :class:`WorkQueue` (client-go semantics) with :class:`ExponentialBackoff`; :class:`Controller` runs an
+  injected ``async reconcile(key) -> Result``.
+- :class:`LeaderElector` / :class:`LeaseConfig` / :class:`LeadershipLost`; :class:`HealthServer`;
+  :class:`RuntimeMetrics`; :class:`EventRecorder`; logging via :func:`configure_logging`.
 """
+
+from .backoff import ExponentialBackoff
+from .events import EventRecorder
+from .informer import Event, Handler, Informer
+from .leader import LeaderElector, LeadershipLost, LeaseConfig
+from .logs import configure_logging, get_logger, reconcile_context, redact, redact_value
+from .manager import Manager, stop_on_signals
+from .mapping import OwnerMapper, enqueue_owner, enqueue_self, meaningful_update
+from .metrics import RuntimeMetrics
+from .queue import ShutDown, WorkQueue
+from .server import HealthServer
+from .store import Store
+from .workers import Controller, Reconcile, Result
+
+__all__ = [
+    "Controller",
+    "Event",
+    "EventRecorder",
+    "ExponentialBackoff",
+    "Handler",
+    "HealthServer",
+    "Informer",
+    "LeaderElector",
+    "LeadershipLost",
+    "LeaseConfig",
+    "Manager",
+    "OwnerMapper",
+    "Reconcile",
+    "Result",
+    "RuntimeMetrics",
+    "ShutDown",
+    "Store",
+    "WorkQueue",
+    "configure_logging",
+    "enqueue_owner",
+    "enqueue_self",
+    "get_logger",
+    "meaningful_update",
+    "reconcile_context",
+    "redact",
+    "redact_value",
+    "stop_on_signals",
+]

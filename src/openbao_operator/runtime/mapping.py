@@ -1,0 +1,82 @@
+"""From a watch event to the key of the object that must be reconciled.
+
+Why: reconciles are per owner (one custom resource), but most events are about its children (a StatefulSet
+rolled, a Service was edited). A child names its owner by its ``controller: true`` ownerReference or, for
+objects that must not be owned (data that outlives the owner, PVCs made from claim templates), by a label
+holding the owner's name. The owner's kind, group and label are parameters: this module knows no kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Protocol
+
+from openbao_operator.kube import Manifest, ObjectKey
+
+from .informer import Event, Handler
+
+
+class Enqueuer(Protocol):
+    def add(self, key: ObjectKey, /) -> None: ...
+
+
+@dataclass(frozen=True)
+class OwnerMapper:
+    """Maps a child object to its owner's key, in the child's namespace."""
+
+    owner_group: str
+    owner_kind: str
+    label: str | None = None
+
+    def __call__(self, obj: Manifest) -> ObjectKey | None:
+        meta = obj.get("metadata") or {}
+        namespace = str(meta.get("namespace") or "")
+        for ref in meta.get("ownerReferences") or ():
+            group = str(ref.get("apiVersion", "")).rpartition("/")[0]
+            if ref.get("controller") and ref.get("kind") == self.owner_kind and group == self.owner_group:
+                return ObjectKey(namespace, str(ref["name"]))
+        if self.label:
+            value = (meta.get("labels") or {}).get(self.label)
+            if value:
+                return ObjectKey(namespace, str(value))
+        return None
+
+
+Predicate = Callable[[Event], bool]
+
+
+def meaningful_update(event: Event) -> bool:
+    """Creates and deletes always; updates only when spec (generation), deletion, finalizers, labels or
+    annotations changed. Why: our own status writes would otherwise trigger a reconcile each."""
+    if event.type != "MODIFIED" or event.old is None:
+        return True
+    old, new = event.old.get("metadata") or {}, event.object.get("metadata") or {}
+    return any(
+        old.get(f) != new.get(f) for f in ("generation", "deletionTimestamp", "finalizers", "labels", "annotations")
+    )
+
+
+def enqueue_self(queue: Enqueuer, *, predicate: Predicate | None = None) -> Handler:
+    """Handler queueing the event's own object (for the owner kind's informer)."""
+
+    def handle(event: Event) -> None:
+        if predicate is None or predicate(event):
+            queue.add(ObjectKey.of(event.object))
+
+    return handle
+
+
+def enqueue_owner(queue: Enqueuer, mapper: Callable[[Manifest], ObjectKey | None]) -> Handler:
+    """Handler queueing the owner of the event's object (and of its previous version, if the owner changed)."""
+
+    def handle(event: Event) -> None:
+        keys: set[Hashable] = set()
+        for obj in (event.object, event.old):
+            if obj is not None:
+                key = mapper(obj)
+                if key is not None and key not in keys:
+                    keys.add(key)
+                    queue.add(key)
+
+    return handle
