@@ -33,7 +33,7 @@ def raft_tls_server_name(cluster_name: str) -> str:
 
     Same value as the reference operator (`openbao-cluster-<name>.local`), so External certificates made
     for the reference keep working. render/names.py holds the renderer's copy (pki may not import render,
-    see the layer contract); tests/unit/pki/test_pki_names.py fails if the two drift apart.
+    see the layer contract); tests/unit/pki/test_pki_properties.py fails if the two drift apart.
     """
     return f"openbao-cluster-{cluster_name}{RAFT_TLS_SERVER_NAME_SUFFIX}"
 

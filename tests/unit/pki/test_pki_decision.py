@@ -230,7 +230,7 @@ def test_expired_leaf_is_reissued(drive: Driver) -> None:
 
 def test_naive_now_is_refused(drive: Driver) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        drive.plan(now=datetime(2026, 1, 1), ca=None, server=None)  # noqa: DTZ001 - the point of the test
+        drive.plan(now=datetime(2026, 1, 1), ca=None, server=None)
 
 
 # --- the CA rollover ---------------------------------------------------------------------------------

@@ -145,7 +145,9 @@ def test_chain_rejects_foreign_names(
         _verify(ca, leaf, x509.DNSName(name))
 
 
-def test_chain_rejects_foreign_ca(make_cluster: Callable[..., OpenBaoCluster], new_key: KeyF, new_serial: SerialF) -> None:
+def test_chain_rejects_foreign_ca(
+    make_cluster: Callable[..., OpenBaoCluster], new_key: KeyF, new_serial: SerialF
+) -> None:
     _, leaf = _pair(make_cluster(), new_key, new_serial)
     other = issue_ca(cluster_name="bao", now=NOW, new_key=new_key, new_serial=new_serial, policy=DEFAULT_POLICY)
     with pytest.raises(VerificationError):
@@ -162,12 +164,20 @@ def test_issuance_is_reproducible_with_injected_keys_and_serials(make_cluster: C
     assert run() == run()
 
 
-def test_leaf_never_outlives_its_ca(make_cluster: Callable[..., OpenBaoCluster], new_key: KeyF, new_serial: SerialF) -> None:
+def test_leaf_never_outlives_its_ca(
+    make_cluster: Callable[..., OpenBaoCluster], new_key: KeyF, new_serial: SerialF
+) -> None:
     ca = issue_ca(cluster_name="bao", now=NOW, new_key=new_key, new_serial=new_serial, policy=DEFAULT_POLICY)
     names, _ = operator_managed_names(make_cluster(), namespace="ns", cluster_domain="cluster.local")
     late = ca.cert.not_valid_after_utc - timedelta(days=10)
     leaf = issue_server_cert(
-        cluster_name="bao", names=names, signer=ca, now=late, new_key=new_key, new_serial=new_serial, policy=DEFAULT_POLICY
+        cluster_name="bao",
+        names=names,
+        signer=ca,
+        now=late,
+        new_key=new_key,
+        new_serial=new_serial,
+        policy=DEFAULT_POLICY,
     )
     assert leaf.cert.not_valid_after_utc == ca.cert.not_valid_after_utc
 
