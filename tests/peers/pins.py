@@ -71,7 +71,7 @@ class PeerMissingError(RuntimeError):
 def binary(name: str, *, peer_name: str | None = None) -> Path:
     """Absolute path of the pinned binary ``name`` (from peer ``peer_name``, default the same name).
 
-    Falls back to the Debian package for etcd when the installer recorded that the Go build failed.
+    Falls back to a Debian package binary named in the pin file (etcd-server for etcd, docker-registry).
     Raises :class:`PeerMissingError` with an install hint when nothing usable is there.
     """
     p = peer(peer_name or name)
