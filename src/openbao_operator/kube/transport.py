@@ -48,10 +48,12 @@ class RequestCounter:
     def __init__(self) -> None:
         self.by_method: Counter[str] = Counter()
         self.log: list[tuple[str, str]] = []
+        """(method, path?query) of every request, in order."""
 
     def __call__(self, request: httpx2.Request) -> None:
         self.by_method[request.method] += 1
-        self.log.append((request.method, request.url.path))
+        query = request.url.query.decode()
+        self.log.append((request.method, f"{request.url.path}?{query}" if query else request.url.path))
 
     @property
     def writes(self) -> int:
