@@ -1,0 +1,149 @@
+"""Real peer check of the pki material: `bao server` serves TLS with the operator-issued certificate, a
+client that trusts only the issued bundle verifies it under every pod DNS name, foreign names fail, and
+after a reissue a SIGHUP makes the same process serve the new certificate (hot reload, no restart)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import socket
+import ssl
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openbao_operator.api import OpenBaoCluster, parse_cluster
+from openbao_operator.pki import TlsAction, plan_operator_managed_tls, pod_dns_names
+from tests.integration.conftest import peer_unavailable
+from tests.peers import pins
+from tests.peers.bao import BaoServer, raft_static_tls_config, write_static_seal_key
+from tests.peers.procs import free_port, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+
+def _cluster(replicas: int) -> OpenBaoCluster:
+    return parse_cluster(
+        {
+            "apiVersion": "openbao.org/v1alpha1",
+            "kind": "OpenBaoCluster",
+            "metadata": {"name": "bao", "namespace": "ns"},
+            "spec": {"version": "2.7.2", "replicas": replicas, "tls": {"enabled": True}, "storage": {"size": "1Gi"}},
+        }
+    )
+
+
+def _write_tls(directory: Path, data: Mapping[str, bytes]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("tls.crt", "tls.key", "ca.crt"):
+        tmp = directory / f".{name}.tmp"
+        tmp.write_bytes(data[name])
+        tmp.chmod(0o600)
+        tmp.replace(directory / name)  # atomic, like the kubelet's symlink swap
+
+
+def _served_fingerprint(port: int, *, cafile: Path, hostname: str) -> str:
+    ctx = ssl.create_default_context(cafile=str(cafile))
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        ctx.wrap_socket(raw, server_hostname=hostname) as tls,
+    ):
+        der = tls.getpeercert(binary_form=True)
+    assert der is not None
+    return hashlib.sha256(der).hexdigest()
+
+
+@pytest.fixture
+def bao_with_issued_tls(tmp_path: Path, peer_logs: Path) -> Any:
+    try:
+        pins.bao_binary()
+    except pins.PeerMissingError as exc:
+        peer_unavailable(str(exc))
+    now = datetime.now(UTC)
+    plan = plan_operator_managed_tls(
+        _cluster(3), namespace="ns", cluster_domain="cluster.local", now=now, ca_secret=None, server_secret=None
+    )
+    tls_dir = tmp_path / "tls"
+    _write_tls(tls_dir, plan.server_secret)
+    seal_key = write_static_seal_key(tmp_path / "unseal" / "key")
+    data = tmp_path / "data"
+    data.mkdir()
+    api_port, cluster_port = free_port(), free_port()
+    config = tmp_path / "config.hcl"
+    config.write_text(
+        raft_static_tls_config(
+            data_dir=str(data),
+            tls_cert=str(tls_dir / "tls.crt"),
+            tls_key=str(tls_dir / "tls.key"),
+            seal_key=str(seal_key),
+            api_port=api_port,
+            cluster_port=cluster_port,
+        )
+    )
+    server = BaoServer(
+        name="bao-pki",
+        config=config,
+        api_port=api_port,
+        cacert=tls_dir / "ca.crt",
+        workdir=tmp_path,
+        log=peer_logs / "bao-pki.log",
+    )
+    server.start()  # `bao status` over https://127.0.0.1 with BAO_CACERT=ca.crt: the IP SAN verifies
+    try:
+        yield server, plan, tls_dir, now
+    finally:
+        server.stop()
+
+
+def test_bao_serves_the_issued_certificate_for_every_pod_name(bao_with_issued_tls: Any) -> None:
+    server, plan, tls_dir, _ = bao_with_issued_tls
+    cafile = tls_dir / "ca.crt"
+    cluster = _cluster(3)
+    names = [
+        *pod_dns_names(cluster, namespace="ns"),
+        *pod_dns_names(cluster, namespace="ns", cluster_domain="cluster.local"),
+        "openbao-cluster-bao.local",  # what raft joins verify
+        "bao-active.ns.svc",
+        "bao-9.bao.ns.svc",  # not a pod today, covered by the wildcard
+    ]
+    for hostname in names:
+        assert _served_fingerprint(server.api_port, cafile=cafile, hostname=hostname) == plan.leaf_fingerprint
+
+
+@pytest.mark.parametrize("hostname", ["evil.example.com", "other.ns.svc", "bao-0.bao.other.svc"])
+def test_foreign_names_fail_the_handshake(bao_with_issued_tls: Any, hostname: str) -> None:
+    server, _, tls_dir, _ = bao_with_issued_tls
+    with pytest.raises(ssl.SSLCertVerificationError):
+        _served_fingerprint(server.api_port, cafile=tls_dir / "ca.crt", hostname=hostname)
+
+
+def test_reissued_certificate_is_served_after_sighup_without_restart(bao_with_issued_tls: Any) -> None:
+    server, plan, tls_dir, now = bao_with_issued_tls
+    assert server.proc is not None
+    pid = server.proc.pid
+    later = now + timedelta(seconds=5)
+    renewed = plan_operator_managed_tls(
+        _cluster(5),  # scaled up: bao-3 and bao-4 are not named, so the certificate is reissued
+        namespace="ns",
+        cluster_domain="cluster.local",
+        now=later,
+        ca_secret=plan.ca_secret,
+        server_secret=plan.server_secret,
+    )
+    assert renewed.actions == (TlsAction.ISSUE_SERVER_CERT,)
+    assert not renewed.write_ca_secret
+    _write_tls(tls_dir, renewed.server_secret)
+    os.kill(pid, signal.SIGHUP)
+    cafile = tls_dir / "ca.crt"
+
+    def served_new() -> bool | None:
+        fp = _served_fingerprint(server.api_port, cafile=cafile, hostname="bao-4.bao.ns.svc")
+        return True if fp == renewed.leaf_fingerprint else None
+
+    wait_until(served_new, what="bao to serve the reissued certificate after SIGHUP", timeout=20)
+    assert server.proc.pid == pid
+    assert server.proc.alive()
