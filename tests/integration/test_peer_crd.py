@@ -57,7 +57,7 @@ def crd_installed(control_plane: ControlPlane) -> str:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         got = control_plane.get_json(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
-        conditions = got.get("status", {}).get("conditions", [])
+        conditions = (got.get("status") or {}).get("conditions") or []
         if any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
             return str(name)
         time.sleep(0.5)

@@ -19,8 +19,6 @@ from .types import DNS_LABEL_REGEX
 
 JsonSchema = dict[str, Any]
 
-MAX_MAP_ENTRIES = 64
-"""Bound on maps with checked keys, which keeps the CEL cost estimate of the key check within budget."""
 
 
 def _validations(model: type[ApiModel]) -> list[JsonSchema]:
@@ -82,13 +80,6 @@ class _Converter:
             result["description"] = " ".join(description.split())
         return result
 
-    @staticmethod
-    def _key_rule(pattern: str, message: str | None) -> JsonSchema:
-        return {
-            "rule": f"self.all(k, k.matches(r'{pattern}'))",
-            "message": "every key " + (message or f"must match {pattern}"),
-        }
-
     def _convert_inner(self, node: JsonSchema) -> JsonSchema:
         node.pop("title", None)
         node.pop("x-message", None)
@@ -118,16 +109,15 @@ class _Converter:
         if node.get("type") == "object":
             props = node.get("properties")
             extra = node.pop("additionalProperties", None)
-            key_rule: JsonSchema | None = None
+            # pydantic writes `dict[Key, Value]` with a constrained key as patternProperties, which
+            # structural schemas do not allow. Values go to additionalProperties. Keys are checked by the
+            # models only: a CEL `self.all(k, k.matches(...))` over map keys exceeds the API server's cost
+            # budget (key length cannot be bounded in a structural schema), so admission leaves key syntax
+            # to the API server's validation of the objects the keys end up in (pod labels, selectors).
             pattern_props = node.pop("patternProperties", None)
-            names = node.pop("propertyNames", None)
+            node.pop("propertyNames", None)
             if pattern_props:
-                # pydantic writes `dict[Key, Value]` with a constrained key as patternProperties, which
-                # structural schemas do not allow: values go to additionalProperties, keys to CEL.
-                ((key_pattern, extra),) = pattern_props.items()
-                key_rule = self._key_rule(key_pattern, names.get("x-message") if names else None)
-            elif names and "pattern" in names:
-                key_rule = self._key_rule(names["pattern"], names.get("x-message"))
+                ((_, extra),) = pattern_props.items()
             if props is not None:
                 node["properties"] = {k: self.convert(v) for k, v in props.items()}
                 if extra is True:
@@ -136,9 +126,6 @@ class _Converter:
                 node["additionalProperties"] = self.convert(extra)
             else:
                 node["x-kubernetes-preserve-unknown-fields"] = True
-            if key_rule is not None:
-                node["maxProperties"] = MAX_MAP_ENTRIES
-                node["x-kubernetes-validations"] = [key_rule]
             if not node.get("required"):
                 node.pop("required", None)
         elif node.get("type") == "array" and "items" in node:

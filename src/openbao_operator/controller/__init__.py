@@ -1,2 +1,1 @@
-"""One reconcile of an OpenBaoCluster: observe, render, plan, apply, rollout step, status.
-"""
+"""One reconcile of an OpenBaoCluster: observe, render, plan, apply, rollout step, status."""

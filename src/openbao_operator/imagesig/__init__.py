@@ -1,2 +1,1 @@
-"""Registry client and cosign signature verification; never touches Kubernetes objects.
-"""
+"""Registry client and cosign signature verification; never touches Kubernetes objects."""
