@@ -7,6 +7,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import httpx2
+
 from openbao_operator import kube
 from tests.peers.controlplane import ControlPlane
 
@@ -40,3 +42,33 @@ def configmap(namespace: str, name: str, data: dict[str, str], **meta: Any) -> d
         "metadata": {"name": name, "namespace": namespace, **meta},
         "data": data,
     }
+
+
+class GoneOnce(httpx2.AsyncBaseTransport):
+    """A fault proxy in front of the real API server: answers the next WATCH, once, with 410 Expired.
+
+    Why a fault proxy: the real server's watch cache replays history for old versions instead of answering
+    410 until its window overflows, which no test can arrange on demand. The fault is the exact wire form
+    of the server's own answer (HTTP 200, one ERROR event carrying a 410 Status); everything else,
+    including the relist that follows, goes to the real server.
+    """
+
+    ERROR_LINE = (
+        b'{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure",'
+        b'"message":"too old resource version","reason":"Expired","code":410}}\n'
+    )
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.armed = False
+        self.fired = 0
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if self.armed and request.url.params.get("watch") == "true":
+            self.armed = False
+            self.fired += 1
+            return httpx2.Response(200, content=self.ERROR_LINE, headers={"Content-Type": "application/json"})
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

@@ -50,7 +50,7 @@ class Store:
             out.append(obj)
         return out
 
-    def keys(self) -> builtins.list[ObjectKey]:
+    def object_keys(self) -> builtins.list[ObjectKey]:
         return list(self._items)
 
     def __len__(self) -> int:

@@ -32,4 +32,4 @@ def test_replace_reports_adds_updates_and_deletes() -> None:
         (old["metadata"]["resourceVersion"], new["metadata"]["resourceVersion"]) for old, new in changes.updated
     ] == [("1", "2")]
     assert [o["metadata"]["name"] for o in changes.deleted] == ["gone"]
-    assert sorted(k.name for k in store.keys())  # noqa: SIM118 - Store.keys() is the API under test == ["change", "keep", "new"]
+    assert sorted(k.name for k in store.object_keys()) == ["change", "keep", "new"]
