@@ -31,7 +31,8 @@ from openbao_operator.api import parse_cluster
 from openbao_operator.api.yamlio import load_all
 from openbao_operator.render.desired import render_desired
 from openbao_operator.render.facts import RenderFacts
-from openbao_operator.render.workload import unseal_key_secret, workload_objects
+from openbao_operator.render.workload import unseal_key_shape, workload_objects
+from openbao_operator.seal import UnsealKey
 from tests.integration.conftest import peer_unavailable
 from tests.peers.controlplane import ControlPlane, _ssl_context
 from tests.peers.pins import REPO_ROOT
@@ -112,7 +113,7 @@ def apply_crds(plane: ControlPlane, documents: list[dict[str, Any]]) -> None:
             got = plane.get_json(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
             if any(
                 c["type"] == "Established" and c["status"] == "True"
-                for c in got.get("status", {}).get("conditions", [])
+                for c in (got.get("status") or {}).get("conditions") or []
             ):
                 break
             assert time.monotonic() < deadline, f"CRD {name} not Established within 60s"
@@ -209,6 +210,13 @@ def pod_from_template(sts: dict[str, Any], namespace: str) -> dict[str, Any]:
     }
 
 
+def with_key(shape: dict[str, Any]) -> dict[str, Any]:
+    """The Secret the seal package would create for the shown shape, with a fresh random key."""
+    secret = copy.deepcopy(shape)
+    secret["data"] = {"key": base64.b64encode(UnsealKey(os.urandom(32)).material).decode()}
+    return secret
+
+
 def check_objects(plane: ControlPlane, objects: list[dict[str, Any]], namespace: str) -> None:
     kinds = set()
     for obj in objects:
@@ -244,8 +252,8 @@ def test_examples_render_to_objects_the_api_server_accepts(
     facts = RenderFacts(namespace=restricted_namespace, owner_uid=uid, initialized=True, api_server_cidr="10.0.0.1/32")
     state = render_desired(parse_cluster(doc), facts=facts)
     objects = list(state.objects)
-    if state.unseal_key is not None:
-        objects.insert(0, state.unseal_key.manifest(os.urandom(32)))
+    if state.unseal_key_shape is not None:
+        objects.insert(0, with_key(state.unseal_key_shape))
     check_objects(crds, objects, restricted_namespace)
 
 
@@ -259,9 +267,9 @@ def test_representative_cases_render_to_objects_the_api_server_accepts(
     )
     cluster = case.cluster()
     objects = workload_objects(cluster, facts, config_text=CONFIG_TEXT, config_hash=CONFIG_HASH)
-    unseal = unseal_key_secret(cluster, facts)
-    if unseal is not None:
-        objects.insert(0, unseal.manifest(os.urandom(32)))
+    shape = unseal_key_shape(cluster, facts)
+    if shape is not None:
+        objects.insert(0, with_key(shape))
     check_objects(crds, objects, restricted_namespace)
 
 
@@ -271,9 +279,9 @@ def test_the_api_server_refuses_to_replace_an_existing_unseal_key(
     """Second line of defence behind the render: the Secret is immutable, and a create of an existing one fails."""
     case = next(c for c in CASES if c.name == "operator-managed-static-bootstrap")
     facts = RenderFacts(namespace=restricted_namespace)
-    unseal = unseal_key_secret(case.cluster(), facts)
-    assert unseal is not None
-    first, second = unseal.manifest(os.urandom(32)), unseal.manifest(os.urandom(32))
+    shape = unseal_key_shape(case.cluster(), facts)
+    assert shape is not None
+    first, second = with_key(shape), with_key(shape)
     path = f"/api/v1/namespaces/{restricted_namespace}/secrets"
     status, body, _ = call(crds, "POST", path, first)
     assert status == 201, body

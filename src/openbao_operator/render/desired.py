@@ -2,9 +2,9 @@
 
 This is the single place that composes the config renderer and the workload renderer, so the ConfigMap
 always carries exactly the text whose restart hash is on the pod template. The controller applies
-`objects` in order (server-side apply, Gateway API kinds as optional), creates `unseal_key` once with
-key bytes from its injected random source (see `render.workload.unseal`), and deletes owned objects that
-are no longer in `objects`.
+`objects` in order (server-side apply, Gateway API kinds as optional) and deletes owned objects that are
+no longer in `objects`. The static unseal key Secret is created by the seal package, never from here
+(see `render.workload.unseal`); the seal plan's current/previous key come in as facts.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from openbao_operator.api import OpenBaoCluster
 from openbao_operator.render.config import RenderedConfig, render_config
 from openbao_operator.render.facts import RenderFacts
-from openbao_operator.render.workload import Manifest, UnsealKeySecret, unseal_key_secret, workload_objects
+from openbao_operator.render.workload import Manifest, unseal_key_shape, workload_objects
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,8 @@ class DesiredState:
     """config.hcl and its restart hash (the pod template's openbao.org/config-hash)."""
     objects: tuple[Manifest, ...]
     """Every server-side-applied object, in apply order."""
-    unseal_key: UnsealKeySecret | None
-    """The static unseal key Secret still to be created (create-only, never applied), or None."""
+    unseal_key_shape: Manifest | None
+    """For display only: the static unseal key Secret the seal package will create (no data), or None."""
 
     @property
     def config_hash(self) -> str:
@@ -34,7 +34,7 @@ class DesiredState:
 
     def documents(self) -> list[Manifest]:
         """Everything for display (`openbao-operator render`): the unseal Secret's shape first, without data."""
-        head = [self.unseal_key.shape()] if self.unseal_key is not None else []
+        head = [self.unseal_key_shape] if self.unseal_key_shape is not None else []
         return [*head, *self.objects]
 
 
@@ -42,4 +42,4 @@ def render_desired(cluster: OpenBaoCluster, *, facts: RenderFacts) -> DesiredSta
     """Render the cluster; raises `ConfigRenderError` (naming the spec field) when it cannot be rendered."""
     config = render_config(cluster, facts=facts)
     objects = workload_objects(cluster, facts, config_text=config.text, config_hash=config.restart_hash)
-    return DesiredState(config=config, objects=tuple(objects), unseal_key=unseal_key_secret(cluster, facts))
+    return DesiredState(config=config, objects=tuple(objects), unseal_key_shape=unseal_key_shape(cluster, facts))

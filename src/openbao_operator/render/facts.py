@@ -10,6 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+@dataclass(frozen=True)
+class UnsealKeyRef:
+    """A static unseal key Secret and the key id OpenBao knows it by (from `seal.plan_unseal_key`)."""
+
+    secret_name: str
+    key_id: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class RenderFacts:
     """What the renderer may depend on beyond the OpenBaoCluster itself."""
@@ -31,7 +39,10 @@ class RenderFacts:
     owner_uid: str | None = None
     """metadata.uid of the OpenBaoCluster; the controller ownerReference of every owned object needs it.
     Unknown (the CLI without a live cluster): objects are rendered without an ownerReference."""
-    unseal_secret_exists: bool = False
-    """The static unseal-key Secret was observed: the render then never asks for a (second) key."""
+    unseal_key: UnsealKeyRef | None = None
+    """The static key OpenBao must use now (the seal plan's `current`); None before the first key exists,
+    when the render assumes `<name>-unseal-key` and shows the Secret the seal package will create."""
+    unseal_previous_key: UnsealKeyRef | None = None
+    """The key kept mounted as OpenBao's previous_key during a rotation (the seal plan's `previous`)."""
     tls_ca_pem: str | None = None
     """The CA certificate (public) of the served certificate, for the Gateway's BackendTLSPolicy ConfigMap."""

@@ -4,7 +4,7 @@ Pure functions of (cluster, facts) plus config.hcl's text and restart hash, whic
 renderer as keyword arguments. `workload_objects` returns the server-side-applied objects in a stable
 apply order (identity, config, Services, the StatefulSet, disruption and network policy, then the entry
 points, Gateway API kinds last because their CRDs may be missing). The static unseal key Secret is not
-among them: it is create-only (see `unseal`).
+among them: the seal package creates it (see `unseal`).
 """
 
 from __future__ import annotations
@@ -25,15 +25,13 @@ from openbao_operator.render.workload.routes import (
 )
 from openbao_operator.render.workload.services import acme_service, active_service, headless_service, public_service
 from openbao_operator.render.workload.statefulset import statefulset
-from openbao_operator.render.workload.unseal import UnsealKeySecret, unseal_key_metadata, unseal_key_secret
+from openbao_operator.render.workload.unseal import unseal_key_shape
 
 __all__ = [
     "GATEWAY_API_GROUP",
     "Manifest",
     "NetworkRenderError",
-    "UnsealKeySecret",
-    "unseal_key_metadata",
-    "unseal_key_secret",
+    "unseal_key_shape",
     "workload_objects",
 ]
 

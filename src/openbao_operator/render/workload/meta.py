@@ -49,7 +49,8 @@ def object_meta(
     extra_labels: dict[str, str] | None = None,
 ) -> Manifest:
     """metadata for an object of the cluster: infra labels (never overridable), namespace, owner."""
-    labels = {**(extra_labels or {}), **names.infra_labels(cluster)}
+    infra = names.infra_labels(cluster)
+    labels = {**infra, **{k: v for k, v in (extra_labels or {}).items() if k not in infra}}
     meta: Manifest = {"name": name, "namespace": facts.namespace, "labels": labels}
     if annotations:
         meta["annotations"] = dict(annotations)

@@ -104,7 +104,7 @@ def container(cluster: OpenBaoCluster, facts: RenderFacts, mounts: list[dict[str
 
 
 def pod_template(cluster: OpenBaoCluster, facts: RenderFacts, *, config_hash: str) -> dict[str, Any]:
-    volumes, mounts = volumes_and_mounts(cluster)
+    volumes, mounts = volumes_and_mounts(cluster, facts)
     spec: dict[str, Any] = {
         "serviceAccountName": names.service_account_name(cluster),
         "automountServiceAccountToken": False,

@@ -1,38 +1,28 @@
-"""The static unseal key Secret `<name>-unseal-key`: its shape, and the only way to put a key into it.
+"""The static unseal key Secret as the render shows it: its shape only, never its data.
 
-Losing this key loses the data (spec/openbao-server.md §1.1), so its lifecycle differs from every other
-object and the render makes the safe path the only path:
+Losing this key loses the data (spec/openbao-server.md §1.1), so the render takes no part in making it.
+The seal package owns its lifecycle: `seal.plan_unseal_key` decides (create once, never regenerate,
+rotate only on request) and `seal.key_secret_manifest` is the only code that puts key bytes into a
+Secret, which the controller POSTs (never applies, updates or deletes; AlreadyExists is fine). The
+Secret is `immutable: true`, so the API server itself refuses any later change of the key, and it is
+owned by the cluster only under `deletionPolicy: DeleteAll`.
 
-- The key is never generated here. The controller draws 32 bytes from its injected random source and
-  passes them to `UnsealKeySecret.manifest`, which is the only function that builds the Secret's data.
-- `unseal_key_secret` returns None once `facts.unseal_secret_exists` is true, so a render for a
-  cluster whose key exists cannot even ask for a second one.
-- The Secret is `immutable: true`: the API server itself refuses any later change of the key bytes.
-- It is therefore *not* part of the server-side-applied object list. The controller must **create** it
-  (POST; AlreadyExists means another reconcile won and is fine), never apply, update or patch its data,
-  never delete and re-create it, and never read the key back into logs, Events or status.
-- Ownership: it carries the controller ownerReference only under `deletionPolicy: DeleteAll`, so
-  garbage collection removes it with the cluster only when the user asked for that. Under Retain and
-  DeletePVCs it has no owner and survives (the reference instead strips the ownerReference in a
-  finalizer, which loses the key if the operator is not running when the cluster is deleted). When the
-  policy changes later, the controller updates only `metadata.ownerReferences` (metadata of an immutable
-  Secret stays mutable) to match `metadata()`.
-- A seal-type change leaves the Secret alone: switching back must find the same key.
+The render's part: mount the key Secret(s) the seal plan names (`volumes`), and, before the first key
+exists (`facts.unseal_key is None`), show the Secret that will be created, so `openbao-operator render`
+lists every object. The shape here must equal `seal.key_secret_manifest` without `data` (a unit test
+compares them); it is not among the applied objects, so nothing can create it without a key.
 """
 
 from __future__ import annotations
-
-import base64
-import copy
-from dataclasses import dataclass
 
 from openbao_operator.api import OpenBaoCluster
 from openbao_operator.render import names
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.meta import Manifest, object_meta
 
-KEY_BYTES = 32
-"""OpenBao's static seal wants a 32-byte AES-256-GCM key."""
+COMPONENT_LABEL = "openbao.org/component"
+ANNOTATION_KEY_ID = "openbao.org/unseal-key-id"
+DEFAULT_KEY_ID = "operator-generated-v1"
 
 
 def uses_static_seal(cluster: OpenBaoCluster) -> bool:
@@ -40,35 +30,22 @@ def uses_static_seal(cluster: OpenBaoCluster) -> bool:
     return unseal is None or unseal.type == "static"
 
 
-@dataclass(frozen=True)
-class UnsealKeySecret:
-    """A Secret the controller must create once, with key bytes it supplies; see the module docstring."""
-
-    _metadata: Manifest
-
-    def metadata(self) -> Manifest:
-        """Labels, namespace and the deletion-policy-dependent ownerReference (a fresh copy)."""
-        return copy.deepcopy(self._metadata)
-
-    def shape(self) -> Manifest:
-        """The Secret without its data: what `render` prints (the key exists only in the cluster)."""
-        return {"apiVersion": "v1", "kind": "Secret", "metadata": self.metadata(), "type": "Opaque", "immutable": True}
-
-    def manifest(self, key: bytes) -> Manifest:
-        """The complete Secret for a create request; `key` must be exactly 32 random bytes."""
-        if len(key) != KEY_BYTES:
-            raise ValueError(f"the static unseal key must be {KEY_BYTES} bytes, got {len(key)}")
-        return {**self.shape(), "data": {names.UNSEAL_KEY_KEY: base64.b64encode(key).decode("ascii")}}
+def initial_key_id(cluster: OpenBaoCluster) -> str:
+    unseal = cluster.spec.unseal
+    static = unseal.static if unseal is not None else None
+    return static.current_key_id if static is not None else DEFAULT_KEY_ID
 
 
-def unseal_key_secret(cluster: OpenBaoCluster, facts: RenderFacts) -> UnsealKeySecret | None:
-    """The Secret still to be created: only for the static seal and only while none exists."""
-    if not uses_static_seal(cluster) or facts.unseal_secret_exists:
+def unseal_key_shape(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest | None:
+    """The first key Secret, without data, while it does not exist yet; None otherwise (display only)."""
+    if not uses_static_seal(cluster) or facts.unseal_key is not None:
         return None
-    return UnsealKeySecret(unseal_key_metadata(cluster, facts))
-
-
-def unseal_key_metadata(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest:
-    """What an existing unseal Secret's metadata should be; owned only under deletionPolicy DeleteAll."""
-    owned = cluster.spec.deletion_policy == "DeleteAll"
-    return object_meta(cluster, facts, names.unseal_secret_name(cluster), owned=owned)
+    meta = object_meta(
+        cluster,
+        facts,
+        names.unseal_secret_name(cluster),
+        owned=cluster.spec.deletion_policy == "DeleteAll",
+        annotations={ANNOTATION_KEY_ID: initial_key_id(cluster)},
+        extra_labels={COMPONENT_LABEL: "unseal-key"},
+    )
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": "Opaque", "immutable": True}

@@ -14,6 +14,7 @@ from typing import Any
 
 from openbao_operator.api import OpenBaoCluster
 from openbao_operator.render import names
+from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.meta import tls_files_mounted
 from openbao_operator.render.workload.unseal import uses_static_seal
 
@@ -33,22 +34,34 @@ def _mount(name: str, path: str, *, read_only: bool) -> dict[str, Any]:
     return mount
 
 
-def _seal_volume(cluster: OpenBaoCluster) -> tuple[dict[str, Any], dict[str, Any]] | None:
+def _seal_volumes(cluster: OpenBaoCluster, facts: RenderFacts) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Static seal: the current key Secret (the seal plan's, else `<name>-unseal-key`) and, during a
+    rotation, the previous one. Other seals: the credentials Secret, when there is one."""
     if uses_static_seal(cluster):
-        return (
-            _secret_volume("unseal", names.unseal_secret_name(cluster)),
-            _mount("unseal", names.UNSEAL_DIR, read_only=True),
-        )
+        current = facts.unseal_key.secret_name if facts.unseal_key else names.unseal_secret_name(cluster)
+        pairs = [(_secret_volume("unseal", current), _mount("unseal", names.UNSEAL_DIR, read_only=True))]
+        if facts.unseal_previous_key is not None:
+            pairs.append(
+                (
+                    _secret_volume("unseal-previous", facts.unseal_previous_key.secret_name),
+                    _mount("unseal-previous", names.UNSEAL_PREVIOUS_DIR, read_only=True),
+                )
+            )
+        return pairs
     unseal = cluster.spec.unseal
     if unseal is not None and unseal.credentials_secret_ref is not None:
-        return (
-            _secret_volume("seal-creds", unseal.credentials_secret_ref.name),
-            _mount("seal-creds", names.SEAL_CREDS_DIR, read_only=True),
-        )
-    return None
+        return [
+            (
+                _secret_volume("seal-creds", unseal.credentials_secret_ref.name),
+                _mount("seal-creds", names.SEAL_CREDS_DIR, read_only=True),
+            )
+        ]
+    return []
 
 
-def volumes_and_mounts(cluster: OpenBaoCluster) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def volumes_and_mounts(
+    cluster: OpenBaoCluster, facts: RenderFacts
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(pod volumes, OpenBao container mounts), in a fixed order; `data` comes from the claim template."""
     volumes: list[dict[str, Any]] = [
         {"name": "config", "configMap": {"name": names.config_map_name(cluster)}},
@@ -85,10 +98,9 @@ def volumes_and_mounts(cluster: OpenBaoCluster) -> tuple[list[dict[str, Any]], l
     if tls_files_mounted(cluster):
         volumes.append(_secret_volume("tls", names.tls_server_secret_name(cluster)))
         mounts.append(_mount("tls", names.TLS_DIR, read_only=True))
-    seal = _seal_volume(cluster)
-    if seal is not None:
-        volumes.append(seal[0])
-        mounts.append(seal[1])
+    for volume, mount in _seal_volumes(cluster, facts):
+        volumes.append(volume)
+        mounts.append(mount)
     return volumes, mounts
 
 

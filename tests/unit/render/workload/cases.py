@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openbao_operator.api import OpenBaoCluster, parse_cluster
-from openbao_operator.render.facts import RenderFacts
+from openbao_operator.render.facts import RenderFacts, UnsealKeyRef
 
 NAMESPACE = "vault"
 OWNER_UID = "5f0c3a52-1b7e-4c1e-9d57-6a3f2c0d9e11"
@@ -87,7 +87,16 @@ CASES: tuple[Case, ...] = (
     Case(
         "operator-managed-old-version-cert-hash",
         manifest(version="2.6.2", maintenance={"enabled": True, "restartAt": "2026-11-27T10:00:00Z"}),
-        facts(tls_cert_sha256="ab" * 32, unseal_secret_exists=True),
+        facts(tls_cert_sha256="ab" * 32, unseal_key=UnsealKeyRef("bao-unseal-key", "operator-generated-v1")),
+    ),
+    # A static key rotation in progress: the seal plan's current and previous key Secrets are both mounted.
+    Case(
+        "static-key-rotation",
+        manifest(),
+        facts(
+            unseal_key=UnsealKeyRef("bao-unseal-key-r2", "operator-rotated-r2"),
+            unseal_previous_key=UnsealKeyRef("bao-unseal-key", "operator-generated-v1"),
+        ),
     ),
     # External TLS, transit seal with credentials, LoadBalancer Service, Ingress.
     Case(

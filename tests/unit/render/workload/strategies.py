@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from openbao_operator.api import OpenBaoCluster, parse_cluster
-from openbao_operator.render.facts import RenderFacts
+from openbao_operator.render.facts import RenderFacts, UnsealKeyRef
 
 VENDOR_SEALS = frozenset({"awskms", "gcpckms", "azurekeyvault", "ocikms", "pkcs11"})
 SEAL_TYPES = ("static", "transit", "awskms", "gcpckms", "azurekeyvault", "kmip", "ocikms", "pkcs11")
@@ -128,7 +128,7 @@ def drawn_clusters(draw: st.DrawFn) -> Drawn:
         verified_image=draw(st.sampled_from([None, "quay.io/openbao/openbao@sha256:" + "a" * 64])),
         tls_cert_sha256=draw(st.sampled_from([None, "b" * 64])),
         initialized=draw(st.booleans()),
-        unseal_secret_exists=draw(st.booleans()),
+        unseal_key=draw(st.sampled_from([None, UnsealKeyRef(f"{name}-unseal-key", "operator-generated-v1")])),
         tls_ca_pem=draw(st.sampled_from([None, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"])),
     )
     return Drawn(parse_cluster(doc), facts, tuple(secrets))

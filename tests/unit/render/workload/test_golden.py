@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from openbao_operator.api.yamlio import dump_all
-from openbao_operator.render.workload import unseal_key_secret, workload_objects
+from openbao_operator.render.workload import unseal_key_shape, workload_objects
 
 from .cases import CASES, CONFIG_HASH, CONFIG_TEXT, Case
 
@@ -22,11 +22,11 @@ GOLDEN = Path(__file__).parent / "golden"
 
 
 def render_case(case: Case) -> list[dict[str, Any]]:
-    """The unseal Secret's shape (when one is still to be created) first, then the applied objects."""
+    """The unseal Secret's shape (while the first key is still to be created) first, then the applied objects."""
     cluster = case.cluster()
-    unseal = unseal_key_secret(cluster, case.facts)
+    unseal = unseal_key_shape(cluster, case.facts)
     objects = workload_objects(cluster, case.facts, config_text=CONFIG_TEXT, config_hash=CONFIG_HASH)
-    return ([unseal.shape()] if unseal is not None else []) + objects
+    return ([unseal] if unseal is not None else []) + objects
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

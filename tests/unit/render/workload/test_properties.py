@@ -17,7 +17,6 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from lightkube.core.resource import Resource
 from lightkube.resources.apps_v1 import StatefulSet
@@ -28,7 +27,8 @@ from lightkube.resources.rbac_authorization_v1 import Role, RoleBinding
 
 from openbao_operator.api.yamlio import dump_all
 from openbao_operator.render import names
-from openbao_operator.render.workload import unseal_key_secret, workload_objects
+from openbao_operator.render.workload import unseal_key_shape, workload_objects
+from openbao_operator.seal import UnsealKey, key_secret_manifest
 
 from .pss import restricted_violations
 from .strategies import Drawn, drawn_clusters
@@ -90,9 +90,9 @@ def test_deterministic(d: Drawn) -> None:
 @given(drawn_clusters())
 def test_every_object_round_trips_through_typed_models(d: Drawn) -> None:
     objects = render(d)
-    unseal = unseal_key_secret(d.cluster, d.facts)
-    if unseal is not None:
-        objects.append(unseal.manifest(bytes(range(32))))
+    shape = unseal_key_shape(d.cluster, d.facts)
+    if shape is not None:
+        objects.append(shape)
     for obj in objects:
         if obj["kind"] in GATEWAY_KINDS:
             assert obj["apiVersion"].startswith("gateway.networking.k8s.io/")
@@ -210,27 +210,28 @@ def test_every_object_is_labelled_namespaced_and_owned(d: Drawn) -> None:
 
 @PROPERTY
 @given(drawn_clusters())
-def test_unseal_key_is_never_part_of_the_applied_objects(d: Drawn) -> None:
+def test_unseal_key_is_shown_but_never_applied_and_matches_what_the_seal_package_creates(d: Drawn) -> None:
     objects = render(d)
     assert not any(o["kind"] == "Secret" for o in objects)
-    unseal = unseal_key_secret(d.cluster, d.facts)
+    shape = unseal_key_shape(d.cluster, d.facts)
     static = d.cluster.spec.unseal is None or d.cluster.spec.unseal.type == "static"
-    assert (unseal is not None) == (static and not d.facts.unseal_secret_exists)
-    if unseal is not None:
-        owned = "ownerReferences" in unseal.metadata()
-        assert owned == (d.cluster.spec.deletion_policy == "DeleteAll" and d.facts.owner_uid is not None)
-        assert unseal.shape()["immutable"] is True
-        assert "data" not in unseal.shape()
-
-
-def test_unseal_key_must_be_32_bytes() -> None:
-    from .cases import CASES_BY_NAME
-
-    case = CASES_BY_NAME["operator-managed-static-bootstrap"]
-    unseal = unseal_key_secret(case.cluster(), case.facts)
-    assert unseal is not None
-    with pytest.raises(ValueError, match="32 bytes"):
-        unseal.manifest(b"short")
-    secret = unseal.manifest(b"k" * 32)
-    assert secret["data"] == {"key": "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="}
-    assert secret["immutable"] is True
+    assert (shape is not None) == (static and d.facts.unseal_key is None)
+    if shape is None:
+        return
+    assert "data" not in shape
+    created = key_secret_manifest(
+        d.cluster,
+        namespace=d.facts.namespace,
+        name=shape["metadata"]["name"],
+        key=UnsealKey(bytes(32)),
+        key_id=shape["metadata"]["annotations"]["openbao.org/unseal-key-id"],
+        predecessor=None,
+        owner_uid=d.facts.owner_uid,
+    )
+    assert {k: v for k, v in created.items() if k != "data"} == shape
+    mounted = {
+        v["secret"]["secretName"]
+        for v in the(objects, "StatefulSet")["spec"]["template"]["spec"]["volumes"]
+        if v["name"] == "unseal"
+    }
+    assert mounted == {shape["metadata"]["name"]}
