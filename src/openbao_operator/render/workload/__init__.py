@@ -21,6 +21,7 @@ from openbao_operator.render.workload.routes import (
     backend_tls_policy,
     http_route,
     ingress,
+    is_optional_kind,
     tls_route,
 )
 from openbao_operator.render.workload.services import acme_service, active_service, headless_service, public_service
@@ -31,6 +32,7 @@ __all__ = [
     "GATEWAY_API_GROUP",
     "Manifest",
     "NetworkRenderError",
+    "is_optional_kind",
     "unseal_key_shape",
     "workload_objects",
 ]

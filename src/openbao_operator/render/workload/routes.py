@@ -19,6 +19,12 @@ from openbao_operator.render.workload.meta import Manifest, object_meta
 GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 
 
+def is_optional_kind(obj: Manifest) -> bool:
+    """Objects whose CRD may be missing: the controller applies them apart and reports a condition instead
+    of failing the reconcile when their API is not served."""
+    return str(obj.get("apiVersion", "")).startswith(f"{GATEWAY_API_GROUP}/")
+
+
 def ingress(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest | None:
     spec = cluster.spec.ingress
     if spec is None or not spec.enabled or not spec.host.strip():

@@ -8,7 +8,7 @@ import pytest
 
 from openbao_operator.api import parse_cluster
 from openbao_operator.render import names
-from openbao_operator.render.workload import workload_objects
+from openbao_operator.render.workload import is_optional_kind, workload_objects
 from openbao_operator.render.workload.disruption import pod_disruption_budget
 from openbao_operator.render.workload.env import seal_env
 from openbao_operator.render.workload.networkpolicy import NetworkRenderError, network_policy
@@ -226,6 +226,16 @@ def test_network_policy_appends_user_rules_after_the_operators() -> None:
     assert spec["ingress"][-1] == user_in
     assert spec["egress"][-1] == user_out
     assert spec["policyTypes"] == ["Ingress", "Egress"]
+
+
+def test_only_gateway_api_kinds_are_optional_and_they_come_last() -> None:
+    gw = {"enabled": True, "gatewayRef": {"name": "g"}, "hostname": "h.example"}
+    objects = workload_objects(
+        parse_cluster(manifest(gateway=gw)), facts(tls_ca_pem="pem"), config_text="x", config_hash=CONFIG_HASH
+    )
+    flags = [is_optional_kind(o) for o in objects]
+    assert [o["kind"] for o, f in zip(objects, flags, strict=True) if f] == ["HTTPRoute", "BackendTLSPolicy"]
+    assert flags == sorted(flags)  # required objects first: a missing CRD cannot hold them back
 
 
 def test_object_order_is_stable_and_unique() -> None:
