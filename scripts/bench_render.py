@@ -47,7 +47,11 @@ def main() -> None:
         f"| config.hcl, full-featured spec ({len(text.splitlines())} lines) | {median:.3f} ms | "
         f"{p10:.3f}-{p90:.3f} ms | {TARGET_MS} ms | {'met' if median <= TARGET_MS else 'MISSED'} |"
     )
-    env = f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, pinned to one core"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    env = (
+        f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, pinned to one core, "
+        f"load average {load} (shared with other test runs)"
+    )
     print(line)
     print(env)
     if "--write" in sys.argv:
