@@ -8,12 +8,16 @@ password, a private TUF_ROOT and no Docker credentials from the host.
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import os
 import subprocess
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import bcrypt
 
 from tests.peers import pins
 from tests.peers.controlplane import http_get
@@ -31,24 +35,56 @@ class Registry:
         self.proc.stop()
 
 
-def start_registry(*, workdir: Path, logs: Path, timeout: float = 30.0) -> Registry:
-    """docker-registry with its own config on a free loopback port, storage under ``workdir``."""
-    port = free_port()
+def start_registry(
+    *,
+    workdir: Path,
+    logs: Path,
+    timeout: float = 30.0,
+    port: int | None = None,
+    htpasswd: dict[str, str] | None = None,
+) -> Registry:
+    """docker-registry with its own config on a loopback port (free unless given), storage under ``workdir``.
+
+    ``htpasswd`` (user → password) turns on the registry's basic auth (bcrypt htpasswd file); the
+    tools then need :func:`write_docker_config` in their workdir to push. Restarting with the same
+    ``workdir`` and ``port`` brings the same content back (a registry outage and its recovery).
+    """
+    port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "registry.yml"
-    config.write_text(
+    text = (
         "version: 0.1\n"
         "log: {level: info}\n"
         f"storage: {{filesystem: {{rootdirectory: {workdir / 'storage'}}}, delete: {{enabled: true}}}}\n"
         f"http: {{addr: '127.0.0.1:{port}'}}\n"
     )
+    if htpasswd:
+        users = workdir / "htpasswd"
+        users.write_text(
+            "".join(
+                f"{u}:{bcrypt.hashpw(p.encode(), bcrypt.gensalt(rounds=5)).decode()}\n" for u, p in htpasswd.items()
+            )
+        )
+        text += f"auth: {{htpasswd: {{realm: test-registry, path: {users}}}}}\n"
+    config.write_text(text)
     proc = PeerProcess(
         name="registry",
         argv=[str(pins.binary("docker-registry", peer_name="registry")), "serve", str(config)],
-        log=logs / "registry.log",
+        log=logs / f"registry-{port}.log",  # one log per registry (tests may start more than one)
     ).start()
-    proc.wait_ready(lambda: http_get(f"http://127.0.0.1:{port}/v2/", timeout=2)[0] == 200, what="/v2/", timeout=timeout)
+    ready = (401,) if htpasswd else (200,)
+    proc.wait_ready(
+        lambda: http_get(f"http://127.0.0.1:{port}/v2/", timeout=2)[0] in ready, what="/v2/", timeout=timeout
+    )
     return Registry(host=f"127.0.0.1:{port}", proc=proc)
+
+
+def write_docker_config(*, workdir: Path, host: str, username: str, password: str) -> None:
+    """Credentials for crane/cosign run with ``workdir`` (their DOCKER_CONFIG is ``<workdir>/docker-config``)."""
+    auth = base64.b64encode(f"{username}:{password}".encode()).decode()
+    target = workdir / "docker-config"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "config.json").write_text(json.dumps({"auths": {host: {"auth": auth}}}))
 
 
 def closed_port() -> int:
@@ -132,11 +168,17 @@ class Cosign:
         )
         return KeyPair(private=prefix.with_suffix(".key"), public=prefix.with_suffix(".pub"))
 
-    def sign(self, image_ref: str, *, key: KeyPair) -> None:
-        """Sign by digest, without uploading to a transparency log (classic ``.sig`` tag on v3 too)."""
+    def sign(self, image_ref: str, *, key: KeyPair, bundle: bool = False) -> None:
+        """Sign by digest, without uploading to a transparency log.
+
+        The classic ``sha256-<hex>.sig`` tag, on v3 too; ``bundle=True`` (v3 only) stores a Sigstore
+        bundle as an OCI referrer instead (the referrers tag schema on registries without the API).
+        """
         argv = [self.binary, "sign", f"--key={key.private}", "--tlog-upload=false", "--yes"]
         if self.major >= 3:
-            argv += ["--use-signing-config=false", "--new-bundle-format=false"]
+            argv += ["--use-signing-config=false", f"--new-bundle-format={'true' if bundle else 'false'}"]
+        elif bundle:
+            raise ValueError("the Sigstore bundle format needs cosign v3")
         run_checked([*argv, image_ref], env=self.env, log=self.log, timeout=120)
 
     def verify(self, image_ref: str, *, key: KeyPair) -> subprocess.CompletedProcess[str]:
