@@ -111,10 +111,16 @@ class Manager:
             return
         log.info("caches synced; starting controllers", controllers=[c.name for c in self.controllers])
         running = [asyncio.create_task(c.run(), name=c.name) for c in self.controllers]
+        grace = self.shutdown_grace
         try:
             await stopping
+        except asyncio.CancelledError:
+            # NB: cancelled means leadership was lost; another replica may lead within seconds, so in-flight
+            # reconciles are cancelled at once rather than drained (never two reconcilers at once).
+            grace = 0.0
+            raise
         finally:
-            await asyncio.gather(*(c.stop(grace=self.shutdown_grace) for c in self.controllers))
+            await asyncio.gather(*(c.stop(grace=grace) for c in self.controllers))
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
