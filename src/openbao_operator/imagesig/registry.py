@@ -270,7 +270,7 @@ class RegistryClient:
                     raise RegistryProtocolError(f"{what}: {length} bytes, over the {limit} limit")
                 chunks: list[bytes] = []
                 total = 0
-                async for chunk in resp.aiter_raw():
+                async for chunk in resp.aiter_bytes():
                     total += len(chunk)
                     if total > limit:
                         raise RegistryProtocolError(f"{what}: more than {limit} bytes")
