@@ -64,9 +64,10 @@ class _Key:
     registry: str
     repository: str
     digest: str
-    signer: str
+    key_fingerprint: str
     require_tlog: bool
     credential: str
+    """A one-way fingerprint of the pull credential used (or "anonymous"): tenants do not share verdicts."""
 
 
 class ImageVerifier:
