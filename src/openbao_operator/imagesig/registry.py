@@ -50,6 +50,7 @@ MAX_BLOB_BYTES = 4 * 1024 * 1024
 DEFAULT_TIMEOUT = 5.0
 USER_AGENT = "openbao-operator-imagesig"
 
+_NO_REFERRERS_API = frozenset({400, 404, 405, 406, 501})
 _DIGEST = re.compile(r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
 _CHALLENGE_PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
@@ -221,8 +222,11 @@ class RegistryClient:
                 ref, f"referrers/{digest}{query}", accept=OCI_INDEX, limit=MAX_MANIFEST_BYTES, what="referrers"
             )
             index = _json_object(body, what=f"referrers of {digest}")
-        except NotFound:
-            # No referrers API (distribution 2.8 and many others): the tag schema of OCI 1.1.
+        except RegistryError as exc:
+            # No referrers API (distribution 2.8 answers 404; some registries 400/405/406/501): the OCI 1.1
+            # tag schema. Outages and auth failures are not a missing API.
+            if exc.status not in _NO_REFERRERS_API:
+                raise
             try:
                 index = (await self.get_manifest(ref, tag_schema_tag(digest))).doc
             except NotFound:

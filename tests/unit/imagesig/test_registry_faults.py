@@ -377,3 +377,26 @@ async def test_the_overall_deadline_bounds_a_slow_registry() -> None:
     assert isinstance(verdict, Failed), verdict
     assert verdict.reason is FailureReason.REGISTRY_UNAVAILABLE
     assert decide(verdict, "Block").transient
+
+
+@pytest.mark.parametrize("status", [400, 404, 405, 406, 501])
+async def test_a_missing_referrers_api_falls_back_to_the_tag_schema(status: int) -> None:
+    reg = Registry()
+    entry = {
+        "mediaType": "m",
+        "digest": sha(b"r"),
+        "size": 1,
+        "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+    }
+    reg.routes[f"/v2/a/referrers/{DIGEST}"] = lambda _r: httpx2.Response(status)
+    reg.manifest(f"/v2/a/manifests/{DIGEST.replace(':', '-')}", referrer_index(entry))
+    found = await client(reg).referrers(parse_reference("quay.io/a"), DIGEST)
+    assert [d.digest for d in found] == [sha(b"r")]
+
+
+@pytest.mark.parametrize(("status", "error"), [(503, RegistryUnavailable), (403, RegistryAuthFailed)])
+async def test_an_outage_of_the_referrers_api_is_not_a_missing_api(status: int, error: type[Exception]) -> None:
+    reg = Registry()
+    reg.routes[f"/v2/a/referrers/{DIGEST}"] = lambda _r: httpx2.Response(status)
+    with pytest.raises(error):
+        await client(reg).referrers(parse_reference("quay.io/a"), DIGEST)
