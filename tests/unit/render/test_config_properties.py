@@ -34,9 +34,9 @@ _json = st.recursive(
     lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_label, inner, max_size=3)),
     max_leaves=6,
 )
-_policy = st.text(
-    st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=40
-).filter(lambda s: "${" not in s and "%{" not in s)
+_policy = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=40).filter(
+    lambda s: "${" not in s and "%{" not in s
+)
 
 
 @st.composite
