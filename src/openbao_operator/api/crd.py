@@ -20,7 +20,6 @@ from .types import DNS_LABEL_REGEX
 JsonSchema = dict[str, Any]
 
 
-
 def _validations(model: type[ApiModel]) -> list[JsonSchema]:
     out = []
     for rule in model.rules:
