@@ -30,6 +30,7 @@ from tests.peers.pins import Peer, cache_root, load_pins, peer
 
 HEARTBEAT_SECONDS = 30.0
 STEP_TIMEOUT_SECONDS = 60 * 60.0  # no single build may run longer than an hour
+FALLBACK_GO = "/usr/local/go/bin/go"  # where this project's machine image keeps Go, if PATH lacks it
 
 
 class InstallError(RuntimeError):
@@ -106,9 +107,11 @@ def capture(argv: Sequence[str], *, cwd: Path | None = None, env: dict[str, str]
 
 def go_env(*, gobin: Path | None = None) -> dict[str, str]:
     """Environment for the Go builds: static binaries, module mode, caches left where Go keeps them."""
-    if shutil.which("go") is None:
-        raise InstallError("`go` is not on PATH; the peers are built from the Go module proxy (Go >= 1.26)")
     env = dict(os.environ)
+    if shutil.which("go") is None:
+        if not Path(FALLBACK_GO).is_file():
+            raise InstallError("`go` is not on PATH; the peers are built from the Go module proxy (Go >= 1.26)")
+        env["PATH"] = f"{Path(FALLBACK_GO).parent}{os.pathsep}{env.get('PATH', '')}"
     env["CGO_ENABLED"] = "0"
     env["GOFLAGS"] = "-mod=mod"
     if gobin is not None:
