@@ -16,16 +16,41 @@ from .types import GoDuration, HclStr, ImageRef, NonEmptyHclStr, Pattern, Sha256
 OptionKey = Annotated[
     str, Pattern(r"^[A-Za-z_][A-Za-z0-9_-]*$", "must be an option name: letters, digits, '_' and '-'", 128)
 ]
+Cidr = Annotated[
+    str,
+    Pattern(
+        r"^(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)(?:/[0-9]{1,3})?$",
+        "must be an IP address or CIDR such as 10.0.0.0/8",
+        64,
+    ),
+]
 HeaderName = Annotated[str, Pattern(r"^[A-Za-z0-9!#$&'*+.^_`|~-]+$", "must be an HTTP header name", 256)]
 
 
 class ListenerConfig(ApiModel):
     """Tuning of the TCP listener; addresses are managed by the operator."""
 
+    rules = (
+        Rule(
+            cel="!has(self.proxyProtocolBehavior) || !(self.proxyProtocolBehavior in "
+            "['allow_authorized', 'deny_unauthorized']) || has(self.proxyProtocolAuthorizedAddrs)",
+            check=lambda m: (
+                m.proxy_protocol_behavior not in ("allow_authorized", "deny_unauthorized")
+                or m.proxy_protocol_authorized_addrs is not None
+            ),
+            message="required when proxyProtocolBehavior is allow_authorized or deny_unauthorized",
+            field="proxyProtocolAuthorizedAddrs",
+        ),
+    )
+
     tls_disable: bool | None = Field(default=None, alias="tlsDisable")
     """Disable TLS on the listener. Prefer spec.tls.enabled=false, which also fixes probes and joins."""
-    proxy_protocol_behavior: Literal["use_always", "allow_any", "deny_unauthorized"] | None = None
-    """PROXY protocol handling, for load balancers that send it."""
+    proxy_protocol_behavior: Literal["use_always", "allow_authorized", "deny_unauthorized", "allow_any"] | None = None
+    """PROXY protocol handling, for load balancers that send it: use_always, or allow_authorized /
+    deny_unauthorized with proxyProtocolAuthorizedAddrs. allow_any is the reference operator's value; OpenBao
+    has no such behaviour and it is reported as an error."""
+    proxy_protocol_authorized_addrs: Annotated[list[Cidr], Field(min_length=1, max_length=64)] | None = None
+    """Addresses (CIDRs) of the proxies trusted to send PROXY headers (proxy_protocol_authorized_addrs)."""
 
 
 class AutopilotConfig(ApiModel):

@@ -156,6 +156,14 @@ GOLDEN: dict[str, dict[str, Any]] = {
         telemetry={"prometheusRetentionTime": "1h", "disableHostname": False},
     ),
     "telemetry-empty": manifest(telemetry={}),
+    "proxy-authorized-addrs": manifest(
+        configuration={
+            "listener": {
+                "proxyProtocolBehavior": "deny_unauthorized",
+                "proxyProtocolAuthorizedAddrs": ["10.0.0.0/8", "192.168.1.7"],
+            }
+        }
+    ),
     "raft-and-proxy": manifest(
         configuration={"raft": {"performanceMultiplier": 1}, "listener": {"proxyProtocolBehavior": "use_always"}}
     ),
@@ -222,11 +230,6 @@ ERRORS: dict[str, tuple[dict[str, Any], str, str]] = {
         manifest(configuration={"listener": {"proxyProtocolBehavior": "allow_any"}}),
         "spec.configuration.listener.proxyProtocolBehavior",
         "no behavior 'allow_any'",
-    ),
-    "proxy-deny-unauthorized": (
-        manifest(configuration={"listener": {"proxyProtocolBehavior": "deny_unauthorized"}}),
-        "spec.configuration.listener.proxyProtocolBehavior",
-        "proxy_protocol_authorized_addrs",
     ),
     "tls-disable-contradiction": (
         manifest(configuration={"listener": {"tlsDisable": True}}),

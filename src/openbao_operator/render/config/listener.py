@@ -39,13 +39,10 @@ def _proxy_protocol(ctx: Context) -> list[Item]:
     field = "spec.configuration.listener.proxyProtocolBehavior"
     if behavior == "allow_any":
         # The reference's enum value; OpenBao 2.7.2 stops with "unknown behavior type for proxy proto config".
-        raise ConfigRenderError(field, "OpenBao has no behavior 'allow_any'; use use_always")
-    if behavior != "use_always":
-        raise ConfigRenderError(
-            field,
-            f"{behavior} needs the trusted proxy addresses (proxy_protocol_authorized_addrs), which the API cannot "
-            "express yet; use use_always",
-        )
+        raise ConfigRenderError(field, "OpenBao has no behavior 'allow_any'; use use_always or allow_authorized")
+    addrs = listener.proxy_protocol_authorized_addrs
+    if behavior != "use_always" and addrs:
+        return [Attr("proxy_protocol_behavior", behavior), Attr("proxy_protocol_authorized_addrs", list(addrs))]
     return [Attr("proxy_protocol_behavior", behavior)]
 
 
