@@ -65,6 +65,31 @@ _SEAL_BLOCKS = (
 )
 
 
+# Seal options the reference operator has that OpenBao's seal of that type does not: (seal type, block
+# attribute, JSON block name, option attribute, JSON option name).
+_NOT_OPENBAO_OPTIONS = (
+    ("pkcs11", "pkcs11", "pkcs11", "hmac_key_label", "hmacKeyLabel"),
+    ("pkcs11", "pkcs11", "pkcs11", "generate_key", "generateKey"),
+    ("pkcs11", "pkcs11", "pkcs11", "rsa_encrypt_local", "rsaEncryptLocal"),
+    ("kmip", "kmip", "kmip", "tls_skip_verify", "tlsSkipVerify"),
+    ("ocikms", "ocikms", "ocikms", "compartment_id", "compartmentID"),
+)
+
+
+def _options_openbao_lacks(spec: OpenBaoClusterSpec) -> list[IgnoredField]:
+    unseal = spec.unseal
+    if unseal is None:
+        return []
+    found = []
+    for seal_type, block_attr, block_json, attr, json_name in _NOT_OPENBAO_OPTIONS:
+        block = getattr(unseal, block_attr)
+        if unseal.type == seal_type and block is not None and getattr(block, attr) is not None:
+            found.append(
+                IgnoredField(f"spec.unseal.{block_json}.{json_name}", f"not an option of OpenBao's {seal_type} seal")
+            )
+    return found
+
+
 def _unused_seal_blocks(spec: OpenBaoClusterSpec) -> list[IgnoredField]:
     unseal = spec.unseal
     if unseal is None:
@@ -87,12 +112,13 @@ def ignored_fields(spec: OpenBaoClusterSpec) -> list[IgnoredField]:
         )
     found += _unused_seal_blocks(spec)
     found += _inline_secrets(spec)
-    if spec.unseal is not None and spec.unseal.pkcs11 is not None:
-        p = spec.unseal.pkcs11
-        for path, value in (("hmacKeyLabel", p.hmac_key_label), ("generateKey", p.generate_key),
-                            ("rsaEncryptLocal", p.rsa_encrypt_local)):  # fmt: skip
-            if value is not None:
-                found.append(IgnoredField(f"spec.unseal.pkcs11.{path}", "not an option of OpenBao's pkcs11 seal"))
+    found += _options_openbao_lacks(spec)
+    if spec.self_init is not None and spec.self_init.oidc is not None and spec.self_init.oidc.enabled:
+        found.append(
+            IgnoredField(
+                "spec.selfInit.oidc", "the operator's JWT auth bootstrap is not implemented; add requests instead"
+            )
+        )
     if spec.observability and spec.observability.metrics and spec.observability.metrics.service_monitor:
         found.append(
             IgnoredField("spec.observability.metrics.serviceMonitor", "ServiceMonitor creation is not implemented")
