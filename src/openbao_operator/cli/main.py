@@ -115,6 +115,27 @@ def render(
 
 @main.command()
 def run() -> None:
-    """Run the operator against the current kubeconfig or the in-cluster configuration."""
-    click.echo("error: the controller is not implemented yet", err=True)
-    sys.exit(1)
+    """Run the operator against the current kubeconfig or the in-cluster configuration.
+
+    Settings come from environment variables prefixed OPENBAO_OPERATOR_ (see cli/settings.py), e.g.
+    OPENBAO_OPERATOR_WATCH_NAMESPACE, OPENBAO_OPERATOR_KUBECONFIG, OPENBAO_OPERATOR_PROBE_ADDRESS.
+    Exits 0 on SIGTERM/SIGINT and 1 when leadership is lost (the replica restarts as a standby).
+    """
+    import asyncio
+
+    from pydantic import ValidationError
+
+    from openbao_operator.runtime import LeadershipLost
+
+    from .operator import run_operator
+    from .settings import OperatorSettings
+
+    try:
+        settings = OperatorSettings()
+    except ValidationError as exc:
+        _fail(f"invalid settings: {' '.join(str(exc).split())}")
+    try:
+        asyncio.run(run_operator(settings))
+    except LeadershipLost:
+        click.echo("error: leadership lost; exiting so that this replica restarts as a standby", err=True)
+        sys.exit(1)

@@ -1,1 +1,28 @@
-"""One reconcile of an OpenBaoCluster: observe, render, plan, apply, rollout step, status."""
+"""One reconcile of an OpenBaoCluster: observe, render, plan, apply, status (the rollout step is issue 8's).
+
+Public surface, used by the process wiring in ``cli``:
+
+- :class:`Reconciler` (``await reconciler.reconcile(key) -> Outcome``) with :class:`ReconcilerConfig`;
+- :class:`Reader` over informer caches (:class:`Cache`, :class:`MergedCache`), direct GETs otherwise;
+- :mod:`.kinds`: the kinds that are watched, optional or pruned, and the finalizer.
+
+The package never imports ``runtime``: caches and the Event recorder come in as protocols.
+"""
+
+from . import kinds
+from .image import Verifier
+from .reconciler import EventSink, Outcome, Reconciler, ReconcilerConfig, status_differs
+from .sources import Cache, MergedCache, Reader
+
+__all__ = [
+    "Cache",
+    "EventSink",
+    "MergedCache",
+    "Outcome",
+    "Reader",
+    "Reconciler",
+    "ReconcilerConfig",
+    "Verifier",
+    "kinds",
+    "status_differs",
+]

@@ -1,0 +1,96 @@
+"""The finalizer and the deletion policy: what survives a deleted cluster is exactly what the policy says.
+
+Why a finalizer at all (ownerReferences do most of the work): the StatefulSet's PVCs carry no
+ownerReference (claim templates make them), and the unseal key is owned only under DeleteAll, so
+garbage collection alone never deletes data. What the finalizer adds, per ``spec.deletionPolicy``:
+
+- ``Retain``: nothing is deleted. Key Secrets lose any ownerReference first (a policy changed to Retain
+  just before the delete must still keep the key), then the finalizer goes.
+- ``DeletePVCs``: the StatefulSet is deleted first (so its controller cannot recreate a claim for a pod
+  that still exists), then every PVC labelled ``openbao.org/cluster=<name>``. The key survives.
+- ``DeleteAll``: as DeletePVCs, and the unseal key Secrets are deleted too.
+
+Everything else is owned by the cluster and goes by garbage collection. Each step is idempotent, so an
+operator killed half-way finishes the job on its next pass.
+"""
+
+from __future__ import annotations
+
+from openbao_operator.kube import KubeClient, Manifest, NotFound, ResourceType
+
+from .kinds import CLUSTER, CLUSTER_LABEL, FINALIZER, PVC, SECRET, STATEFULSET
+from .sources import Reader
+from .unseal import observe_key_secrets
+
+
+def has_finalizer(obj: Manifest) -> bool:
+    return FINALIZER in ((obj.get("metadata") or {}).get("finalizers") or ())
+
+
+async def add_finalizer(kube: KubeClient, obj: Manifest) -> Manifest:
+    """Add our finalizer by server-side apply (a set: other finalizers are untouched)."""
+    meta = obj.get("metadata") or {}
+    body = {
+        "apiVersion": obj["apiVersion"],
+        "kind": obj["kind"],
+        "metadata": {"name": meta["name"], "namespace": meta["namespace"], "finalizers": [FINALIZER]},
+    }
+    return await kube.apply(body, force=True)
+
+
+async def remove_finalizer(kube: KubeClient, obj: Manifest) -> None:
+    """Remove only our finalizer, guarded by the resourceVersion we read (a JSON merge patch replaces the list)."""
+    meta = obj.get("metadata") or {}
+    rest = [f for f in meta.get("finalizers") or () if f != FINALIZER]
+    patch = {"metadata": {"finalizers": rest or None, "resourceVersion": meta.get("resourceVersion")}}
+    try:
+        await kube.merge_patch(CLUSTER, meta["name"], patch, namespace=meta["namespace"])
+    except NotFound:
+        return
+
+
+async def _delete(kube: KubeClient, rt: ResourceType, name: str, namespace: str) -> bool:
+    try:
+        await kube.delete(rt, name, namespace=namespace)
+    except NotFound:
+        return False
+    return True
+
+
+def deletion_policy(raw: Manifest) -> str:
+    """spec.deletionPolicy from the raw object (a spec that no longer validates must still be deletable)."""
+    value = (raw.get("spec") or {}).get("deletionPolicy")
+    return value if value in ("Retain", "DeletePVCs", "DeleteAll") else "Retain"
+
+
+async def finalize(raw: Manifest, *, kube: KubeClient, reader: Reader) -> list[str]:
+    """Carry out the deletion policy, then drop the finalizer. Returns what was deleted (for logs/Events)."""
+    meta = raw.get("metadata") or {}
+    name, namespace = str(meta["name"]), str(meta["namespace"])
+    policy = deletion_policy(raw)
+    deleted: list[str] = []
+    keys = await observe_key_secrets(name, reader=reader, namespace=namespace)
+    if policy == "DeleteAll":
+        for secret in keys:
+            secret_name = str(secret["metadata"]["name"])
+            if await _delete(kube, SECRET, secret_name, namespace):
+                deleted.append(f"Secret/{secret_name}")
+    else:
+        for secret in keys:
+            refs = (secret.get("metadata") or {}).get("ownerReferences") or ()
+            kept = [r for r in refs if r.get("uid") != (raw.get("metadata") or {}).get("uid")]
+            if len(kept) != len(refs):
+                patch = {"metadata": {"ownerReferences": kept or None}}
+                await kube.merge_patch(SECRET, str(secret["metadata"]["name"]), patch, namespace=namespace)
+    if policy in ("DeletePVCs", "DeleteAll"):
+        if await _delete(kube, STATEFULSET, name, namespace):
+            deleted.append(f"StatefulSet/{name}")
+        claims = await kube.list(PVC, namespace=namespace, labels={CLUSTER_LABEL: name})
+        for claim in claims.items:
+            claim_name = str(claim["metadata"]["name"])
+            if claim["metadata"].get("deletionTimestamp"):
+                continue
+            if await _delete(kube, PVC, claim_name, namespace):
+                deleted.append(f"PersistentVolumeClaim/{claim_name}")
+    await remove_finalizer(kube, raw)
+    return deleted

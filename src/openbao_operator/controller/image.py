@@ -1,0 +1,52 @@
+"""The image step: verify the image the StatefulSet would run, before anything can run it.
+
+Why here, before rendering: a verified image is pinned as ``repo@sha256:...`` into the render facts, so
+the pod template carries exactly what was checked (a tag moved later cannot swap it). With verification
+off nothing is fetched from any registry (``ImageVerifier.verify`` answers NotRequired at once). The
+decision table is imagesig's (``decide``); this module gathers the pull secrets and returns the decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from openbao_operator.api import OpenBaoCluster
+from openbao_operator.api.workload import ImageVerificationConfig
+from openbao_operator.imagesig import ImageDecision, Verdict, decide
+from openbao_operator.kube import ObjectKey
+from openbao_operator.render import names
+
+from .kinds import SECRET
+from .sources import Reader
+from .tls import secret_data
+
+
+class Verifier(Protocol):
+    """``imagesig.ImageVerifier`` as the reconcile uses it (tests may pass a stand-in)."""
+
+    async def verify(
+        self,
+        image: str,
+        config: ImageVerificationConfig | None,
+        *,
+        pull_secrets: Sequence[Mapping[str, bytes | str]] = (),
+    ) -> Verdict: ...
+
+
+def wanted_image(cluster: OpenBaoCluster) -> str:
+    """The image render puts into the pod template when no verified digest is pinned."""
+    return cluster.spec.image or names.default_image(cluster)
+
+
+async def check_image(cluster: OpenBaoCluster, *, verifier: Verifier, reader: Reader, namespace: str) -> ImageDecision:
+    config = cluster.spec.image_verification
+    secrets: list[Mapping[str, bytes | str]] = []
+    if config is not None and config.enabled:
+        for ref in config.image_pull_secrets or ():
+            data = secret_data(await reader.get(SECRET, ObjectKey(namespace, ref.name)))
+            if data is not None:
+                secrets.append(data)
+    verdict = await verifier.verify(wanted_image(cluster), config, pull_secrets=secrets)
+    policy = config.failure_policy if config is not None else "Block"
+    return decide(verdict, policy)

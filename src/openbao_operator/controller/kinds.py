@@ -1,0 +1,67 @@
+"""The kinds one cluster owns, which of them are watched, and which need their API to be served.
+
+Why a table: observing, pruning, RBAC (deploy/) and the process wiring must agree on the same kinds.
+A kind missing here is neither cached nor cleaned up, so every owned kind the renderer can produce is
+listed once, with its role:
+
+- ``CACHED``: watched by informers (label ``app.kubernetes.io/managed-by=openbao-operator``), read from
+  the cache, mapped to the owning cluster by its controller ownerReference or ``openbao.org/cluster``.
+- ``OPTIONAL``: Gateway API kinds, cached only when their CRDs are served (checked at start).
+- Secrets are never cached in cluster-wide mode (least privilege: get by name only) and, even in
+  namespace mode, only the operator's own Secrets carry the label the informer selects.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from openbao_operator import kube
+from openbao_operator.kube import ResourceType
+
+FINALIZER: Final = "openbao.org/openbaocluster-finalizer"
+"""The reference operator's finalizer name: clusters it created are adopted without a second finalizer."""
+MANAGED_BY_SELECTOR: Final = {"app.kubernetes.io/managed-by": "openbao-operator"}
+CLUSTER_LABEL: Final = "openbao.org/cluster"
+
+CLUSTER = kube.resource_type("openbao.org/v1alpha1", "OpenBaoCluster")
+STATEFULSET = kube.resource_type("apps/v1", "StatefulSet")
+SERVICE = kube.resource_type("v1", "Service")
+CONFIGMAP = kube.resource_type("v1", "ConfigMap")
+SERVICEACCOUNT = kube.resource_type("v1", "ServiceAccount")
+SECRET = kube.resource_type("v1", "Secret")
+POD = kube.resource_type("v1", "Pod")
+PVC = kube.resource_type("v1", "PersistentVolumeClaim")
+STORAGECLASS = kube.resource_type("storage.k8s.io/v1", "StorageClass")
+ROLE = kube.resource_type("rbac.authorization.k8s.io/v1", "Role")
+ROLEBINDING = kube.resource_type("rbac.authorization.k8s.io/v1", "RoleBinding")
+PDB = kube.resource_type("policy/v1", "PodDisruptionBudget")
+NETWORKPOLICY = kube.resource_type("networking.k8s.io/v1", "NetworkPolicy")
+INGRESS = kube.resource_type("networking.k8s.io/v1", "Ingress")
+HTTPROUTE = kube.resource_type("gateway.networking.k8s.io/v1", "HTTPRoute")
+TLSROUTE = kube.resource_type("gateway.networking.k8s.io/v1alpha2", "TLSRoute")
+BACKENDTLSPOLICY = kube.resource_type("gateway.networking.k8s.io/v1", "BackendTLSPolicy")
+
+CACHED: Final[tuple[ResourceType, ...]] = (
+    STATEFULSET,
+    SERVICE,
+    CONFIGMAP,
+    SERVICEACCOUNT,
+    ROLE,
+    ROLEBINDING,
+    PDB,
+    NETWORKPOLICY,
+    INGRESS,
+    POD,
+)
+"""Kinds read from informer caches. Pods are read (readiness, revisions), never written by this package."""
+
+OPTIONAL: Final[tuple[ResourceType, ...]] = (HTTPROUTE, TLSROUTE, BACKENDTLSPOLICY)
+"""Gateway API kinds: their CRDs may be absent; then they are neither watched nor applied."""
+
+PRUNABLE: Final[tuple[ResourceType, ...]] = tuple(rt for rt in (*CACHED, *OPTIONAL) if rt is not POD)
+"""Kinds whose owned objects are deleted when the render no longer wants them."""
+
+
+def key_of(rt: ResourceType) -> str:
+    """A stable name of a kind for dictionaries (``StatefulSet.apps/v1``)."""
+    return str(rt)

@@ -1,0 +1,38 @@
+"""Which owned objects are no longer desired: a disabled Ingress or route, the PDB below 3 replicas, a
+renamed ServiceAccount with its Role and RoleBinding, the ACME Service after leaving ACME, ...
+
+Why by ownership and not by name lists: the render is the only authority on what should exist, so
+whatever this cluster *controls* (a controller ownerReference with its uid) of a prunable kind and the
+render did not produce is left over from an earlier spec. Objects of other owners, or of a previous
+cluster of the same name (another uid), are never touched; Secrets and PVCs are not prunable kinds
+(TLS material goes with the cluster by garbage collection, keys and volumes only by deletion policy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from openbao_operator.kube import Manifest, ObjectKey, ResourceType, resource_of
+
+from .kinds import PRUNABLE
+
+
+def controlled_by(obj: Manifest, owner_uid: str) -> bool:
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or ()
+    return any(ref.get("controller") and ref.get("uid") == owner_uid for ref in refs)
+
+
+def leftovers(
+    desired: Iterable[Manifest], live_by_kind: dict[ResourceType, list[Manifest]], *, owner_uid: str
+) -> list[tuple[ResourceType, Manifest]]:
+    """Live objects this cluster controls that the render no longer produces, in a stable order."""
+    wanted = {(resource_of(obj), ObjectKey.of(obj)) for obj in desired}
+    out: list[tuple[ResourceType, Manifest]] = []
+    for rt in PRUNABLE:
+        for obj in sorted(live_by_kind.get(rt, ()), key=lambda o: ObjectKey.of(o).name):
+            if (rt, ObjectKey.of(obj)) in wanted or not controlled_by(obj, owner_uid):
+                continue
+            if (obj.get("metadata") or {}).get("deletionTimestamp"):
+                continue
+            out.append((rt, obj))
+    return out

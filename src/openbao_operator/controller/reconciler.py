@@ -1,0 +1,601 @@
+"""One level-triggered reconcile of one OpenBaoCluster: observe, decide, apply what differs, report.
+
+Why one function over the whole cluster (and no memory of earlier passes): every pass recomputes the
+desired state from the spec and what it observes, so a pass after a crash, a missed event or a restart
+decides exactly what an uninterrupted operator would have. The steps, in order:
+
+1. read the cluster (cache); deletion → the finalizer's policy; otherwise make sure the finalizer is on;
+2. validate: the spec parses, the Hardened profile holds, config.hcl renders (else ConfigurationValid
+   False naming the field, and nothing is applied);
+3. ``spec.paused`` → leave everything as it is (status says so);
+4. security material before anything can mount it: TLS Secrets (CA before server), the static unseal
+   key (created once with POST), the image verdict (a blocked image holds the StatefulSet back);
+5. render with those facts; the StatefulSet's immutable fields are checked first (recreate with orphaned
+   pods and PVCs, expand PVCs, or refuse with a condition);
+6. apply only what differs (server-side apply as ``openbao-operator``; Gateway API kinds apart), then
+   delete the owned objects the render no longer produces;
+7. status through the status subresource (written only when it changed), Events on transitions, and a
+   requeue-after for time-based work (certificate renewal, the resync period).
+
+Every write goes through :class:`kube.Applier` or a create/patch/delete that is conditional on an
+observed difference, so an unchanged cluster costs zero write requests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from openbao_operator import pki, seal
+from openbao_operator.api import ConditionType, InvalidClusterError, OpenBaoCluster, parse_cluster
+from openbao_operator.api.ignored import ignored_fields
+from openbao_operator.imagesig import ImageDecision
+from openbao_operator.kube import (
+    Applier,
+    Conflict,
+    Forbidden,
+    Invalid,
+    KubeClient,
+    Manifest,
+    NotFound,
+    ObjectKey,
+    Preconditions,
+    ResourceType,
+    differences,
+    resource_of,
+)
+from openbao_operator.render import names
+from openbao_operator.render.config import ConfigRenderError
+from openbao_operator.render.desired import DesiredState, render_desired
+from openbao_operator.render.facts import RenderFacts
+from openbao_operator.render.workload import is_optional_kind
+from openbao_operator.render.workload.statefulset import desired_replicas
+
+from .conditions import Cond, changed
+from .deletion import add_finalizer, finalize, has_finalizer
+from .image import Verifier, check_image
+from .kinds import CLUSTER, CLUSTER_LABEL, POD, PRUNABLE, PVC, SECRET, STATEFULSET, STORAGECLASS
+from .profile import judge_profile
+from .prune import leftovers
+from .sources import Reader
+from .statefulset import StatefulSetPlan, compare_sizes, plan_statefulset, size_change
+from .status import Problem, StatusInput, Workload, build_status, paused_status
+from .tls import TlsOutcome, plan_tls, secret_data
+from .unseal import UnsealOutcome, ensure_unseal_key
+from .workload import initialized, observe_workload
+
+EventType = Literal["Normal", "Warning"]
+T = ConditionType
+
+
+class EventSink(Protocol):
+    """``runtime.EventRecorder`` as the reconcile uses it."""
+
+    async def record(self, regarding: Manifest, *, type: EventType, reason: str, action: str, note: str) -> None: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReconcilerConfig:
+    """Operator-wide settings the reconcile depends on."""
+
+    cluster_domain: str = "cluster.local"
+    operator_namespace: str = "openbao-operator-system"
+    api_server_cidr: str | None = None
+    """The API server as a CIDR (detected at start) for the NetworkPolicy, unless the spec sets one."""
+    resync_seconds: float = 600.0
+    """Look at every cluster at least this often (a level-triggered safety net; costs no write)."""
+    wait_seconds: float = 1.0
+    """Requeue delay while waiting for something quick (a StatefulSet being deleted with orphans)."""
+    gateway_missing_seconds: float = 1200.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the runtime should do next with the key."""
+
+    requeue_after: float | None = None
+    requeue: bool = False
+    """Again with backoff (a blocked image, a transient registry failure)."""
+
+
+@dataclass
+class _Pass:
+    """What one pass has found so far (the status is built from it at the end)."""
+
+    problems: list[Problem] = field(default_factory=list)
+    events: list[tuple[EventType, str, str, str]] = field(default_factory=list)
+    requeue_at: list[float] = field(default_factory=list)
+    backoff: bool = False
+    hold_statefulset: bool = False
+
+    def problem(self, reason: str, message: str) -> None:
+        self.problems.append(Problem(reason, message))
+
+    def event(self, type_: EventType, reason: str, action: str, note: str) -> None:
+        self.events.append((type_, reason, action, note))
+
+    def after(self, seconds: float) -> None:
+        self.requeue_at.append(max(0.0, seconds))
+
+
+def _wall_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Reconciler:
+    """Reconciles OpenBaoClusters; one instance per process, shared by the workers (it holds no per-key state)."""
+
+    def __init__(
+        self,
+        *,
+        kube: KubeClient,
+        reader: Reader,
+        events: EventSink,
+        verifier: Verifier,
+        config: ReconcilerConfig,
+        clock: Callable[[], datetime] = _wall_now,
+        token_bytes: seal.TokenBytes | None = None,
+        new_key: pki.KeyFactory = pki.generate_p256_key,
+        new_serial: pki.SerialFactory = pki.random_serial,
+    ) -> None:
+        self.kube = kube
+        self.reader = reader
+        self.applier = Applier(kube)
+        self.events = events
+        self.verifier = verifier
+        self.config = config
+        self.clock = clock
+        self.token_bytes = token_bytes
+        self.new_key = new_key
+        self.new_serial = new_serial
+
+    # -- the pass ----------------------------------------------------------------------------------------
+
+    async def reconcile(self, key: ObjectKey) -> Outcome:
+        raw = await self.reader.get(CLUSTER, key)
+        if raw is None:
+            return Outcome()
+        if (raw.get("metadata") or {}).get("deletionTimestamp"):
+            if has_finalizer(raw):
+                deleted = await finalize(raw, kube=self.kube, reader=self.reader)
+                if deleted:
+                    await self._record(raw, "Normal", "Deleted", "Delete", "deletion policy: " + ", ".join(deleted))
+            return Outcome()
+        if not has_finalizer(raw):
+            raw = await add_finalizer(self.kube, raw)
+            self.reader.wrote(CLUSTER, key, raw)
+        now = self.clock()
+        pass_ = _Pass()
+        try:
+            cluster = parse_cluster(raw)
+        except InvalidClusterError as exc:
+            invalid = Cond(T.CONFIGURATION_VALID.value, "False", "InvalidSpec", exc.summary())
+            await self._invalid(raw, key, invalid, now=now)
+            return Outcome(requeue_after=self.config.resync_seconds)
+        return await self._reconcile(raw, cluster, key, now=now, pass_=pass_)
+
+    async def _reconcile(
+        self, raw: Manifest, cluster: OpenBaoCluster, key: ObjectKey, *, now: datetime, pass_: _Pass
+    ) -> Outcome:
+        namespace, owner_uid = key.namespace, str(raw["metadata"]["uid"])
+        live_status: Mapping[str, Any] = raw.get("status") or {}
+        generation = int(raw["metadata"].get("generation") or 0)
+        sts_key = ObjectKey(namespace, names.statefulset_name(cluster))
+        live_sts = await self.reader.get(STATEFULSET, sts_key)
+        pods = self.reader.list(POD, namespace=namespace, labels=names.infra_labels(cluster))
+        is_init = initialized(live_status, pods)
+        base_facts = RenderFacts(
+            namespace=namespace,
+            cluster_domain=self.config.cluster_domain,
+            operator_namespace=self.config.operator_namespace,
+            api_server_cidr=self.config.api_server_cidr,
+            initialized=is_init,
+            owner_uid=owner_uid,
+        )
+
+        def workload() -> Workload:
+            return observe_workload(
+                live_sts,
+                spec_replicas=cluster.spec.replicas,
+                target_replicas=desired_replicas(cluster, base_facts),
+                is_initialized=is_init,
+            )
+
+        if cluster.spec.paused:
+            status = paused_status(generation=generation, now=now, live_status=live_status, workload=workload())
+            await self._write_status(raw, key, status)
+            return Outcome(requeue_after=self.config.resync_seconds)
+
+        profile = judge_profile(cluster)
+        ignored = ignored_fields(cluster.spec)
+        fields_ignored = (
+            Cond(T.FIELDS_IGNORED.value, "True", "FieldsIgnored", "; ".join(str(f) for f in ignored))
+            if ignored
+            else Cond(T.FIELDS_IGNORED.value, "False", "NoneIgnored", "every field set in the spec takes effect")
+        )
+        # (2) validate before writing anything: Hardened requirements, then a trial render
+        configuration = Cond(T.CONFIGURATION_VALID.value, "True", "Valid", "the spec renders to a valid configuration")
+        if profile.violations:
+            configuration = Cond(
+                T.CONFIGURATION_VALID.value, "False", "HardenedProfileViolated", "; ".join(profile.violations)
+            )
+        else:
+            try:
+                render_desired(cluster, facts=base_facts)
+            except ConfigRenderError as exc:
+                configuration = Cond(T.CONFIGURATION_VALID.value, "False", "InvalidConfiguration", str(exc))
+        if configuration.status == "False":
+            status = build_status(
+                StatusInput(
+                    generation=generation,
+                    now=now,
+                    live_status=live_status,
+                    workload=workload(),
+                    configuration=configuration,
+                    fields_ignored=fields_ignored,
+                    paused=False,
+                    tls=None,
+                    production_ready=profile.production_ready,
+                    security_risk=profile.security_risk,
+                    image=None,
+                    problem=Problem(configuration.reason, configuration.message),
+                    verified_image=None,
+                    keep_verified_image=True,
+                )
+            )
+            await self._write_status(raw, key, status, transitions=[configuration])
+            return Outcome(requeue_after=self.config.resync_seconds)
+
+        # (4) security material
+        tls = await self._tls(cluster, namespace=namespace, owner_uid=owner_uid, now=now, pass_=pass_)
+        unseal = await self._unseal(cluster, namespace=namespace, owner_uid=owner_uid, pass_=pass_)
+        decision = await check_image(cluster, verifier=self.verifier, reader=self.reader, namespace=namespace)
+        self._image(decision, pass_)
+
+        # (5) render with the facts
+        facts = RenderFacts(
+            namespace=namespace,
+            cluster_domain=self.config.cluster_domain,
+            operator_namespace=self.config.operator_namespace,
+            api_server_cidr=self.config.api_server_cidr,
+            initialized=is_init,
+            owner_uid=owner_uid,
+            verified_image=decision.image if decision.apply and decision.image != _plain_image(cluster) else None,
+            tls_cert_sha256=tls.cert_fingerprint,
+            tls_ca_pem=tls.ca_pem,
+            unseal_key=unseal.current if unseal is not None else None,
+            unseal_previous_key=unseal.previous if unseal is not None else None,
+        )
+        desired = render_desired(cluster, facts=facts)
+
+        # (6) apply and prune
+        await self._apply_all(raw, cluster, desired, live_sts=live_sts, pass_=pass_)
+        await self._prune(raw, desired, namespace=namespace, owner_uid=owner_uid, cluster_name=cluster.metadata.name)
+
+        # (7) status, events, requeue
+        live_sts = await self.reader.get(STATEFULSET, sts_key)
+        status = build_status(
+            StatusInput(
+                generation=generation,
+                now=now,
+                live_status=live_status,
+                workload=observe_workload(
+                    live_sts,
+                    spec_replicas=cluster.spec.replicas,
+                    target_replicas=desired_replicas(cluster, facts),
+                    is_initialized=is_init,
+                ),
+                configuration=configuration,
+                fields_ignored=fields_ignored,
+                paused=False,
+                tls=tls.condition,
+                production_ready=profile.production_ready,
+                security_risk=profile.security_risk,
+                image=_image_condition(decision),
+                problem=pass_.problems[0] if pass_.problems else None,
+                verified_image=decision.verified_image,
+                keep_verified_image=not decision.apply,
+            )
+        )
+        conds = [c for c in (profile.security_risk, tls.condition) if c is not None]
+        await self._write_status(raw, key, status, transitions=conds)
+        for type_, reason, action, note in pass_.events:
+            await self._record(raw, type_, reason, action, note)
+        if tls.recheck_at is not None:
+            pass_.after((tls.recheck_at - now).total_seconds())
+        pass_.after(self.config.resync_seconds)
+        if pass_.backoff:
+            return Outcome(requeue=True)
+        return Outcome(requeue_after=min(pass_.requeue_at))
+
+    # -- steps -------------------------------------------------------------------------------------------
+
+    async def _tls(
+        self, cluster: OpenBaoCluster, *, namespace: str, owner_uid: str, now: datetime, pass_: _Pass
+    ) -> TlsOutcome:
+        name = cluster.metadata.name
+        ca_key = ObjectKey(namespace, pki.ca_secret_name(name))
+        server_key = ObjectKey(namespace, pki.server_secret_name(name))
+        wanted = cluster.spec.tls.enabled and cluster.spec.tls.mode in ("OperatorManaged", "External")
+        live_ca = await self.reader.get(SECRET, ca_key) if wanted and cluster.spec.tls.mode != "External" else None
+        live_server = await self.reader.get(SECRET, server_key) if wanted else None
+        outcome = plan_tls(
+            cluster,
+            namespace=namespace,
+            cluster_domain=self.config.cluster_domain,
+            now=now,
+            owner_uid=owner_uid,
+            ca_secret=secret_data(live_ca),
+            server_secret=secret_data(live_server),
+            new_key=self.new_key,
+            new_serial=self.new_serial,
+        )
+        for secret, live in zip(outcome.secrets, (live_ca, live_server), strict=False):
+            result = await self.applier.ensure(secret, live)
+            if result.written:
+                self.reader.wrote(SECRET, ObjectKey.of(secret), result.object)
+        if outcome.actions:
+            pass_.event("Normal", "CertificateIssued", "IssueCertificate", "; ".join(outcome.actions))
+        for warning in outcome.warnings:
+            pass_.event("Warning", "CertificateWarning", "IssueCertificate", warning)
+        if outcome.hold_workload:
+            pass_.hold_statefulset = True
+            pass_.problem("TLSNotReady", outcome.condition.message)
+        return outcome
+
+    async def _unseal(
+        self, cluster: OpenBaoCluster, *, namespace: str, owner_uid: str, pass_: _Pass
+    ) -> UnsealOutcome | None:
+        if cluster.spec.unseal is not None and cluster.spec.unseal.type != "static":
+            return None
+        outcome = await ensure_unseal_key(
+            cluster,
+            kube=self.kube,
+            reader=self.reader,
+            namespace=namespace,
+            owner_uid=owner_uid,
+            token_bytes=self.token_bytes,
+        )
+        if outcome.created:
+            pass_.event("Normal", "UnsealKeyCreated", "CreateUnsealKey", f"created the static unseal key Secret "
+                        f"{outcome.created}; back it up: losing it loses the data")  # fmt: skip
+        if not outcome.ok:
+            pass_.hold_statefulset = True
+            pass_.problem(outcome.reason, outcome.message)
+            pass_.event("Warning", outcome.reason, "CheckUnsealKey", outcome.message)
+        return outcome
+
+    def _image(self, decision: ImageDecision, pass_: _Pass) -> None:
+        if decision.event is not None:
+            pass_.event(decision.event.type, decision.event.reason, "VerifyImage", decision.event.message)
+        if not decision.apply:
+            pass_.hold_statefulset = True
+        if decision.last_error_reason is not None and decision.condition is not None:
+            pass_.problem(decision.last_error_reason, decision.condition.message)
+        if decision.retry:
+            pass_.backoff = True
+
+    async def _apply_all(
+        self,
+        raw: Manifest,
+        cluster: OpenBaoCluster,
+        desired: DesiredState,
+        *,
+        live_sts: Manifest | None,
+        pass_: _Pass,
+    ) -> None:
+        optional = [o for o in desired.objects if is_optional_kind(o)]
+        for obj in desired.objects:
+            if is_optional_kind(obj):
+                continue
+            if obj["kind"] == "StatefulSet" and obj["apiVersion"] == "apps/v1":
+                if pass_.hold_statefulset:
+                    continue
+                sts = await self._statefulset(raw, cluster, obj, live_sts, pass_=pass_)
+                if sts is not None:
+                    await self._ensure(sts, pass_)
+                continue
+            await self._ensure(obj, pass_)
+        for obj in optional:
+            await self._ensure(obj, pass_, optional=True)
+
+    async def _ensure(self, obj: Manifest, pass_: _Pass, *, optional: bool = False) -> None:
+        rt, key = resource_of(obj), ObjectKey.of(obj)
+        where = f"{obj['kind']} {key.name}"
+        try:
+            live = await self.reader.get(rt, key)
+            result = await self.applier.ensure(obj, live)
+        except NotFound as exc:
+            if not optional:
+                raise
+            pass_.problem("GatewayAPIMissing", f"{where}: the Gateway API is not served ({exc.message}); install "
+                          "its CRDs or disable spec.gateway")  # fmt: skip
+            pass_.after(self.config.gateway_missing_seconds)
+            return
+        except (Invalid, Forbidden) as exc:
+            # NB: re-sending a refused object on every pass would be a loop; report it and wait for a change
+            reason = "ApplyRejected" if isinstance(exc, Invalid) else "Forbidden"
+            pass_.problem(reason, f"{where} was refused by the API server: {exc}")
+            return
+        if result.written:
+            self.reader.wrote(rt, key, result.object)
+
+    async def _statefulset(
+        self, raw: Manifest, cluster: OpenBaoCluster, desired: Manifest, live: Manifest | None, *, pass_: _Pass
+    ) -> Manifest | None:
+        """The StatefulSet to apply, or None when it must not be applied in this pass."""
+        if live is not None and (live.get("metadata") or {}).get("deletionTimestamp"):
+            pass_.after(self.config.wait_seconds)  # orphaning in progress: create it once it is gone
+            return None
+        allowed: bool | None = None
+        if live is not None and size_change(desired, live) is not None:
+            allowed = await self._expansion_allowed(live, namespace=str(live["metadata"]["namespace"]))
+        plan = plan_statefulset(desired, live, expansion_allowed=allowed)
+        if plan.refusal is not None:
+            pass_.problem(plan.refusal.reason, plan.refusal.message)
+        if live is None or not plan.recreate:
+            return plan.desired
+        await self._recreate(raw, cluster, plan, live, pass_=pass_)
+        return None
+
+    async def _expansion_allowed(self, live: Manifest, *, namespace: str) -> bool:
+        templates = (live.get("spec") or {}).get("volumeClaimTemplates") or ()
+        class_name = next((t.get("spec", {}).get("storageClassName") for t in templates if t.get("spec")), None)
+        if not class_name:
+            claims = await self.kube.list(PVC, namespace=namespace, labels={CLUSTER_LABEL: live["metadata"]["name"]})
+            class_name = next((c["spec"].get("storageClassName") for c in claims.items if c.get("spec")), None)
+        if not class_name:
+            return False
+        try:
+            storage_class = await self.kube.get(STORAGECLASS, str(class_name))
+        except NotFound:
+            return False
+        return storage_class.get("allowVolumeExpansion") is True
+
+    async def _recreate(
+        self, raw: Manifest, cluster: OpenBaoCluster, plan: StatefulSetPlan, live: Manifest, *, pass_: _Pass
+    ) -> None:
+        namespace, name = str(live["metadata"]["namespace"]), str(live["metadata"]["name"])
+        if plan.expand_to is not None:
+            resized, unbound = await self._expand_claims(name, namespace=namespace, size=plan.expand_to)
+            note = f"expanded {', '.join(resized) or 'no'} volume(s) to {plan.expand_to}"
+            if unbound:
+                note += f"; unbound claims keep their size: {', '.join(unbound)}"
+            pass_.event("Normal", "PVCResize", "ExpandVolumes", note)
+        # NotFound / Conflict: already gone, or already another incarnation; the next pass decides again
+        with contextlib.suppress(NotFound, Conflict):
+            await self.kube.delete(
+                STATEFULSET,
+                name,
+                namespace=namespace,
+                propagation="Orphan",
+                preconditions=Preconditions(uid=str(live["metadata"]["uid"])),
+            )
+        self.reader.wrote(STATEFULSET, ObjectKey(namespace, name), None)
+        pass_.event(
+            "Normal",
+            "StatefulSetRecreated",
+            "RecreateStatefulSet",
+            f"{', '.join(plan.recreate)} cannot change in place: the StatefulSet is recreated; its pods and "
+            "volumes are kept (orphaned, then adopted)",
+        )
+        pass_.after(self.config.wait_seconds)
+
+    async def _expand_claims(self, sts_name: str, *, namespace: str, size: str) -> tuple[list[str], list[str]]:
+        claims = await self.kube.list(PVC, namespace=namespace, labels={CLUSTER_LABEL: sts_name})
+        resized, unbound = [], []
+        for claim in claims.items:
+            claim_name = str(claim["metadata"]["name"])
+            if not claim_name.startswith(f"data-{sts_name}-"):
+                continue
+            current = ((claim.get("spec") or {}).get("resources") or {}).get("requests", {}).get("storage")
+            if current is not None and (compare_sizes(str(current), size) or 0) >= 0:
+                continue
+            if (claim.get("status") or {}).get("phase") != "Bound":
+                unbound.append(claim_name)
+                continue
+            patch = {"spec": {"resources": {"requests": {"storage": size}}}}
+            await self.kube.merge_patch(PVC, claim_name, patch, namespace=namespace)
+            resized.append(claim_name)
+        return resized, unbound
+
+    async def _prune(
+        self, raw: Manifest, desired: DesiredState, *, namespace: str, owner_uid: str, cluster_name: str
+    ) -> None:
+        live_by_kind: dict[ResourceType, list[Manifest]] = {}
+        for rt in PRUNABLE:
+            if self.reader.cached(rt):
+                live_by_kind[rt] = self.reader.list(rt, namespace=namespace, labels={CLUSTER_LABEL: cluster_name})
+        for rt, obj in leftovers(desired.objects, live_by_kind, owner_uid=owner_uid):
+            key = ObjectKey.of(obj)
+            with contextlib.suppress(NotFound, Conflict):
+                await self.kube.delete(
+                    rt, key.name, namespace=namespace, preconditions=Preconditions(uid=obj["metadata"]["uid"])
+                )
+            self.reader.wrote(rt, key, None)
+            await self._record(raw, "Normal", "Pruned", "Delete", f"deleted {obj['kind']} {key.name}: no longer wanted")
+
+    # -- status and events -------------------------------------------------------------------------------
+
+    async def _invalid(self, raw: Manifest, key: ObjectKey, invalid: Cond, *, now: datetime) -> None:
+        live_status: Mapping[str, Any] = raw.get("status") or {}
+        spec = raw.get("spec") or {}
+        replicas = int(spec.get("replicas") or 3) if isinstance(spec.get("replicas", 3), int) else 3
+        live_sts = await self.reader.get(STATEFULSET, ObjectKey(key.namespace, key.name))
+        was_initialized = bool(live_status.get("initialized"))
+        work = observe_workload(
+            live_sts, spec_replicas=replicas, target_replicas=replicas, is_initialized=was_initialized
+        )
+        status = build_status(
+            StatusInput(
+                generation=int(raw["metadata"].get("generation") or 0),
+                now=now,
+                live_status=live_status,
+                workload=work,
+                configuration=invalid,
+                fields_ignored=Cond(T.FIELDS_IGNORED.value, "Unknown", "InvalidSpec", "the spec does not validate"),
+                paused=bool(spec.get("paused")),
+                tls=None,
+                production_ready=None,
+                security_risk=None,
+                image=None,
+                problem=Problem(invalid.reason, invalid.message),
+                verified_image=None,
+                keep_verified_image=True,
+            )
+        )
+        await self._write_status(raw, key, status, transitions=[invalid])
+
+    async def _write_status(
+        self, raw: Manifest, key: ObjectKey, status: dict[str, Any], *, transitions: list[Cond] | None = None
+    ) -> None:
+        live_status: Mapping[str, Any] = raw.get("status") or {}
+        if not status_differs(status, live_status):
+            return
+        body = {
+            "apiVersion": raw["apiVersion"],
+            "kind": raw["kind"],
+            "metadata": {"name": key.name, "namespace": key.namespace},
+            "status": status,
+        }
+        result = await self.kube.apply_status(body, force=True)
+        self.reader.wrote(CLUSTER, key, result)
+        for cond in changed(transitions or (), live_status.get("conditions")):
+            if cond.status == "False" and cond.type == T.CONFIGURATION_VALID.value:
+                await self._record(raw, "Warning", cond.reason, "Validate", cond.message)
+            elif cond.type == T.SECURITY_RISK.value and cond.status == "True":
+                await self._record(raw, "Warning", cond.reason, "Reconcile", cond.message)
+            elif cond.type == T.TLS_READY.value and cond.status == "False":
+                await self._record(raw, "Warning", cond.reason, "CheckTLS", cond.message)
+
+    async def _record(self, raw: Manifest, type_: EventType, reason: str, action: str, note: str) -> None:
+        await self.events.record(raw, type=type_, reason=reason, action=action, note=note)
+
+
+STATUS_OPTIONAL_KEYS = ("rollout", "workload", "verifiedImageDigest")
+
+
+def status_differs(desired: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
+    """Would writing ``desired`` change live status? Also sees conditions and fields we stopped sending."""
+    if differences(dict(desired), dict(live)):
+        return True
+    if any(k in live and k not in desired for k in STATUS_OPTIONAL_KEYS):
+        return True
+    want = [c.get("type") for c in desired.get("conditions") or ()]
+    have = [c.get("type") for c in live.get("conditions") or ()]
+    if sorted(map(str, want)) != sorted(map(str, have)):
+        return True
+    rollout_want, rollout_have = desired.get("rollout") or {}, live.get("rollout") or {}
+    return "waitingFor" in rollout_have and "waitingFor" not in rollout_want
+
+
+def _image_condition(decision: ImageDecision) -> Cond | None:
+    c = decision.condition
+    return Cond(T.IMAGE_VERIFIED.value, c.status, c.reason, c.message) if c is not None else None
+
+
+def _plain_image(cluster: OpenBaoCluster) -> str:
+    return cluster.spec.image or names.default_image(cluster)

@@ -1,0 +1,107 @@
+"""Where one reconcile reads the world from: informer caches, with direct GETs where nothing is cached.
+
+Why a reader of its own:
+- Least privilege decides what may be cached. In cluster-wide mode Secrets are never listed or watched
+  (only ``get`` by name), so they are read with a GET on every pass; other kinds come from caches and a
+  steady-state reconcile costs no request at all.
+- A cache lags behind our own writes by one watch event. Reading our own stale write back would make
+  the next pass write again (or, for certificates, issue new ones). So the reader remembers the object
+  each write returned and serves it until the cache has moved past the version it held at write time:
+  read-your-writes, nothing more. It is a cache aid, never a source of truth; a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from openbao_operator.kube import KubeClient, Manifest, NotFound, ObjectKey, ResourceType
+
+
+class Cache(Protocol):
+    """What the reconcile needs of an informer's store (``runtime.Store`` has exactly this shape)."""
+
+    def get(self, key: ObjectKey) -> Manifest | None: ...
+
+    def list(
+        self, *, namespace: str | None = None, labels: Mapping[str, str] | None = None
+    ) -> builtins.list[Manifest]: ...
+
+
+class MergedCache:
+    """Several stores of one kind seen as one (one informer per watched namespace)."""
+
+    def __init__(self, stores: Sequence[Cache]) -> None:
+        self.stores = tuple(stores)
+
+    def get(self, key: ObjectKey) -> Manifest | None:
+        for store in self.stores:
+            found = store.get(key)
+            if found is not None:
+                return found
+        return None
+
+    def list(self, *, namespace: str | None = None, labels: Mapping[str, str] | None = None) -> builtins.list[Manifest]:
+        out: builtins.list[Manifest] = []
+        for store in self.stores:
+            out += store.list(namespace=namespace, labels=labels)
+        return out
+
+
+def _rv(obj: Manifest | None) -> str:
+    return str(((obj or {}).get("metadata") or {}).get("resourceVersion") or "")
+
+
+class Reader:
+    """Reads for the reconcile: the cache of a kind when there is one, else the API server."""
+
+    def __init__(self, kube: KubeClient, *, caches: Mapping[ResourceType, Cache]) -> None:
+        self.kube = kube
+        self.caches = dict(caches)
+        self._written: dict[tuple[ResourceType, ObjectKey], tuple[Manifest | None, str]] = {}
+
+    def cached(self, rt: ResourceType) -> bool:
+        return rt in self.caches
+
+    async def get(self, rt: ResourceType, key: ObjectKey) -> Manifest | None:
+        """The object (None when absent): from the cache when the kind is cached, else one GET."""
+        cache = self.caches.get(rt)
+        if cache is None:
+            try:
+                return await self.kube.get(rt, key.name, namespace=key.namespace or None)
+            except NotFound:
+                return None
+        return self._fresh(rt, key, cache.get(key))
+
+    def list(self, rt: ResourceType, *, namespace: str, labels: Mapping[str, str]) -> builtins.list[Manifest]:
+        """Cached objects of a cached kind (never an API call; an uncached kind lists nothing)."""
+        cache = self.caches.get(rt)
+        if cache is None:
+            return []
+        found = {ObjectKey.of(o): o for o in cache.list(namespace=namespace, labels=labels)}
+        for kind, key in list(self._written):
+            if kind is rt and key.namespace == namespace:
+                fresh = self._fresh(rt, key, found.get(key))
+                if fresh is None:
+                    found.pop(key, None)
+                elif all((fresh.get("metadata") or {}).get("labels", {}).get(k) == v for k, v in labels.items()):
+                    found[key] = fresh
+        return list(found.values())
+
+    def wrote(self, rt: ResourceType, key: ObjectKey, obj: Manifest | None) -> None:
+        """Record the result of a write (``None``: deleted) until the cache catches up."""
+        cache = self.caches.get(rt)
+        if cache is None:
+            return
+        self._written[(rt, key)] = (obj, _rv(cache.get(key)))
+
+    def _fresh(self, rt: ResourceType, key: ObjectKey, cached: Manifest | None) -> Manifest | None:
+        entry = self._written.get((rt, key))
+        if entry is None:
+            return cached
+        written, rv_at_write = entry
+        if _rv(cached) == rv_at_write:
+            return written  # the cache has not seen our write yet
+        del self._written[(rt, key)]
+        return cached
