@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The main job, one command: set up, start a local control plane (the test peers), install the CRD and the
+# operator's RBAC from deploy/, run the operator as its own ServiceAccount, apply examples/cluster.yaml,
+# show progress as objects and conditions appear, print a summary. Cleans up on exit.
+#   bash scripts/demo.sh            # run until Ctrl-C
+#   bash scripts/demo.sh --once     # exit after convergence
+# Other options: --keep (keep logs), --dir DIR, -f MANIFEST, --timeout SECONDS (see --help).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+UV_VERSION=0.13.9
+if ! command -v uv >/dev/null 2>&1 || [ "$(uv --version | awk '{print $2}')" != "$UV_VERSION" ]; then
+  echo "== installing uv $UV_VERSION"
+  python3 -m pip install --quiet "uv==$UV_VERSION"
+fi
+
+echo "== uv sync (locked dependencies)"
+uv sync --frozen --quiet
+
+echo "== test peers (built on first use; see docs/test-peers.md)"
+uv run --frozen python -m tests.peers.install
+
+exec uv run --frozen python -m tests.peers.demo "$@"
