@@ -130,7 +130,7 @@ class Demo:
 def converged(cluster: dict[str, Any]) -> bool:
     status = cluster.get("status") or {}
     conds = {c["type"]: c for c in status.get("conditions") or ()}
-    return (
+    return bool(
         status.get("observedGeneration") == cluster["metadata"].get("generation")
         and conds.get("Available", {}).get("status") == "True"
         and conds.get("ConfigurationValid", {}).get("status") == "True"
