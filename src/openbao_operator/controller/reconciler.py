@@ -498,7 +498,11 @@ class Reconciler:
                 unbound.append(claim_name)
                 continue
             patch = {"spec": {"resources": {"requests": {"storage": size}}}}
-            await self.kube.merge_patch(PVC, claim_name, patch, namespace=namespace)
+            try:
+                await self.kube.merge_patch(PVC, claim_name, patch, namespace=namespace)
+            except (Invalid, Forbidden):
+                unbound.append(claim_name)  # refused (e.g. no expansion support): keeps its size
+                continue
             resized.append(claim_name)
         return resized, unbound
 
