@@ -44,7 +44,7 @@ async def check_image(cluster: OpenBaoCluster, *, verifier: Verifier, reader: Re
     secrets: list[Mapping[str, bytes | str]] = []
     if config is not None and config.enabled:
         for ref in config.image_pull_secrets or ():
-            data = secret_data(await reader.get(SECRET, ObjectKey(namespace, ref.name)))
+            data = secret_data(await reader.get(SECRET, ObjectKey(namespace, ref.name), direct=True))
             if data is not None:
                 secrets.append(data)
     verdict = await verifier.verify(wanted_image(cluster), config, pull_secrets=secrets)

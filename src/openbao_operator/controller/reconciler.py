@@ -321,7 +321,8 @@ class Reconciler:
         server_key = ObjectKey(namespace, pki.server_secret_name(name))
         wanted = cluster.spec.tls.enabled and cluster.spec.tls.mode in ("OperatorManaged", "External")
         live_ca = await self.reader.get(SECRET, ca_key) if wanted and cluster.spec.tls.mode != "External" else None
-        live_server = await self.reader.get(SECRET, server_key) if wanted else None
+        external = cluster.spec.tls.mode == "External"
+        live_server = await self.reader.get(SECRET, server_key, direct=external) if wanted else None
         outcome = plan_tls(
             cluster,
             namespace=namespace,

@@ -64,10 +64,14 @@ class Reader:
     def cached(self, rt: ResourceType) -> bool:
         return rt in self.caches
 
-    async def get(self, rt: ResourceType, key: ObjectKey) -> Manifest | None:
-        """The object (None when absent): from the cache when the kind is cached, else one GET."""
+    async def get(self, rt: ResourceType, key: ObjectKey, *, direct: bool = False) -> Manifest | None:
+        """The object (None when absent): from the cache when the kind is cached, else one GET.
+
+        ``direct``: always GET. For objects the informers cannot see (a user's Secret carries none of the
+        labels the operator's informers select on, so a cache miss would not mean "absent").
+        """
         cache = self.caches.get(rt)
-        if cache is None:
+        if cache is None or direct:
             try:
                 return await self.kube.get(rt, key.name, namespace=key.namespace or None)
             except NotFound:
