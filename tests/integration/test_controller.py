@@ -143,8 +143,9 @@ async def test_hand_edit_reverted_foreign_fields_kept_no_write_loop(
             await eventually(lambda: converged(client, "edit", namespace), what="converged", within=30)
             original = (await client.get(kinds.CONFIGMAP, "edit-config", namespace=namespace))["data"]
             # an owned field, edited by hand
-            await client.merge_patch(kinds.CONFIGMAP, "edit-config", {"data": {"config.hcl": "tampered"}},
-                                     namespace=namespace)  # fmt: skip
+            await client.merge_patch(
+                kinds.CONFIGMAP, "edit-config", {"data": {"config.hcl": "tampered"}}, namespace=namespace
+            )
             # fields of another manager: an annotation and a label on the Service, an annotation on the StatefulSet
             await gitops.apply(
                 {
@@ -159,8 +160,9 @@ async def test_hand_edit_reverted_foreign_fields_kept_no_write_loop(
                 },
                 force=False,
             )
-            await gitops.merge_patch(kinds.STATEFULSET, "edit", {"metadata": {"annotations": {"example.com/x": "1"}}},
-                                     namespace=namespace)  # fmt: skip
+            await gitops.merge_patch(
+                kinds.STATEFULSET, "edit", {"metadata": {"annotations": {"example.com/x": "1"}}}, namespace=namespace
+            )
 
             async def restored() -> bool:
                 cm = await client.get(kinds.CONFIGMAP, "edit-config", namespace=namespace)

@@ -112,8 +112,10 @@ async def test_sigkill_at_random_points_always_converges_and_keeps_the_key(
             for cluster_name, key in keys.items():
                 seen = first_keys.setdefault(cluster_name, key)
                 assert key == seen, f"kill {i} ({action} after {delay:.2f}s): the unseal key of {cluster_name} changed"
-            print(f"kill {i:2d}: {action:<24} SIGKILL after {delay:.2f}s; {made} objects of {name} by then; "
-                  f"{len(keys)} keys unchanged")  # fmt: skip
+            print(
+                f"kill {i:2d}: {action:<24} SIGKILL after {delay:.2f}s; {made} objects of {name} by then; "
+                f"{len(keys)} keys unchanged"
+            )
 
         proc, _ = operator_process(identity, workdir=tmp_path, logs=peer_logs, name="chaos-operator", resync_seconds=5)
         proc.start()

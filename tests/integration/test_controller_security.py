@@ -40,8 +40,9 @@ EVENT = kube.resource_type("events.k8s.io/v1", "Event")
 
 async def _poke(client: kube.KubeClient, name: str, namespace: str, value: str) -> None:
     """A meaningful update (an annotation) so the operator reconciles now."""
-    await client.merge_patch(kinds.CLUSTER, name, {"metadata": {"annotations": {"test/poke": value}}},
-                             namespace=namespace)  # fmt: skip
+    await client.merge_patch(
+        kinds.CLUSTER, name, {"metadata": {"annotations": {"test/poke": value}}}, namespace=namespace
+    )
 
 
 async def _cond(client: kube.KubeClient, name: str, namespace: str, type_: str, status: str) -> dict[str, Any] | None:

@@ -142,8 +142,10 @@ def summary(demo: Demo, cluster: dict[str, Any], seconds: float) -> None:
     status = cluster.get("status") or {}
     print("\n== summary", flush=True)
     ready, wanted = status.get("readyReplicas"), cluster["spec"].get("replicas")
-    print(f"cluster {demo.namespace}/{demo.name}: phase {status.get('phase')}, {ready} of {wanted} pods ready, "
-          f"converged in {seconds:.1f}s")  # fmt: skip
+    print(
+        f"cluster {demo.namespace}/{demo.name}: phase {status.get('phase')}, {ready} of {wanted} pods ready, "
+        f"converged in {seconds:.1f}s"
+    )
     by_kind: dict[str, list[str]] = {}
     for kind, name in sorted(demo.seen):
         by_kind.setdefault(kind, []).append(name)
@@ -182,14 +184,18 @@ def main(argv: list[str] | None = None) -> int:
         plane = start_control_plane(workdir=workdir / "plane", logs=logs)
         took = time.monotonic() - t0
         print(f"   ready in {took:.1f}s: {plane.server} (admin kubeconfig {plane.admin_kubeconfig_path})")
-        print("== installing deploy/crd.yaml and the operator's ServiceAccount and RBAC (deploy/operator.yaml, "
-              "deploy/rbac-cluster.yaml)")  # fmt: skip
+        print(
+            "== installing deploy/crd.yaml and the operator's ServiceAccount and RBAC (deploy/operator.yaml, "
+            "deploy/rbac-cluster.yaml)"
+        )
         install_crd(plane)
         identity = install_operator(plane)
         operator, port = operator_process(identity, workdir=workdir, logs=logs, name="openbao-operator-0")
         operator.start()
-        print(f"== operator running as system:serviceaccount:{identity.namespace}:openbao-operator "
-              f"(pid {operator.pid}, probes http://127.0.0.1:{port}/readyz, log {operator.log})")  # fmt: skip
+        print(
+            f"== operator running as system:serviceaccount:{identity.namespace}:openbao-operator "
+            f"(pid {operator.pid}, probes http://127.0.0.1:{port}/readyz, log {operator.log})"
+        )
         print(f"== applying {args.filename}")
         demo = Demo(plane, namespace=namespace, name=name)
         apply(plane, manifest, manager="demo-user")

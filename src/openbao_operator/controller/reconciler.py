@@ -361,8 +361,12 @@ class Reconciler:
             token_bytes=self.token_bytes,
         )
         if outcome.created:
-            pass_.event("Normal", "UnsealKeyCreated", "CreateUnsealKey", f"created the static unseal key Secret "
-                        f"{outcome.created}; back it up: losing it loses the data")  # fmt: skip
+            pass_.event(
+                "Normal",
+                "UnsealKeyCreated",
+                "CreateUnsealKey",
+                f"created the static unseal key Secret {outcome.created}; back it up: losing it loses the data",
+            )
         if not outcome.ok:
             pass_.hold_statefulset = True
             pass_.problem(outcome.reason, outcome.message)
@@ -412,8 +416,10 @@ class Reconciler:
         except NotFound as exc:
             if not optional:
                 raise
-            pass_.problem("GatewayAPIMissing", f"{where}: the Gateway API is not served ({exc.message}); install "
-                          "its CRDs or disable spec.gateway")  # fmt: skip
+            pass_.problem(
+                "GatewayAPIMissing",
+                f"{where}: the Gateway API is not served ({exc.message}); install its CRDs or disable spec.gateway",
+            )
             pass_.after(self.config.gateway_missing_seconds)
             return
         except (Invalid, Forbidden) as exc:

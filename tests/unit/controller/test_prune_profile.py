@@ -1,0 +1,76 @@
+"""Pruning touches only what this cluster controls; profiles report and gate as the reference does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openbao_operator.api import parse_cluster
+from openbao_operator.controller import kinds
+from openbao_operator.controller.profile import judge_profile
+from openbao_operator.controller.prune import leftovers
+
+
+def obj(kind: str, api: str, name: str, uid: str | None, **meta: Any) -> dict[str, Any]:
+    refs = (
+        [{"apiVersion": "openbao.org/v1alpha1", "kind": "OpenBaoCluster", "name": "c", "uid": uid, "controller": True}]
+        if uid
+        else []
+    )
+    return {
+        "apiVersion": api,
+        "kind": kind,
+        "metadata": {"name": name, "namespace": "ns", "ownerReferences": refs, **meta},
+    }
+
+
+def test_leftovers_are_owned_not_desired_and_not_terminating() -> None:
+    desired = [obj("ConfigMap", "v1", "c-config", "u1")]
+    live = {
+        kinds.CONFIGMAP: [
+            obj("ConfigMap", "v1", "c-config", "u1"),
+            obj("ConfigMap", "v1", "c-old", "u1"),
+            obj("ConfigMap", "v1", "someone-elses", None),
+            obj("ConfigMap", "v1", "previous-incarnation", "u0"),
+            obj("ConfigMap", "v1", "going", "u1", deletionTimestamp="2026-01-01T00:00:00Z"),
+        ],
+        kinds.PDB: [obj("PodDisruptionBudget", "policy/v1", "c-pdb", "u1")],
+    }
+    found = [(rt.kind, o["metadata"]["name"]) for rt, o in leftovers(desired, live, owner_uid="u1")]
+    assert found == [("ConfigMap", "c-old"), ("PodDisruptionBudget", "c-pdb")]
+
+
+def cluster(**spec: Any) -> Any:
+    base: dict[str, Any] = {"version": "2.4.1", "tls": {"enabled": True}, "storage": {"size": "1Gi"}}
+    base.update(spec)
+    return parse_cluster(
+        {
+            "apiVersion": "openbao.org/v1alpha1",
+            "kind": "OpenBaoCluster",
+            "metadata": {"name": "c", "namespace": "ns"},
+            "spec": base,
+        }
+    )
+
+
+def test_unset_profile_is_development_and_reported() -> None:
+    verdict = judge_profile(cluster())
+    assert verdict.violations == ()
+    assert verdict.production_ready.reason == "ProfileNotSet"
+    assert verdict.security_risk is not None
+    assert verdict.security_risk.status == "True"
+
+
+def test_hardened_names_each_unmet_requirement() -> None:
+    verdict = judge_profile(cluster(profile="Hardened", replicas=1))
+    text = " ".join(verdict.violations)
+    for path in ("spec.tls.mode", "spec.unseal.type", "spec.selfInit.enabled", "spec.replicas"):
+        assert path in text
+    assert verdict.security_risk is None
+    assert verdict.production_ready.status == "False"
+
+
+def test_development_is_a_security_risk() -> None:
+    verdict = judge_profile(cluster(profile="Development", tls={"enabled": False}))
+    assert verdict.security_risk is not None
+    assert "TLS is disabled" in verdict.security_risk.message
+    assert verdict.production_ready.reason == "DevelopmentProfile"
