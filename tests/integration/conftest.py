@@ -19,9 +19,10 @@ from lightkube import AsyncClient, KubeConfig
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace
 
-from tests.peers import pins
+from tests.peers import pins, podnet
 from tests.peers.bao import BaoServer, new_raft_server
 from tests.peers.controlplane import ControlPlane, start_control_plane
+from tests.peers.nodeagent import NodeAgent
 from tests.peers.procs import ALL_LOGS, PeerError, tail
 from tests.peers.registry import Cosign, Registry, start_registry
 
@@ -146,6 +147,25 @@ def bao_factory(tmp_path: Path, peer_logs: Path) -> Iterator[Callable[..., BaoSe
     finally:
         for server in made:
             server.stop()
+
+
+@pytest.fixture(scope="session")
+def node_agent(
+    control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory, peer_logs: Path
+) -> Iterator[NodeAgent]:
+    """A second node, ``bao-node-0``, whose pods really run `bao` (tests/peers/nodeagent.py); send a test's
+    pods there with ``node_agent.adopt_namespace(namespace)``."""
+    try:
+        pins.bao_binary()
+    except pins.PeerMissingError as exc:
+        peer_unavailable(str(exc))
+    if not podnet.available():
+        peer_unavailable("the node agent needs root and `ip netns` (a network namespace per pod)")
+    agent = NodeAgent(control_plane, workdir=tmp_path_factory.mktemp("node-agent"), logs=peer_logs).start()
+    try:
+        yield agent
+    finally:
+        agent.stop()
 
 
 @pytest.hookimpl(wrapper=True)

