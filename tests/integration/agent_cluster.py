@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from openbao_operator.api import OpenBaoCluster
 from openbao_operator.pki.manifests import tls_secret_manifests
 from openbao_operator.pki.operator_managed import plan_operator_managed_tls
 from openbao_operator.render.desired import render_desired
@@ -69,6 +70,15 @@ class AgentCluster:
     name: str
     ca_file: Path
     log: Path
+    cluster: OpenBaoCluster
+
+    def render(self, *, initialized: bool) -> None:
+        """Apply the rendered objects again, e.g. with ``initialized=True`` once pod 0 is initialized: the
+        StatefulSet then grows from 1 to spec.replicas, as the operator's bootstrap does."""
+        for obj in render_desired(
+            self.cluster, facts=RenderFacts(namespace=self.namespace, initialized=initialized)
+        ).objects:
+            apply(self.plane, dict(obj))
 
     def pod(self, ordinal: int) -> str:
         return f"{self.name}-{ordinal}"
@@ -142,7 +152,10 @@ def deploy_rendered(
     replicas: int = 1,
     **spec: Any,
 ) -> AgentCluster:
-    """TLS and unseal Secrets plus every rendered object, applied to ``namespace`` (adopted by ``agent``)."""
+    """TLS and unseal Secrets plus every rendered object, applied to ``namespace`` (adopted by ``agent``).
+
+    Rendered as before initialization (one replica); call :meth:`AgentCluster.render` with
+    ``initialized=True`` after initializing pod 0 to grow to ``replicas``."""
     agent.adopt_namespace(namespace)
     doc = manifest(name=name, namespace=namespace, replicas=replicas, **spec)
     c = cluster(doc)
@@ -166,11 +179,17 @@ def deploy_rendered(
         owner_uid=None,
     )
     apply(plane, key)
-    for obj in render_desired(c, facts=RenderFacts(namespace=namespace)).objects:
-        apply(plane, dict(obj))
     workdir.mkdir(parents=True, exist_ok=True)
     ca_file = workdir / "trust-bundle.pem"
     ca_file.write_bytes(plan.trust_bundle)
-    return AgentCluster(
-        plane=plane, agent=agent, namespace=namespace, name=name, ca_file=ca_file, log=logs / f"{namespace}-cli.log"
+    out = AgentCluster(
+        plane=plane,
+        agent=agent,
+        namespace=namespace,
+        name=name,
+        ca_file=ca_file,
+        log=logs / f"{namespace}-cli.log",
+        cluster=c,
     )
+    out.render(initialized=False)  # 1 replica until pod 0 is initialized
+    return out

@@ -7,8 +7,9 @@ agent runs them. What is proven:
   OpenBao's service registration labels the pod; init through the API makes it Ready and active;
   a deleted pod is recreated by the StatefulSet and unseals itself from the static key with its raft data
   (a kv secret) intact; a killed process is restarted (restartCount 1) and recovers.
-- three replicas: the rendered ``auto_join provider=k8s`` forms one raft cluster with three voters once
-  pod 0 is initialized and Ready; a secret written on the leader is read on a follower.
+- three replicas, bootstrapped as the operator does (one replica until pod 0 is initialized, then three):
+  the rendered ``auto_join provider=k8s`` forms one raft cluster with three voters, pod 0 the only active
+  node; a secret written on the leader is read on a follower.
 """
 
 from __future__ import annotations
@@ -116,14 +117,14 @@ def test_three_replicas_form_one_raft_cluster(
 ) -> None:
     c = deploy_rendered(control_plane, node_agent, ns, workdir=tmp_path, logs=peer_logs, replicas=3)
     pods = [c.pod(i) for i in range(3)]
-    for p in pods:
-        wait_pod(control_plane, ns, p, _running, what="Running and started", timeout=90)
-    assert len({node_agent.pod_ip(ns, p) for p in pods}) == 3
-
-    init = c.init(pods[0])
+    wait_pod(control_plane, ns, pods[0], _running, what="Running and started", timeout=90)
+    init = c.init(pods[0])  # as the operator's bootstrap: pod 0 alone is initialized, then the set grows
     token = str(init["root_token"])
-    for p in pods:  # the followers find pod 0 through auto_join once it is Ready, join and unseal
+    c.wait_ready(pods[0], timeout=60)
+    c.render(initialized=True)
+    for p in pods:  # the followers find pod 0 through auto_join (it is Ready), join and unseal
         c.wait_ready(p, timeout=150)
+    assert len({node_agent.pod_ip(ns, p) for p in pods}) == 3
     servers = c.raft_voters(pods[0], token, count=3)
     assert sorted(s["node_id"] for s in servers) == pods
     actives = [p for p in pods if c.labels(p).get("openbao-active") == "true"]

@@ -224,9 +224,12 @@ class PodBinder:
             )
             try:
                 client.create(binding, namespace=meta.namespace)
-                self._note(f"bound {meta.namespace}/{meta.name} to {node}")
             except ApiError as exc:
                 self._note(f"bind {meta.namespace}/{meta.name}: {exc.status.message}")
+                continue
+            except ValueError:
+                pass  # bound: the server answers with a Status, which lightkube cannot read as a Binding
+            self._note(f"bound {meta.namespace}/{meta.name} to {node}")
 
 
 def _ssl_context(*, ca: Path, cert: CertFiles | None) -> ssl.SSLContext:

@@ -362,6 +362,7 @@ class PodRunner:
         self._note(f"started container (pid {self.proc.pid}, restartCount {self.restart_count})")
 
     def _record_exit(self, code: int, reason: str) -> None:
+        code = 128 - code if code < 0 else code  # killed by signal n: 128+n, as container runtimes report
         self.last_state = {
             "terminated": {
                 "exitCode": code,
