@@ -141,6 +141,7 @@ def operator_env(
     resync_seconds: float = 30.0,
     lease: tuple[float, float, float] = (15.0, 10.0, 2.0),
     log_format: str = "console",
+    workers: int = 4,
 ) -> dict[str, str]:
     """Environment for ``openbao-operator run`` as ``identity``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENBAO_OPERATOR_", "KUBERNETES_SERVICE"))}
@@ -155,6 +156,7 @@ def operator_env(
         OPENBAO_OPERATOR_RENEW_DEADLINE=str(lease[1]),
         OPENBAO_OPERATOR_RETRY_PERIOD=str(lease[2]),
         OPENBAO_OPERATOR_LOG_FORMAT=log_format,
+        OPENBAO_OPERATOR_WORKERS=str(workers),
         OPENBAO_OPERATOR_API_SERVER_CIDR="127.0.0.1/32",
         PYTHONUNBUFFERED="1",
     )

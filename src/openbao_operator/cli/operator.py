@@ -107,7 +107,7 @@ async def build(
 
     cluster_stores = []
     for ns in scopes:
-        informer = manager.informer(kinds.CLUSTER, namespace=ns)
+        informer = manager.informer(kinds.CLUSTER, namespace=ns, transform=runtime.strip_managed_fields)
         informer.add_handler(runtime.enqueue_self(queue, predicate=runtime.meaningful_update))
         cluster_stores.append(informer.store)
     caches: dict[ResourceType, MergedCache] = {kinds.CLUSTER: MergedCache(cluster_stores)}
@@ -123,7 +123,9 @@ async def build(
     for rt in child_kinds:
         stores = []
         for ns in scopes:
-            informer = manager.informer(rt, namespace=ns, labels=kinds.MANAGED_BY_SELECTOR)
+            informer = manager.informer(
+                rt, namespace=ns, labels=kinds.MANAGED_BY_SELECTOR, transform=runtime.strip_managed_fields
+            )
             informer.add_handler(runtime.enqueue_owner(queue, owner))
             stores.append(informer.store)
         caches[rt] = MergedCache(stores)

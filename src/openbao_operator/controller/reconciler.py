@@ -23,6 +23,7 @@ observed difference, so an unchanged cluster costs zero write requests.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -250,9 +251,12 @@ class Reconciler:
             return Outcome(requeue_after=self.config.resync_seconds)
 
         # (4) security material
-        tls = await self._tls(cluster, namespace=namespace, owner_uid=owner_uid, now=now, pass_=pass_)
-        unseal = await self._unseal(cluster, namespace=namespace, owner_uid=owner_uid, pass_=pass_)
-        decision = await check_image(cluster, verifier=self.verifier, reader=self.reader, namespace=namespace)
+        # NB: the three are independent (different Secrets, a registry): run them concurrently.
+        tls, unseal, decision = await asyncio.gather(
+            self._tls(cluster, namespace=namespace, owner_uid=owner_uid, now=now, pass_=pass_),
+            self._unseal(cluster, namespace=namespace, owner_uid=owner_uid, pass_=pass_),
+            check_image(cluster, verifier=self.verifier, reader=self.reader, namespace=namespace),
+        )
         self._image(decision, pass_)
 
         # (5) render with the facts
@@ -302,8 +306,7 @@ class Reconciler:
         )
         conds = [c for c in (profile.security_risk, tls.condition) if c is not None]
         await self._write_status(raw, key, status, transitions=conds)
-        for type_, reason, action, note in pass_.events:
-            await self._record(raw, type_, reason, action, note)
+        await asyncio.gather(*(self._record(raw, *event) for event in pass_.events))
         if tls.recheck_at is not None:
             pass_.after((tls.recheck_at - now).total_seconds())
         pass_.after(self.config.resync_seconds)
@@ -392,20 +395,20 @@ class Reconciler:
         live_sts: Manifest | None,
         pass_: _Pass,
     ) -> None:
+        # Safe order in three stages; objects within a stage do not depend on each other and are applied
+        # concurrently: (1) identity, config, Services, policies; (2) the StatefulSet, whose pods need all
+        # of (1); (3) the optional Gateway API kinds, whose absence must not hold anything else back.
         optional = [o for o in desired.objects if is_optional_kind(o)]
-        for obj in desired.objects:
-            if is_optional_kind(obj):
+        workload = [o for o in desired.objects if o["kind"] == "StatefulSet" and o["apiVersion"] == "apps/v1"]
+        first = [o for o in desired.objects if o not in optional and o not in workload]
+        await asyncio.gather(*(self._ensure(obj, pass_) for obj in first))
+        for obj in workload:
+            if pass_.hold_statefulset:
                 continue
-            if obj["kind"] == "StatefulSet" and obj["apiVersion"] == "apps/v1":
-                if pass_.hold_statefulset:
-                    continue
-                sts = await self._statefulset(raw, cluster, obj, live_sts, pass_=pass_)
-                if sts is not None:
-                    await self._ensure(sts, pass_)
-                continue
-            await self._ensure(obj, pass_)
-        for obj in optional:
-            await self._ensure(obj, pass_, optional=True)
+            sts = await self._statefulset(raw, cluster, obj, live_sts, pass_=pass_)
+            if sts is not None:
+                await self._ensure(sts, pass_)
+        await asyncio.gather(*(self._ensure(obj, pass_, optional=True) for obj in optional))
 
     async def _ensure(self, obj: Manifest, pass_: _Pass, *, optional: bool = False) -> None:
         rt, key = resource_of(obj), ObjectKey.of(obj)

@@ -66,6 +66,7 @@ class Informer:
         page_size: int = 500,
         retry_base: float = 0.8,
         retry_cap: float = 30.0,
+        transform: Callable[[Manifest], Manifest] | None = None,
     ) -> None:
         self.kube = kube
         self.rt = rt
@@ -82,6 +83,8 @@ class Informer:
         self._rng = rng
         self._retry = ExponentialBackoff(rng=rng, base=retry_base, cap=retry_cap, jitter=0.2)
         self._handlers: list[Handler] = []
+        self._transform = transform
+        """Applied to every object before it is stored (client-go's SetTransform): e.g. drop managedFields."""
         self._running = False
 
     def __repr__(self) -> str:
@@ -123,7 +126,8 @@ class Informer:
             self.rt, namespace=self.namespace, labels=self.labels, fields=self.fields, chunk_size=self.page_size
         )
         self.lists += 1
-        changes = self.store.replace(listed.items)
+        items = [self._transform(o) for o in listed.items] if self._transform else listed.items
+        changes = self.store.replace(items)
         self.resource_version = listed.resource_version
         for obj in changes.deleted:
             self._dispatch(Event("DELETED", obj, old=obj, synthetic=True))
@@ -150,12 +154,13 @@ class Informer:
                 self.resource_version = ev.resource_version
             if ev.type == "BOOKMARK":
                 continue
+            obj = self._transform(ev.object) if self._transform else ev.object
             if ev.type == "DELETED":
-                old = self.store.delete(ev.object)
-                self._dispatch(Event("DELETED", ev.object, old=old))
+                old = self.store.delete(obj)
+                self._dispatch(Event("DELETED", obj, old=old))
             else:
-                old = self.store.upsert(ev.object)
-                self._dispatch(Event("ADDED" if old is None else "MODIFIED", ev.object, old=old))
+                old = self.store.upsert(obj)
+                self._dispatch(Event("ADDED" if old is None else "MODIFIED", obj, old=old))
 
     def _dispatch(self, event: Event) -> None:
         for handler in self._handlers:

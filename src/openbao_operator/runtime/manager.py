@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
 
-from openbao_operator.kube import KubeClient, ObjectKey, ResourceType
+from openbao_operator.kube import KubeClient, Manifest, ObjectKey, ResourceType
 from openbao_operator.kube.client import Selector
 
 from .backoff import ExponentialBackoff
@@ -63,10 +63,21 @@ class Manager:
         self.server.readiness.append(("caches", self._caches_synced))
 
     def informer(
-        self, rt: ResourceType, *, namespace: str | None = None, labels: Selector = None, fields: Selector = None
+        self,
+        rt: ResourceType,
+        *,
+        namespace: str | None = None,
+        labels: Selector = None,
+        fields: Selector = None,
+        transform: Callable[[Manifest], Manifest] | None = None,
     ) -> Informer:
-        """A new informer started by :meth:`run`; add handlers to it before running."""
-        informer = Informer(self.kube, rt, rng=self.rng, namespace=namespace, labels=labels, fields=fields)
+        """A new informer started by :meth:`run`; add handlers to it before running.
+
+        ``transform`` trims objects before they are cached (see :func:`strip_managed_fields`).
+        """
+        informer = Informer(
+            self.kube, rt, rng=self.rng, namespace=namespace, labels=labels, fields=fields, transform=transform
+        )
         self.informers.append(informer)
         return informer
 
@@ -133,6 +144,15 @@ class Manager:
     def _caches_synced(self) -> str | None:
         waiting = [repr(i) for i in self.informers if not i.synced.is_set()]
         return f"not synced: {', '.join(waiting)}" if waiting else None
+
+
+def strip_managed_fields(obj: Manifest) -> Manifest:
+    """Drop ``metadata.managedFields``: often the largest part of an object, and no reconcile reads it
+    (the applier compares field values, not ownership). Cuts the memory of big caches by about half."""
+    meta = obj.get("metadata")
+    if isinstance(meta, dict) and "managedFields" in meta:
+        obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+    return obj
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:

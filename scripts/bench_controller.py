@@ -1,0 +1,310 @@
+"""Controller benchmarks on the local control plane (a benchmark, not a test: it prints what it measured).
+
+    uv run python scripts/bench_controller.py [--big 1000] [--skip-big]
+
+What is measured (the operator runs as its ServiceAccount with deploy/ RBAC, cluster-wide mode):
+1. one cluster: time from the apply of an OpenBaoCluster to every rendered object existing (5 runs);
+2. 100 clusters applied at once (concurrently): time until every object of every cluster exists;
+3. API requests per idle reconcile: an in-process operator with a counting transport over the same
+   clusters, resync every 5 s, after convergence: requests (reads and writes) per reconcile;
+4. the operator process' resident memory (VmRSS, VmHWM) with 100 and with ``--big`` clusters converged.
+
+Clusters are ``replicas: 1`` (kwok pods), Development profile, operator-managed TLS (a CA and a server
+certificate are issued per cluster), static unseal key. The control plane (etcd, kube-apiserver,
+kube-controller-manager, kwok) runs on the same machine, so its load is included in every time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.peers.controlplane import start_control_plane  # noqa: E402
+from tests.peers.deploy import install_crd, install_operator, operator_process  # noqa: E402
+
+from openbao_operator import kube  # noqa: E402
+from openbao_operator.api import parse_cluster  # noqa: E402
+from openbao_operator.cli.operator import build  # noqa: E402
+from openbao_operator.cli.settings import OperatorSettings  # noqa: E402
+from openbao_operator.render.desired import render_desired  # noqa: E402
+from openbao_operator.render.facts import RenderFacts  # noqa: E402
+
+NS = kube.resource_type("v1", "Namespace")
+CLUSTER = kube.resource_type("openbao.org/v1alpha1", "OpenBaoCluster")
+
+
+def manifest(name: str, namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "openbao.org/v1alpha1",
+        "kind": "OpenBaoCluster",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "version": "2.4.1",
+            "replicas": 1,
+            "profile": "Development",
+            "tls": {"enabled": True, "mode": "OperatorManaged"},
+            "storage": {"size": "1Gi"},
+        },
+    }
+
+
+def expected(name: str, namespace: str) -> set[tuple[str, str]]:
+    desired = render_desired(
+        parse_cluster(manifest(name, namespace)), facts=RenderFacts(namespace=namespace, owner_uid="x")
+    )
+    out = {(o["kind"], o["metadata"]["name"]) for o in desired.objects}
+    out |= {("Secret", f"{name}-tls-ca"), ("Secret", f"{name}-tls-server"), ("Secret", f"{name}-unseal-key")}
+    return out
+
+
+KINDS = [
+    ("v1", "ServiceAccount"),
+    ("rbac.authorization.k8s.io/v1", "Role"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    ("v1", "ConfigMap"),
+    ("v1", "Service"),
+    ("apps/v1", "StatefulSet"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("policy/v1", "PodDisruptionBudget"),
+    ("v1", "Secret"),
+]
+
+
+async def present(client: kube.KubeClient, namespace: str) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    lists = await asyncio.gather(
+        *(client.list(kube.resource_type(av, kind), namespace=namespace) for av, kind in KINDS)
+    )
+    for (_, kind), listed in zip(KINDS, lists, strict=True):
+        found |= {(kind, o["metadata"]["name"]) for o in listed.items}
+    return found
+
+
+async def wait_objects(client: kube.KubeClient, namespace: str, want: set[tuple[str, str]], *, within: float) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < within:
+        if want <= await present(client, namespace):
+            return time.monotonic() - start
+        await asyncio.sleep(0.02)
+    raise TimeoutError(f"objects not all created within {within}s in {namespace}")
+
+
+async def wait_converged(client: kube.KubeClient, namespace: str, count: int, *, within: float) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < within:
+        items = (await client.list(CLUSTER, namespace=namespace)).items
+        done = sum(1 for c in items if _converged(c))
+        if done >= count:
+            return time.monotonic() - start
+        await asyncio.sleep(0.5)
+    raise TimeoutError(f"{count} clusters not converged within {within}s")
+
+
+def _converged(cluster: dict[str, Any]) -> bool:
+    status = cluster.get("status") or {}
+    available = any(c.get("type") == "Available" and c.get("status") == "True" for c in status.get("conditions") or ())
+    return available and status.get("observedGeneration") == cluster["metadata"].get("generation")
+
+
+def rss(pid: int) -> tuple[float, float]:
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def readyz(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
+async def wait_ready(port: int) -> None:
+    for _ in range(600):
+        if await asyncio.to_thread(readyz, port):
+            return
+        await asyncio.sleep(0.1)
+    raise TimeoutError("operator not ready")
+
+
+async def namespace(client: kube.KubeClient, name: str) -> None:
+    await client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+
+async def idle_requests(plane: Any, identity: Any, namespaces: list[str], count: int) -> dict[str, float]:
+    """In-process operator with a counting transport: requests per reconcile once everything converged."""
+    counter = kube.RequestCounter()
+    client = kube.connect(identity.kubeconfig, wrap_transport=counter.wrap)
+    settings = OperatorSettings(
+        namespace=identity.namespace,
+        identity="bench-inproc",
+        probe_address="127.0.0.1:0",
+        resync_seconds=5,
+        api_server_cidr="127.0.0.1/32",
+        leader_election=False,
+    )
+    operator = await build(settings, client=client, registry=CollectorRegistry(), rng=random.Random(1))  # noqa: S311 - jitter
+    stop = asyncio.Event()
+    task = asyncio.create_task(operator.run(stop))
+    try:
+        await asyncio.sleep(15)  # sync, first pass over every cluster, watch events settle
+        registry = operator.manager.metrics.registry
+
+        def reconciles() -> float:
+            return sum(
+                registry.get_sample_value(
+                    "controller_runtime_reconcile_total", {"controller": "openbaocluster", "result": r}
+                )
+                or 0.0
+                for r in ("success", "requeue_after", "requeue", "error")
+            )
+
+        counter.reset()
+        before = reconciles()
+        await asyncio.sleep(20)
+        done = reconciles() - before
+        writes = counter.writes
+        written = [(m, p) for m, p in counter.log if m in ("POST", "PUT", "PATCH", "DELETE")]
+        if written:
+            print("idle writes:", written[:10], flush=True)
+        reads = counter.total - writes
+        return {
+            "reconciles": done,
+            "writes": writes,
+            "reads": reads,
+            "reads_per_reconcile": reads / done if done else float("nan"),
+            "writes_per_reconcile": writes / done if done else float("nan"),
+        }
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-controller-"))
+    results: dict[str, Any] = {}
+    plane = start_control_plane(workdir=workdir / "plane", logs=workdir / "logs")
+    proc = None
+    try:
+        install_crd(plane)
+        identity = install_operator(plane)
+        proc, port = operator_process(
+            identity,
+            workdir=workdir,
+            logs=workdir / "logs",
+            name="bench-operator",
+            resync_seconds=600,
+            log_format="json",
+            workers=args.workers,
+        )
+        proc.start()
+        await wait_ready(port)
+        client = kube.connect(plane.admin_kubeconfig, field_manager="bench")
+
+        await namespace(client, "one")
+        singles = []
+        for i in range(5):
+            name = f"s{i}"
+            start = time.monotonic()
+            await client.apply(manifest(name, "one"))
+            await wait_objects(client, "one", expected(name, "one"), within=30)
+            singles.append(time.monotonic() - start)
+        results["one_cluster_seconds"] = {"median": statistics.median(singles), "all": singles}
+        print("one cluster:", json.dumps(results["one_cluster_seconds"]), flush=True)
+
+        await namespace(client, "hundred")
+        names = [f"c{i:03d}" for i in range(100)]
+        want = set().union(*(expected(n, "hundred") for n in names))
+        pids = {"operator": proc.pid, **{p.name: p.pid for p in plane.processes}}
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        start = time.monotonic()
+        await asyncio.gather(*(client.apply(manifest(n, "hundred")) for n in names))
+        applied = time.monotonic() - start
+        await wait_objects(client, "hundred", want, within=300)
+        results["hundred_clusters_seconds"] = time.monotonic() - start
+        results["hundred_clusters_apply_seconds"] = applied
+        results["hundred_clusters_cpu_seconds"] = {
+            name: round(cpu_seconds(pid) - cpu_before[name], 2) for name, pid in pids.items()
+        }
+        print(f"100 clusters: all objects after {results['hundred_clusters_seconds']:.2f}s", flush=True)
+        print("CPU seconds used meanwhile:", results["hundred_clusters_cpu_seconds"], flush=True)
+        await wait_converged(client, "hundred", 100, within=300)
+        await asyncio.sleep(5)
+        results["rss_mib_105_clusters"] = rss(proc.pid)
+        print("RSS (VmRSS, VmHWM) MiB with 105 clusters:", results["rss_mib_105_clusters"], flush=True)
+
+        proc.stop(grace=10)  # the in-process operator takes over (no leader election) for the request count
+        results["idle_requests_105_clusters"] = await idle_requests(plane, identity, ["one", "hundred"], 105)
+        print("idle:", json.dumps(results["idle_requests_105_clusters"]), flush=True)
+
+        if not args.skip_big:
+            proc, port = operator_process(
+                identity,
+                workdir=workdir,
+                logs=workdir / "logs",
+                name="bench-operator-big",
+                resync_seconds=600,
+                log_format="json",
+                workers=args.workers,
+            )
+            proc.start()
+            await wait_ready(port)
+            await namespace(client, "big")
+            big = [f"b{i:04d}" for i in range(args.big - 105)]
+            start = time.monotonic()
+            for chunk in range(0, len(big), 50):
+                await asyncio.gather(*(client.apply(manifest(n, "big")) for n in big[chunk : chunk + 50]))
+            await wait_converged(client, "big", len(big), within=1800)
+            results["big_clusters"] = len(big) + 105
+            results["big_converged_seconds"] = time.monotonic() - start
+            await asyncio.sleep(10)
+            results["rss_mib_big"] = rss(proc.pid)
+            print(f"RSS (VmRSS, VmHWM) MiB with {results['big_clusters']} clusters:", results["rss_mib_big"])
+        await client.close()
+    finally:
+        if proc is not None:
+            proc.stop(grace=10)
+        plane.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    results["environment"] = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+    }
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--big", type=int, default=1000, help="total clusters for the memory figure")
+    parser.add_argument("--skip-big", action="store_true")
+    parser.add_argument("--workers", type=int, default=4, help="OPENBAO_OPERATOR_WORKERS of the operator")
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args)), indent=2))
+
+
+if __name__ == "__main__":
+    main()
