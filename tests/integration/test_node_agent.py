@@ -4,7 +4,8 @@ No operator runs here: the test applies what the operator would (TLS and unseal 
 objects), the real StatefulSet controller creates the pods, the binder puts them on ``bao-node-0`` and the
 agent runs them. What is proven:
 - one replica: Running but not Ready before init, while the liveness probe passes and nothing restarts;
-  OpenBao's service registration labels the pod; init through the API makes it Ready and active;
+  OpenBao's service registration labels the pod; init through the API makes it Ready and active; a
+  ConfigMap change shows up in the running process's mount namespace;
   a deleted pod is recreated by the StatefulSet and unseals itself from the static key with its raft data
   (a kv secret) intact; a killed process is restarted (restartCount 1) and recovers.
 - three replicas, bootstrapped as the operator does (one replica until pod 0 is initialized, then three):
@@ -20,12 +21,12 @@ from pathlib import Path
 
 import pytest
 from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import Namespace, Pod
+from lightkube.resources.core_v1 import ConfigMap, Namespace, Pod
 
 from tests.integration.agent_cluster import deploy_rendered
 from tests.peers.controlplane import ControlPlane
 from tests.peers.nodeagent import DEFAULT_NODE, JSON, NodeAgent, pod_ready, wait_pod
-from tests.peers.procs import wait_until
+from tests.peers.procs import run_checked, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(360)]
 
@@ -91,6 +92,20 @@ def test_one_replica_lifecycle(
     )
     c.bao("bao-0", "secrets", "enable", "-path=kv", "kv-v2", token=token)
     c.bao("bao-0", "kv", "put", "kv/agent", "answer=42", token=token)
+
+    # A ConfigMap change reaches the mounted volume of the running process (as the kubelet syncs it).
+    with control_plane.client() as client:
+        client.patch(ConfigMap, "bao-config", {"data": {"probe.txt": "synced"}}, namespace=ns)
+    pid = node_agent.pid(ns, "bao-0")
+    assert pid is not None
+    wait_until(
+        lambda: (
+            run_checked(["nsenter", "-t", str(pid), "-m", "cat", "/etc/bao/config/probe.txt"], check=False).stdout
+            == "synced"
+        ),
+        what="the ConfigMap change inside the pod's mount namespace",
+        timeout=30,
+    )
 
     # Deleting the pod: SIGTERM, the object goes, the StatefulSet recreates it, the new process unseals
     # itself from the static key Secret and finds its raft data in the claim directory.

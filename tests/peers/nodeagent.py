@@ -328,8 +328,8 @@ class PodRunner:
         if self.proc is not None:  # it exited on its own
             assert self.proc.proc is not None
             code = self.proc.proc.returncode
-            self._note(f"container exited with {code}")
             self._record_exit(code, "Error" if code else "Completed")
+            self._note(f"container exited with {self.last_state['terminated']['exitCode']}")
             self._schedule_restart()
             return
         if time.monotonic() < self.next_start_at:

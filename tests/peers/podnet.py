@@ -106,7 +106,7 @@ class Forwarder:
                     if not data:
                         return
                     key.data.sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # the peer or close() shut a socket under us; never print from here
             return
         finally:
             sel.close()
