@@ -134,6 +134,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def metrics(port: int) -> dict[str, float]:
+    """Sums of a few runtime metrics of the operator process (over every label set)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    wanted = (
+        "controller_runtime_reconcile_total",
+        "controller_runtime_reconcile_time_seconds_sum",
+        "controller_runtime_reconcile_errors_total",
+        "workqueue_queue_duration_seconds_sum",
+    )
+    out = dict.fromkeys(wanted, 0.0)
+    for line in text.splitlines():
+        for name in wanted:
+            if line.startswith((name + "{", name + " ")):
+                out[name] += float(line.rsplit(" ", 1)[1])
+    return out
+
+
 def readyz(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
@@ -223,6 +241,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         proc.start()
         await wait_ready(port)
         client = kube.connect(plane.admin_kubeconfig, field_manager="bench")
+        await asyncio.sleep(3)
+        results["rss_mib_0_clusters"] = rss(proc.pid)
+        print("RSS (VmRSS, VmHWM) MiB with no cluster:", results["rss_mib_0_clusters"], flush=True)
 
         await namespace(client, "one")
         singles = []
@@ -238,6 +259,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await namespace(client, "hundred")
         names = [f"c{i:03d}" for i in range(100)]
         want = set().union(*(expected(n, "hundred") for n in names))
+        metrics_before = metrics(port)
         pids = {"operator": proc.pid, **{p.name: p.pid for p in plane.processes}}
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         start = time.monotonic()
@@ -251,6 +273,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         }
         print(f"100 clusters: all objects after {results['hundred_clusters_seconds']:.2f}s", flush=True)
         print("CPU seconds used meanwhile:", results["hundred_clusters_cpu_seconds"], flush=True)
+        after = metrics(port)
+        results["hundred_clusters_reconciles"] = {k: round(after[k] - metrics_before[k], 2) for k in after}
+        print("reconciles meanwhile:", results["hundred_clusters_reconciles"], flush=True)
         await wait_converged(client, "hundred", 100, within=300)
         await asyncio.sleep(5)
         results["rss_mib_105_clusters"] = rss(proc.pid)
@@ -301,7 +326,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--big", type=int, default=1000, help="total clusters for the memory figure")
     parser.add_argument("--skip-big", action="store_true")
-    parser.add_argument("--workers", type=int, default=4, help="OPENBAO_OPERATOR_WORKERS of the operator")
+    parser.add_argument("--workers", type=int, default=16, help="OPENBAO_OPERATOR_WORKERS of the operator")
     args = parser.parse_args()
     print(json.dumps(asyncio.run(run(args)), indent=2))
 

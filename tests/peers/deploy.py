@@ -141,7 +141,7 @@ def operator_env(
     resync_seconds: float = 30.0,
     lease: tuple[float, float, float] = (15.0, 10.0, 2.0),
     log_format: str = "console",
-    workers: int = 4,
+    workers: int = 16,
 ) -> dict[str, str]:
     """Environment for ``openbao-operator run`` as ``identity``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENBAO_OPERATOR_", "KUBERNETES_SERVICE"))}

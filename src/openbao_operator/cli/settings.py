@@ -36,7 +36,8 @@ class OperatorSettings(BaseSettings):
     lease_duration: float = 15.0
     renew_deadline: float = 10.0
     retry_period: float = 2.0
-    workers: int = Field(default=4, ge=1, le=64)
+    workers: int = Field(default=16, ge=1, le=64)
+    """Clusters reconciled at once. A reconcile mostly waits on the API server, so many are cheap."""
     probe_address: str = "0.0.0.0:8080"
     """host:port serving /healthz, /readyz and /metrics."""
     log_format: Literal["json", "console"] = "json"

@@ -305,8 +305,10 @@ class Reconciler:
             )
         )
         conds = [c for c in (profile.security_risk, tls.condition) if c is not None]
-        await self._write_status(raw, key, status, transitions=conds)
-        await asyncio.gather(*(self._record(raw, *event) for event in pass_.events))
+        await asyncio.gather(
+            self._write_status(raw, key, status, transitions=conds),
+            *(self._record(raw, *event) for event in pass_.events),
+        )
         if tls.recheck_at is not None:
             pass_.after((tls.recheck_at - now).total_seconds())
         pass_.after(self.config.resync_seconds)
@@ -341,7 +343,8 @@ class Reconciler:
             result = await self.applier.ensure(secret, live)
             if result.written:
                 self.reader.wrote(SECRET, ObjectKey.of(secret), result.object)
-        if outcome.actions:
+        if outcome.actions and live_server is not None:
+            # NB: the first issuance of a new cluster is no news; a reissue or CA rollover is.
             pass_.event("Normal", "CertificateIssued", "IssueCertificate", "; ".join(outcome.actions))
         for warning in outcome.warnings:
             pass_.event("Warning", "CertificateWarning", "IssueCertificate", warning)
@@ -395,13 +398,17 @@ class Reconciler:
         live_sts: Manifest | None,
         pass_: _Pass,
     ) -> None:
-        # Safe order in three stages; objects within a stage do not depend on each other and are applied
-        # concurrently: (1) identity, config, Services, policies; (2) the StatefulSet, whose pods need all
-        # of (1); (3) the optional Gateway API kinds, whose absence must not hold anything else back.
+        # Safe order in stages; objects within a stage do not depend on each other and are applied
+        # concurrently: (1) identity, config, Services, policies; (2) RoleBindings, which the API server
+        # checks against their Role (RBAC escalation prevention: the Role must exist first); (3) the
+        # StatefulSet, whose pods need all of that; (4) the optional Gateway API kinds, whose absence must
+        # not hold anything else back.
         optional = [o for o in desired.objects if is_optional_kind(o)]
         workload = [o for o in desired.objects if o["kind"] == "StatefulSet" and o["apiVersion"] == "apps/v1"]
-        first = [o for o in desired.objects if o not in optional and o not in workload]
+        bindings = [o for o in desired.objects if o["kind"] == "RoleBinding"]
+        first = [o for o in desired.objects if o not in optional and o not in workload and o not in bindings]
         await asyncio.gather(*(self._ensure(obj, pass_) for obj in first))
+        await asyncio.gather(*(self._ensure(obj, pass_) for obj in bindings))
         for obj in workload:
             if pass_.hold_statefulset:
                 continue
