@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 
 from openbao_operator import kube, runtime
-from openbao_operator.controller import MergedCache, Reader, Reconciler, ReconcilerConfig, kinds
+from openbao_operator.controller import MergedCache, Reader, Reconciler, ReconcilerConfig, cache_transform, kinds
 from openbao_operator.imagesig import ImageVerifier
 from openbao_operator.kube import KubeClient, ObjectKey, ResourceType
 
@@ -107,7 +107,7 @@ async def build(
 
     cluster_stores = []
     for ns in scopes:
-        informer = manager.informer(kinds.CLUSTER, namespace=ns, transform=runtime.strip_managed_fields)
+        informer = manager.informer(kinds.CLUSTER, namespace=ns, transform=cache_transform(kinds.CLUSTER))
         informer.add_handler(runtime.enqueue_self(queue, predicate=runtime.meaningful_update))
         cluster_stores.append(informer.store)
     caches: dict[ResourceType, MergedCache] = {kinds.CLUSTER: MergedCache(cluster_stores)}
@@ -124,7 +124,7 @@ async def build(
         stores = []
         for ns in scopes:
             informer = manager.informer(
-                rt, namespace=ns, labels=kinds.MANAGED_BY_SELECTOR, transform=runtime.strip_managed_fields
+                rt, namespace=ns, labels=kinds.MANAGED_BY_SELECTOR, transform=cache_transform(rt)
             )
             informer.add_handler(runtime.enqueue_owner(queue, owner))
             stores.append(informer.store)

@@ -10,6 +10,7 @@ The package never imports ``runtime``: caches and the Event recorder come in as 
 """
 
 from . import kinds
+from .cache import cache_transform
 from .image import Verifier
 from .reconciler import EventSink, Outcome, Reconciler, ReconcilerConfig, status_differs
 from .sources import Cache, MergedCache, Reader
@@ -23,6 +24,7 @@ __all__ = [
     "Reconciler",
     "ReconcilerConfig",
     "Verifier",
+    "cache_transform",
     "kinds",
     "status_differs",
 ]

@@ -165,18 +165,22 @@ class Reconciler:
                 if deleted:
                     await self._record(raw, "Normal", "Deleted", "Delete", "deletion policy: " + ", ".join(deleted))
             return Outcome()
-        if not has_finalizer(raw):
-            raw = await add_finalizer(self.kube, raw)
-            self.reader.wrote(CLUSTER, key, raw)
         now = self.clock()
         pass_ = _Pass()
         try:
             cluster = parse_cluster(raw)
         except InvalidClusterError as exc:
+            await self._finalizer(raw, key)
             invalid = Cond(T.CONFIGURATION_VALID.value, "False", "InvalidSpec", exc.summary())
             await self._invalid(raw, key, invalid, now=now)
             return Outcome(requeue_after=self.config.resync_seconds)
         return await self._reconcile(raw, cluster, key, now=now, pass_=pass_)
+
+    async def _finalizer(self, raw: Manifest, key: ObjectKey) -> None:
+        """Add the finalizer if missing. It must be on before the StatefulSet exists (its PVCs are what the
+        deletion policy may delete), so every path that can apply the StatefulSet awaits this first."""
+        if not has_finalizer(raw):
+            self.reader.wrote(CLUSTER, key, await add_finalizer(self.kube, raw))
 
     async def _reconcile(
         self, raw: Manifest, cluster: OpenBaoCluster, key: ObjectKey, *, now: datetime, pass_: _Pass
@@ -206,6 +210,7 @@ class Reconciler:
             )
 
         if cluster.spec.paused:
+            await self._finalizer(raw, key)
             status = paused_status(generation=generation, now=now, live_status=live_status, workload=workload())
             await self._write_status(raw, key, status)
             return Outcome(requeue_after=self.config.resync_seconds)
@@ -229,6 +234,7 @@ class Reconciler:
             except ConfigRenderError as exc:
                 configuration = Cond(T.CONFIGURATION_VALID.value, "False", "InvalidConfiguration", str(exc))
         if configuration.status == "False":
+            await self._finalizer(raw, key)
             status = build_status(
                 StatusInput(
                     generation=generation,
@@ -251,8 +257,10 @@ class Reconciler:
             return Outcome(requeue_after=self.config.resync_seconds)
 
         # (4) security material
-        # NB: the three are independent (different Secrets, a registry): run them concurrently.
-        tls, unseal, decision = await asyncio.gather(
+        # NB: the finalizer and the three security steps are independent (the CR's metadata, different
+        # Secrets, a registry): run them concurrently; all are done before anything below is applied.
+        _, tls, unseal, decision = await asyncio.gather(
+            self._finalizer(raw, key),
             self._tls(cluster, namespace=namespace, owner_uid=owner_uid, now=now, pass_=pass_),
             self._unseal(cluster, namespace=namespace, owner_uid=owner_uid, pass_=pass_),
             check_image(cluster, verifier=self.verifier, reader=self.reader, namespace=namespace),
@@ -399,22 +407,25 @@ class Reconciler:
         pass_: _Pass,
     ) -> None:
         # Safe order in stages; objects within a stage do not depend on each other and are applied
-        # concurrently: (1) identity, config, Services, policies; (2) RoleBindings, which the API server
-        # checks against their Role (RBAC escalation prevention: the Role must exist first); (3) the
-        # StatefulSet, whose pods need all of that; (4) the optional Gateway API kinds, whose absence must
-        # not hold anything else back.
+        # concurrently: (1) identity, config, Services, policies: everything a pod needs to start; (2) the
+        # StatefulSet, and RoleBindings, which the API server checks against their Role (RBAC escalation
+        # prevention: the Role must exist first) and which pods need only later, for auto_join; (3) the
+        # optional Gateway API kinds, whose absence must not hold anything else back.
         optional = [o for o in desired.objects if is_optional_kind(o)]
         workload = [o for o in desired.objects if o["kind"] == "StatefulSet" and o["apiVersion"] == "apps/v1"]
         bindings = [o for o in desired.objects if o["kind"] == "RoleBinding"]
         first = [o for o in desired.objects if o not in optional and o not in workload and o not in bindings]
         await asyncio.gather(*(self._ensure(obj, pass_) for obj in first))
-        await asyncio.gather(*(self._ensure(obj, pass_) for obj in bindings))
-        for obj in workload:
-            if pass_.hold_statefulset:
-                continue
-            sts = await self._statefulset(raw, cluster, obj, live_sts, pass_=pass_)
-            if sts is not None:
-                await self._ensure(sts, pass_)
+
+        async def statefulsets() -> None:
+            for obj in workload:
+                if pass_.hold_statefulset:
+                    continue
+                sts = await self._statefulset(raw, cluster, obj, live_sts, pass_=pass_)
+                if sts is not None:
+                    await self._ensure(sts, pass_)
+
+        await asyncio.gather(statefulsets(), *(self._ensure(obj, pass_) for obj in bindings))
         await asyncio.gather(*(self._ensure(obj, pass_, optional=True) for obj in optional))
 
     async def _ensure(self, obj: Manifest, pass_: _Pass, *, optional: bool = False) -> None:

@@ -16,7 +16,7 @@ from .events import EventRecorder
 from .informer import Event, Handler, Informer
 from .leader import LeaderElector, LeadershipLost, LeaseConfig
 from .logs import configure_logging, get_logger, reconcile_context, redact, redact_value
-from .manager import Manager, stop_on_signals, strip_managed_fields
+from .manager import Manager, stop_on_signals
 from .mapping import OwnerMapper, enqueue_owner, enqueue_self, meaningful_update
 from .metrics import RuntimeMetrics
 from .queue import ShutDown, WorkQueue
@@ -52,5 +52,4 @@ __all__ = [
     "redact",
     "redact_value",
     "stop_on_signals",
-    "strip_managed_fields",
 ]
