@@ -138,6 +138,21 @@ async def test_external_tls_waits_for_a_valid_secret(control_plane: ControlPlane
             await client.create(secret)
             await _poke(client, "ext", namespace, "mismatch")
             await eventually(lambda: _reason(client, "ext", namespace, "TLSKeyMismatch"), what="mismatch", within=20)
+            # Material that expired a year ago (issued two years ago, for 90 days).
+            old_plan = pki.plan_operator_managed_tls(
+                parse_cluster(manifest),
+                namespace=namespace,
+                cluster_domain="cluster.local",
+                now=datetime.now(UTC) - timedelta(days=730),
+                ca_secret=None,
+                server_secret=None,
+            )
+            secret["data"] = {k: base64.b64encode(v).decode() for k, v in old_plan.server_secret.as_dict().items()}
+            await client.apply(secret)
+            await _poke(client, "ext", namespace, "expired")
+            await eventually(
+                lambda: _reason(client, "ext", namespace, "TLSCertificateExpired"), what="expired", within=20
+            )
             secret["data"] = data
             await client.apply(secret)
             await _poke(client, "ext", namespace, "fixed")
