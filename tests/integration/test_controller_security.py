@@ -257,7 +257,8 @@ async def test_image_signature_gates_the_statefulset(
                 lambda: get_or_none(client, kinds.STATEFULSET, "wrn", namespace), what="applied under Warn", within=30
             )
             assert sts["spec"]["template"]["spec"]["containers"][0]["image"] == unsigned
-            got = await client.get(kinds.CLUSTER, "wrn", namespace=namespace)
-            assert condition(got, "ImageVerified")["status"] == "False"
+            await eventually(
+                lambda: _cond(client, "wrn", namespace, "ImageVerified", "False"), what="reported", within=20
+            )
     finally:
         await client.close()

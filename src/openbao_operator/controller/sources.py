@@ -18,6 +18,8 @@ from typing import Protocol
 
 from openbao_operator.kube import KubeClient, Manifest, NotFound, ObjectKey, ResourceType
 
+from .cache import expand
+
 
 class Cache(Protocol):
     """What the reconcile needs of an informer's store (``runtime.Store`` has exactly this shape)."""
@@ -76,7 +78,7 @@ class Reader:
                 return await self.kube.get(rt, key.name, namespace=key.namespace or None)
             except NotFound:
                 return None
-        return self._fresh(rt, key, cache.get(key))
+        return expand(self._fresh(rt, key, cache.get(key)))
 
     def list(self, rt: ResourceType, *, namespace: str, labels: Mapping[str, str]) -> builtins.list[Manifest]:
         """Cached objects of a cached kind (never an API call; an uncached kind lists nothing)."""
@@ -91,7 +93,7 @@ class Reader:
                     found.pop(key, None)
                 elif all((fresh.get("metadata") or {}).get("labels", {}).get(k) == v for k, v in labels.items()):
                     found[key] = fresh
-        return list(found.values())
+        return [o for o in map(expand, found.values()) if o is not None]
 
     def wrote(self, rt: ResourceType, key: ObjectKey, obj: Manifest | None) -> None:
         """Record the result of a write (``None``: deleted) until the cache catches up."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from openbao_operator.controller import cache_transform, kinds
+from openbao_operator.controller.cache import expand
 
 
 def test_pods_keep_labels_ownership_and_phase_only() -> None:
@@ -31,11 +32,33 @@ def test_pods_keep_labels_ownership_and_phase_only() -> None:
     assert pod["metadata"]["managedFields"], "the informer's input is not modified"
 
 
-def test_applied_kinds_lose_managed_fields_only() -> None:
-    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "managedFields": [{}]}, "data": {"a": "b"}}
-    assert cache_transform(kinds.CONFIGMAP)(cm) == {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": "c"},
-        "data": {"a": "b"},
+def test_applied_kinds_are_cached_compact_and_expand_without_managed_fields() -> None:
+    sts: dict[str, Any] = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {
+            "name": "bao",
+            "namespace": "ns",
+            "resourceVersion": "9",
+            "generation": 2,
+            "labels": {"openbao.org/cluster": "bao"},
+            "annotations": {"openbao.org/applied-hash": "h"},
+            "finalizers": ["f"],
+            "managedFields": [{"manager": "openbao-operator"}],
+        },
+        "spec": {"replicas": 3, "template": {"spec": {"containers": [{"name": "openbao"}]}}},
+        "status": {"readyReplicas": 3},
     }
+    entry = cache_transform(kinds.STATEFULSET)(sts)
+    assert "spec" not in entry, "the body is compressed"
+    assert entry["metadata"]["labels"] == sts["metadata"]["labels"], "handlers still see labels"
+    assert entry["metadata"]["generation"] == 2
+    assert "managedFields" not in entry["metadata"]
+    full = expand(entry)
+    assert full is not None
+    assert full["spec"] == sts["spec"]
+    assert full["status"] == sts["status"]
+    assert "managedFields" not in full["metadata"]
+    assert expand(None) is None
+    plain = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}
+    assert expand(plain) is plain
