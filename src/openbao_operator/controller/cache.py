@@ -23,24 +23,16 @@ from typing import Any
 
 from openbao_operator.kube import Manifest, ResourceType
 
-from .kinds import POD
+from .kinds import CLUSTER, POD
 
 RAW = "_openbaoOperatorCompact"
 """Key of the compressed full object in a compact cache entry (never sent to the API server)."""
 
 _POD_METADATA = ("name", "namespace", "uid", "resourceVersion", "labels", "ownerReferences", "deletionTimestamp")
-_METADATA = (
-    "name",
-    "namespace",
-    "uid",
-    "resourceVersion",
-    "generation",
-    "labels",
-    "annotations",
-    "ownerReferences",
-    "finalizers",
-    "deletionTimestamp",
-)
+_CHILD_METADATA = ("name", "namespace", "uid", "resourceVersion", "labels", "ownerReferences", "deletionTimestamp")
+"""What the child → owner mapping and label-filtered lists read."""
+_OWNER_METADATA = (*_CHILD_METADATA, "generation", "annotations", "finalizers")
+"""The cluster itself: what decides whether an update is worth a reconcile (``runtime.meaningful_update``)."""
 
 
 def without_managed_fields(obj: Manifest) -> Manifest:
@@ -61,7 +53,7 @@ def pod_summary(obj: Manifest) -> Manifest:
     }
 
 
-def compact(obj: Manifest) -> Manifest:
+def compact(obj: Manifest, *, keep: tuple[str, ...] = _CHILD_METADATA) -> Manifest:
     """The cache entry of an applied kind: handler-relevant metadata plus the compressed object."""
     full = without_managed_fields(obj)
     meta = full.get("metadata") or {}
@@ -69,9 +61,13 @@ def compact(obj: Manifest) -> Manifest:
     return {
         "apiVersion": obj.get("apiVersion"),
         "kind": obj.get("kind"),
-        "metadata": {k: meta[k] for k in _METADATA if k in meta},
+        "metadata": {k: meta[k] for k in keep if k in meta},
         RAW: raw,
     }
+
+
+def compact_owner(obj: Manifest) -> Manifest:
+    return compact(obj, keep=_OWNER_METADATA)
 
 
 def expand(obj: Manifest | None) -> Manifest | None:
@@ -84,4 +80,6 @@ def expand(obj: Manifest | None) -> Manifest | None:
 
 def cache_transform(rt: ResourceType) -> Callable[[Manifest], Manifest]:
     """The transform an informer of ``rt`` applies before storing an object."""
-    return pod_summary if rt == POD else compact
+    if rt == POD:
+        return pod_summary
+    return compact_owner if rt == CLUSTER else compact

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from openbao_operator.kube import KubeClient, Manifest, NotFound, ObjectKey, ResourceType
 
-from .cache import expand
+from .cache import cache_transform, expand
 
 
 class Cache(Protocol):
@@ -100,7 +100,9 @@ class Reader:
         cache = self.caches.get(rt)
         if cache is None:
             return
-        self._written[(rt, key)] = (obj, _rv(cache.get(key)))
+        # NB: kept in the cache's own compact form: an entry may live until the key's next pass.
+        entry = cache_transform(rt)(obj) if obj is not None else None
+        self._written[(rt, key)] = (entry, _rv(cache.get(key)))
 
     def _fresh(self, rt: ResourceType, key: ObjectKey, cached: Manifest | None) -> Manifest | None:
         entry = self._written.get((rt, key))

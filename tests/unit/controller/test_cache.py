@@ -52,8 +52,13 @@ def test_applied_kinds_are_cached_compact_and_expand_without_managed_fields() ->
     entry = cache_transform(kinds.STATEFULSET)(sts)
     assert "spec" not in entry, "the body is compressed"
     assert entry["metadata"]["labels"] == sts["metadata"]["labels"], "handlers still see labels"
-    assert entry["metadata"]["generation"] == 2
+    assert "annotations" not in entry["metadata"], "children keep what owner mapping and lists read"
     assert "managedFields" not in entry["metadata"]
+    cluster = {**sts, "apiVersion": "openbao.org/v1alpha1", "kind": "OpenBaoCluster"}
+    owner = cache_transform(kinds.CLUSTER)(cluster)
+    assert owner["metadata"]["generation"] == 2, "the cluster keeps what meaningful_update compares"
+    assert owner["metadata"]["finalizers"] == ["f"]
+    assert owner["metadata"]["annotations"] == {"openbao.org/applied-hash": "h"}
     full = expand(entry)
     assert full is not None
     assert full["spec"] == sts["spec"]
