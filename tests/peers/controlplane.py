@@ -12,6 +12,7 @@ Everything listens on 127.0.0.1 on ports chosen at start; every loop here is bou
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import ssl
 import threading
@@ -23,6 +24,8 @@ from typing import Any
 
 import yaml
 from lightkube import ApiError, Client, KubeConfig, operators
+from lightkube.core import decoders
+from lightkube.models import meta_v1
 from lightkube.models.authentication_v1 import TokenRequestSpec
 from lightkube.models.core_v1 import NodeStatus, ObjectReference
 from lightkube.models.meta_v1 import ObjectMeta
@@ -165,6 +168,19 @@ class ControlPlane:
             proc.stop()
 
 
+def warm_decoders(*resources: type[Any]) -> None:
+    """Build lightkube's msgspec decoders for ``resources`` (object and list) in the calling thread.
+
+    Why: msgspec builds a type's decoder lazily on first use, and two threads doing that for the same type
+    at the same moment can crash the interpreter (a segfault seen with the binder listing Pods while a test
+    got a Pod). Call this before starting threads that talk to the API server.
+    """
+    for res in (*resources, meta_v1.Status):
+        for warm in (lambda r: decoders.decode_list(b'{"items":[]}', r), lambda r: decoders.decode_object(b"{}", r)):
+            with contextlib.suppress(Exception):  # an empty object may fail validation; the decoder exists now
+                warm(res)
+
+
 class PodBinder:
     """A stand-in for kube-scheduler: binds each unscheduled pod to the fake node, polling every 0.3 s.
 
@@ -179,6 +195,7 @@ class PodBinder:
         self._thread = threading.Thread(target=self._run, name="pod-binder", daemon=True)
 
     def start(self) -> PodBinder:
+        warm_decoders(Pod, Namespace, Binding)
         self._thread.start()
         return self
 

@@ -55,7 +55,7 @@ from lightkube.resources.core_v1 import ConfigMap, Namespace, Node, Pod, Secret,
 from lightkube.types import PatchType
 
 from tests.peers import pins, podspec
-from tests.peers.controlplane import NODE_LABEL, SA_ISSUER, ControlPlane
+from tests.peers.controlplane import NODE_LABEL, SA_ISSUER, ControlPlane, warm_decoders
 from tests.peers.podnet import PodNetwork
 from tests.peers.procs import ALL_LOGS, PeerProcess, wait_until
 
@@ -601,6 +601,7 @@ class NodeAgent:
         self.hosts_file.write_text("127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n")
         if (self.node, self.log) not in ALL_LOGS:
             ALL_LOGS.append((self.node, self.log))
+        warm_decoders(Pod, Node, Namespace, Secret, ConfigMap, ServiceAccountToken, Lease)
         self._network = PodNetwork(subnet="10.252", host_link=True)
         try:
             self._register_node()
