@@ -1,0 +1,21 @@
+"""A small client of OpenBao's HTTP API: health, init, step-down and raft peers.
+
+Why a package of its own: the controller decides *when* to initialize a cluster or step a leader down; this
+package only knows *how* to ask one OpenBao node (its pod IP, TLS verified against the cluster's trust bundle
+by the pod's DNS name). It imports nothing of the project but ``api`` (layer contract in pyproject.toml).
+Secret material (the root token, recovery keys) is carried in :class:`Sensitive`, whose ``repr`` and ``str``
+never show the value, so it cannot leak through a log line or an exception message.
+"""
+
+from .client import BaoApiError, BaoClient, BaoUnavailable, Health, InitResult, RaftPeer, Sensitive, Target
+
+__all__ = [
+    "BaoApiError",
+    "BaoClient",
+    "BaoUnavailable",
+    "Health",
+    "InitResult",
+    "RaftPeer",
+    "Sensitive",
+    "Target",
+]

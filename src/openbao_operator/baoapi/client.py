@@ -1,0 +1,202 @@
+"""One OpenBao node's HTTP API (see the package docstring)."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+
+DEFAULT_TIMEOUT = 5.0
+
+
+class Sensitive:
+    """A secret string: ``str``/``repr`` say ``<redacted>``; read it with :meth:`reveal` where it is stored."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Sensitive(<redacted>)"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sensitive) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class BaoUnavailable(Exception):  # noqa: N818 (a state, not a programming error)
+    """The node did not answer (connection refused, timeout, TLS handshake)."""
+
+
+class BaoApiError(Exception):
+    """The node answered with an unexpected HTTP status; ``errors`` are OpenBao's messages (never secrets)."""
+
+    def __init__(self, what: str, status: int, errors: list[str]) -> None:
+        super().__init__(f"{what}: HTTP {status}: {'; '.join(errors) or 'no message'}")
+        self.status = status
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one node is: ``base_url`` (``https://<pod IP>:8200``), the name its certificate is verified by
+    (the pod's DNS name; sent as SNI), and the PEM trust bundle (None: plain HTTP, TLS disabled)."""
+
+    base_url: str
+    server_name: str | None = None
+    ca_pem: str | None = None
+
+
+@dataclass(frozen=True)
+class Health:
+    initialized: bool
+    sealed: bool
+    standby: bool
+    version: str
+
+    @property
+    def active(self) -> bool:
+        return self.initialized and not self.sealed and not self.standby
+
+
+@dataclass(frozen=True)
+class InitResult:
+    root_token: Sensitive
+    recovery_keys: tuple[Sensitive, ...]
+
+
+@dataclass(frozen=True)
+class RaftPeer:
+    node_id: str
+    address: str
+    leader: bool
+    voter: bool
+
+
+def _errors(body: Any) -> list[str]:
+    if isinstance(body, Mapping):
+        errs = body.get("errors")
+        if isinstance(errs, list):
+            return [str(e) for e in errs]
+    return []
+
+
+class BaoClient:
+    """Requests to one node. Each call opens and closes its own connection (calls are rare: bootstrap,
+    step-down, peer removal), so the client holds no state worth closing."""
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.target = target
+        self.timeout = timeout
+        self.transport = transport
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        if self.target.ca_pem is None:
+            return True
+        return ssl.create_default_context(cadata=self.target.ca_pem)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        token: Sensitive | None = None,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        ok: tuple[int, ...] = (200, 204),
+    ) -> tuple[int, Any]:
+        headers = {"X-Vault-Request": "true"}
+        if token is not None:
+            headers["X-Vault-Token"] = token.reveal()
+        extensions = {"sni_hostname": self.target.server_name} if self.target.server_name else None
+        try:
+            async with httpx2.AsyncClient(
+                verify=self._verify(), timeout=httpx2.Timeout(self.timeout), transport=self.transport
+            ) as http:
+                resp = await http.request(
+                    method,
+                    f"{self.target.base_url}/v1/{path}",
+                    headers=headers,
+                    json=json,
+                    params=dict(params or {}),
+                    extensions=extensions,
+                )
+        except (httpx2.TransportError, ssl.SSLError) as exc:
+            raise BaoUnavailable(f"{what}: {type(exc).__name__}: {exc}") from None
+        body: Any = None
+        if resp.content:
+            try:
+                body = resp.json()
+            except ValueError:
+                body = None
+        if resp.status_code not in ok:
+            raise BaoApiError(what, resp.status_code, _errors(body))
+        return resp.status_code, body
+
+    async def health(self) -> Health:
+        """``GET sys/health`` with every state answered 200, so the body always says what the node is."""
+        params = {"standbyok": "true", "sealedcode": "200", "uninitcode": "200", "activecode": "200"}
+        _, body = await self._request("GET", "sys/health", what="health", params=params)
+        body = body or {}
+        return Health(
+            initialized=bool(body.get("initialized")),
+            sealed=bool(body.get("sealed")),
+            standby=bool(body.get("standby")),
+            version=str(body.get("version") or ""),
+        )
+
+    async def initialized(self) -> bool:
+        """``GET sys/init`` (answers in every seal state)."""
+        _, body = await self._request("GET", "sys/init", what="init status")
+        return bool((body or {}).get("initialized"))
+
+    async def initialize(self, *, recovery_shares: int, recovery_threshold: int) -> InitResult:
+        """``PUT sys/init`` for an auto-unseal node: recovery shares, no unseal keys."""
+        data = {"recovery_shares": recovery_shares, "recovery_threshold": recovery_threshold}
+        _, body = await self._request("PUT", "sys/init", what="initialize", json=data)
+        body = body or {}
+        keys = body.get("recovery_keys_b64") or body.get("recovery_keys") or []
+        return InitResult(
+            root_token=Sensitive(str(body.get("root_token") or "")),
+            recovery_keys=tuple(Sensitive(str(k)) for k in keys),
+        )
+
+    async def step_down(self, token: Sensitive) -> None:
+        """``PUT sys/step-down``: the active node gives up leadership (a standby takes over)."""
+        await self._request("PUT", "sys/step-down", what="step-down", token=token)
+
+    async def raft_peers(self, token: Sensitive) -> list[RaftPeer]:
+        _, body = await self._request("GET", "sys/storage/raft/configuration", what="raft peers", token=token)
+        servers = (((body or {}).get("data") or {}).get("config") or {}).get("servers") or []
+        return [
+            RaftPeer(
+                node_id=str(s.get("node_id")),
+                address=str(s.get("address")),
+                leader=bool(s.get("leader")),
+                voter=bool(s.get("voter")),
+            )
+            for s in servers
+        ]
+
+    async def remove_peer(self, token: Sensitive, node_id: str) -> None:
+        await self._request(
+            "POST", "sys/storage/raft/remove-peer", what="remove raft peer", token=token, json={"server_id": node_id}
+        )
