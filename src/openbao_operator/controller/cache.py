@@ -4,8 +4,8 @@ Why: memory grows with every cached object, and at a thousand clusters the cache
 operator's memory. A decoded object costs several times its JSON size as Python dicts and strings, yet a
 reconcile reads each child once per pass. So:
 
-- Pods are never applied, only read for their labels (OpenBao's service registration), ownership and
-  phase: a cached pod keeps just that.
+- Pods are never applied, only read for their labels (OpenBao's service registration), ownership,
+  phase, IP and Ready condition (bootstrap and rollout): a cached pod keeps just that.
 - Every other object is cached *compact*: the metadata the event handlers look at (name, namespace,
   labels, annotations, ownerReferences, finalizers, generation, resourceVersion, uid, deletionTimestamp)
   as a dict, and the whole object (minus ``managedFields``, which no reconcile reads) as compressed JSON
@@ -28,7 +28,16 @@ from .kinds import CLUSTER, POD
 RAW = "_openbaoOperatorCompact"
 """Key of the compressed full object in a compact cache entry (never sent to the API server)."""
 
-_POD_METADATA = ("name", "namespace", "uid", "resourceVersion", "labels", "ownerReferences", "deletionTimestamp")
+_POD_METADATA = (
+    "name",
+    "namespace",
+    "uid",
+    "resourceVersion",
+    "labels",
+    "ownerReferences",
+    "deletionTimestamp",
+    "creationTimestamp",
+)
 _CHILD_METADATA = ("name", "namespace", "uid", "resourceVersion", "labels", "ownerReferences", "deletionTimestamp")
 """What the child → owner mapping and label-filtered lists read."""
 _OWNER_METADATA = (*_CHILD_METADATA, "generation", "annotations", "finalizers")
@@ -43,13 +52,18 @@ def without_managed_fields(obj: Manifest) -> Manifest:
 
 
 def pod_summary(obj: Manifest) -> Manifest:
+    """Labels, ownership, phase, and what bootstrap and rollout read: the pod IP and the Ready condition."""
     meta = obj.get("metadata") or {}
-    phase = (obj.get("status") or {}).get("phase")
+    status = obj.get("status") or {}
+    kept: dict[str, Any] = {k: status[k] for k in ("phase", "podIP") if status.get(k)}
+    ready = [c for c in status.get("conditions") or () if c.get("type") == "Ready"]
+    if ready:
+        kept["conditions"] = [{k: ready[0][k] for k in ("type", "status", "lastTransitionTime") if k in ready[0]}]
     return {
         "apiVersion": obj.get("apiVersion", "v1"),
         "kind": obj.get("kind", "Pod"),
         "metadata": {k: meta[k] for k in _POD_METADATA if k in meta},
-        "status": {"phase": phase} if phase else {},
+        "status": kept,
     }
 
 

@@ -8,7 +8,7 @@ from openbao_operator.controller import cache_transform, kinds
 from openbao_operator.controller.cache import expand
 
 
-def test_pods_keep_labels_ownership_and_phase_only() -> None:
+def test_pods_keep_labels_ownership_phase_ip_and_readiness_only() -> None:
     pod: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -23,11 +23,20 @@ def test_pods_keep_labels_ownership_and_phase_only() -> None:
             "annotations": {"big": "x" * 1000},
         },
         "spec": {"containers": [{"name": "openbao"}]},
-        "status": {"phase": "Running", "conditions": [{"type": "Ready"}]},
+        "status": {
+            "phase": "Running",
+            "podIP": "10.0.0.1",
+            "conditions": [{"type": "Initialized", "status": "True"}, {"type": "Ready", "status": "False", "x": 1}],
+            "containerStatuses": [{"name": "openbao"}],
+        },
     }
     small = cache_transform(kinds.POD)(pod)
     assert small["metadata"] == {k: v for k, v in pod["metadata"].items() if k not in ("managedFields", "annotations")}
-    assert small["status"] == {"phase": "Running"}
+    assert small["status"] == {
+        "phase": "Running",
+        "podIP": "10.0.0.1",
+        "conditions": [{"type": "Ready", "status": "False"}],
+    }
     assert "spec" not in small
     assert pod["metadata"]["managedFields"], "the informer's input is not modified"
 
