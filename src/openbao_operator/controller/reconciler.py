@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,6 +56,8 @@ from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload import is_optional_kind
 from openbao_operator.render.workload.statefulset import desired_replicas
 
+from . import rollout as rollout_step
+from .bootstrap import BaoConnect, bootstrap, default_connect, root_token
 from .conditions import Cond, changed
 from .deletion import add_finalizer, finalize, has_finalizer
 from .image import Verifier, check_image
@@ -91,6 +94,8 @@ class ReconcilerConfig:
     wait_seconds: float = 1.0
     """Requeue delay while waiting for something quick (a StatefulSet being deleted with orphans)."""
     gateway_missing_seconds: float = 1200.0
+    rollout_ready_timeout: float = 600.0
+    """A rollout replacement not Ready within this many seconds halts the rollout (RolloutStalled)."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,7 @@ class Reconciler:
         token_bytes: seal.TokenBytes | None = None,
         new_key: pki.KeyFactory = pki.generate_p256_key,
         new_serial: pki.SerialFactory = pki.random_serial,
+        bao_connect: BaoConnect = default_connect,
     ) -> None:
         self.kube = kube
         self.reader = reader
@@ -152,6 +158,7 @@ class Reconciler:
         self.token_bytes = token_bytes
         self.new_key = new_key
         self.new_serial = new_serial
+        self.bao_connect = bao_connect
 
     # -- the pass ----------------------------------------------------------------------------------------
 
@@ -267,6 +274,26 @@ class Reconciler:
         )
         self._image(decision, pass_)
 
+        # (4b) bootstrap: initialize pod-0 once (controller/bootstrap.py); the StatefulSet grows after it
+        boot = await bootstrap(
+            cluster,
+            pods,
+            is_initialized=is_init,
+            namespace=namespace,
+            owner_uid=owner_uid,
+            ca_pem=tls.ca_pem,
+            kube=self.kube,
+            reader=self.reader,
+            connect=self.bao_connect,
+        )
+        is_init = boot.initialized
+        if boot.event is not None:
+            pass_.event("Normal", boot.event[0], "Initialize", boot.event[1])
+        if boot.problem is not None:
+            pass_.problem(boot.problem.reason, boot.problem.message)
+        if boot.retry_after is not None:
+            pass_.after(boot.retry_after)
+
         # (5) render with the facts
         facts = RenderFacts(
             namespace=namespace,
@@ -287,6 +314,12 @@ class Reconciler:
         await self._apply_all(raw, cluster, desired, live_sts=live_sts, pass_=pass_)
         await self._prune(raw, desired, namespace=namespace, owner_uid=owner_uid, cluster_name=cluster.metadata.name)
 
+        # (6b) the rollout step: at most one out-of-date pod replaced (controller/rollout.py)
+        live_sts = await self.reader.get(STATEFULSET, sts_key)
+        waiting_for = await self._rollout(
+            cluster, live_sts, namespace=namespace, ca_pem=tls.ca_pem, now=now, pass_=pass_
+        )
+
         # (7) status, events, requeue
         live_sts = await self.reader.get(STATEFULSET, sts_key)
         status = build_status(
@@ -294,11 +327,14 @@ class Reconciler:
                 generation=generation,
                 now=now,
                 live_status=live_status,
-                workload=observe_workload(
-                    live_sts,
-                    spec_replicas=cluster.spec.replicas,
-                    target_replicas=desired_replicas(cluster, facts),
-                    is_initialized=is_init,
+                workload=dataclasses.replace(
+                    observe_workload(
+                        live_sts,
+                        spec_replicas=cluster.spec.replicas,
+                        target_replicas=desired_replicas(cluster, facts),
+                        is_initialized=is_init,
+                    ),
+                    waiting_for=waiting_for,
                 ),
                 configuration=configuration,
                 fields_ignored=fields_ignored,
@@ -325,6 +361,43 @@ class Reconciler:
         return Outcome(requeue_after=min(pass_.requeue_at))
 
     # -- steps -------------------------------------------------------------------------------------------
+
+    async def _rollout(
+        self,
+        cluster: OpenBaoCluster,
+        live_sts: Manifest | None,
+        *,
+        namespace: str,
+        ca_pem: str | None,
+        now: datetime,
+        pass_: _Pass,
+    ) -> str | None:
+        if pass_.hold_statefulset or live_sts is None:
+            return None
+        pods = self.reader.list(POD, namespace=namespace, labels=names.infra_labels(cluster))
+        plan = rollout_step.plan_rollout(live_sts, pods, now=now, ready_timeout=self.config.rollout_ready_timeout)
+        if plan.action == "none":
+            return None
+        token = None
+        if plan.action == "replace" and plan.role != "not-ready":
+            token = await root_token(cluster, reader=self.reader, namespace=namespace)
+        result = await rollout_step.execute(
+            plan,
+            cluster,
+            namespace=namespace,
+            ca_pem=ca_pem,
+            token=token,
+            kube=self.kube,
+            reader=self.reader,
+            connect=self.bao_connect,
+        )
+        if result.event is not None:
+            pass_.event("Normal", result.event[0], "Rollout", result.event[1])
+        if result.problem is not None:
+            pass_.problem(result.problem.reason, result.problem.message)
+        if result.retry_after is not None:
+            pass_.after(result.retry_after)
+        return result.waiting_for
 
     async def _tls(
         self, cluster: OpenBaoCluster, *, namespace: str, owner_uid: str, now: datetime, pass_: _Pass

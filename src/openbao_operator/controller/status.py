@@ -34,6 +34,8 @@ class Workload:
     pods: int = 0
     update_revision: str | None = None
     initialized: bool = False
+    waiting_for: str | None = None
+    """What the rollout step waits for (set by the reconcile from :mod:`.rollout`)."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ def build_status(inp: StatusInput) -> dict[str, Any]:
         rollout: dict[str, Any] = {"targetRevision": w.update_revision, "updatedReplicas": w.updated}
         stale = out_of_date(w)
         if stale:
-            rollout["waitingFor"] = f"{stale} out-of-date pod(s) to be replaced by the rollout"
+            rollout["waitingFor"] = w.waiting_for or f"{stale} out-of-date pod(s) to be replaced by the rollout"
         status["rollout"] = rollout
     if inp.keep_verified_image:
         if inp.live_status.get("verifiedImageDigest"):

@@ -1,0 +1,93 @@
+"""What bootstrap and rollout read from a (cached) pod: ordinal, revision, readiness, OpenBao's labels.
+
+Leadership and seal state come from OpenBao's service registration labels on the pod (``openbao-active``,
+``openbao-sealed``, ``openbao-initialized``, ``openbao-version``); readiness from the pod's Ready condition
+(the readiness probe passes only on an unsealed node, active or standby).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from openbao_operator.api import OpenBaoCluster
+from openbao_operator.baoapi import Target
+from openbao_operator.kube import Manifest
+from openbao_operator.render import names
+
+REVISION_LABEL = "controller-revision-hash"
+ACTIVE_LABEL = "openbao-active"
+SEALED_LABEL = "openbao-sealed"
+VERSION_LABEL = "openbao-version"
+API_PORT = 8200
+
+
+def name(pod: Manifest) -> str:
+    return str(pod["metadata"]["name"])
+
+
+def labels(pod: Manifest) -> dict[str, str]:
+    return dict((pod.get("metadata") or {}).get("labels") or {})
+
+
+def ordinal(pod: Manifest) -> int:
+    tail = name(pod).rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else -1
+
+
+def revision(pod: Manifest) -> str | None:
+    return labels(pod).get(REVISION_LABEL)
+
+
+def terminating(pod: Manifest) -> bool:
+    return bool((pod.get("metadata") or {}).get("deletionTimestamp"))
+
+
+def _ready_condition(pod: Manifest) -> dict[str, str]:
+    for cond in (pod.get("status") or {}).get("conditions") or ():
+        if cond.get("type") == "Ready":
+            return dict(cond)
+    return {}
+
+
+def ready(pod: Manifest) -> bool:
+    return not terminating(pod) and _ready_condition(pod).get("status") == "True"
+
+
+def active(pod: Manifest) -> bool:
+    return labels(pod).get(ACTIVE_LABEL) == "true"
+
+
+def ip(pod: Manifest) -> str | None:
+    value = (pod.get("status") or {}).get("podIP")
+    return str(value) if value else None
+
+
+def running(pod: Manifest) -> bool:
+    return not terminating(pod) and (pod.get("status") or {}).get("phase") == "Running" and ip(pod) is not None
+
+
+def _parse(ts: str | None) -> datetime | None:
+    if not ts:
+        return None
+    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+
+
+def not_ready_since(pod: Manifest) -> datetime | None:
+    """When the pod last became not Ready (its creation when it never was Ready); None when Ready."""
+    if ready(pod):
+        return None
+    cond = _ready_condition(pod)
+    since = _parse(cond.get("lastTransitionTime")) if cond.get("status") == "False" else None
+    return since or _parse((pod.get("metadata") or {}).get("creationTimestamp"))
+
+
+def target(cluster: OpenBaoCluster, pod: Manifest, *, namespace: str, ca_pem: str | None) -> Target | None:
+    """How the operator reaches this pod's API: its IP, verified by its pod DNS name (the certificate's SAN)."""
+    address = ip(pod)
+    if address is None:
+        return None
+    host = f"[{address}]" if ":" in address else address
+    tls = cluster.spec.tls.enabled
+    server_name = names.pod_dns_name(cluster, ordinal=ordinal(pod), namespace=namespace) if tls else None
+    scheme = "https" if tls else "http"
+    return Target(base_url=f"{scheme}://{host}:{API_PORT}", server_name=server_name, ca_pem=ca_pem if tls else None)

@@ -1,0 +1,162 @@
+"""The rollout step: replace out-of-date pods one at a time, standbys first, the active node last.
+
+Why (openbao-server.md §9, landscape.md §0): "do not fail over from a newer version to an older one", and a
+rollout should cost exactly one leadership change. The StatefulSet uses ``updateStrategy: OnDelete``, so a
+changed pod template (config hash, image or version, certificate hash, ``openbao.org/restart-at``) only
+gives the StatefulSet a new ``updateRevision``; the pods keep running until this step deletes them. Each
+pass deletes at most one pod, and only when every other pod is Ready:
+
+1. a pod on the target revision that stays not Ready longer than ``ready_timeout`` halts the rollout
+   (``Degraded``/``RolloutStalled``; the cluster keeps serving on the other pods) until the spec changes;
+2. otherwise wait while any pod is missing, terminating or not Ready (a replacement is joining/unsealing);
+3. victims in order: out-of-date pods that are not Ready (they serve nothing; e.g. a broken replacement
+   after the spec was fixed), then out-of-date standbys from the highest ordinal down, then the active
+   node, which is asked to ``sys/step-down`` first (with the stored root token; without one, e.g. under
+   selfInit, its graceful SIGTERM shutdown releases the lock), so leadership moves once, to an updated pod.
+
+Leadership is read from OpenBao's ``openbao-active`` pod label and confirmed with ``sys/health`` on the
+victim (a stale label must not let the leader be deleted as if it were a standby). ``spec.paused`` halts the
+rollout because a paused cluster is not reconciled at all. The planner is pure; :func:`execute` does the
+I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from openbao_operator.api import OpenBaoCluster
+from openbao_operator.baoapi import BaoApiError, BaoUnavailable, Sensitive
+from openbao_operator.kube import Conflict, KubeClient, Manifest, NotFound, ObjectKey, Preconditions
+
+from . import podview
+from .bootstrap import BaoConnect
+from .kinds import POD
+from .sources import Reader
+from .status import Problem
+
+Action = Literal["none", "wait", "stalled", "replace"]
+Role = Literal["not-ready", "standby", "active"]
+
+
+@dataclass(frozen=True)
+class RolloutPlan:
+    action: Action
+    target_revision: str | None = None
+    out_of_date: tuple[str, ...] = ()
+    waiting_for: str | None = None
+    victim: Manifest | None = None
+    role: Role | None = None
+    problem: Problem | None = None
+
+
+def plan_rollout(sts: Manifest | None, pods: Sequence[Manifest], *, now: datetime, ready_timeout: float) -> RolloutPlan:
+    if sts is None:
+        return RolloutPlan("none")
+    target = (sts.get("status") or {}).get("updateRevision")
+    if not target:
+        return RolloutPlan("none")
+    replicas = int((sts.get("spec") or {}).get("replicas") or 0)
+    mine = sorted((p for p in pods if 0 <= podview.ordinal(p) < replicas), key=podview.ordinal)
+    stale = [p for p in mine if podview.revision(p) != target]
+    if not stale:
+        return RolloutPlan("none", target_revision=target)
+    stale_names = tuple(podview.name(p) for p in stale)
+
+    def plan(action: Action, **kw: object) -> RolloutPlan:
+        return RolloutPlan(action, target_revision=target, out_of_date=stale_names, **kw)  # type: ignore[arg-type]
+
+    for p in mine:
+        since = podview.not_ready_since(p)
+        if podview.revision(p) == target and since is not None and (now - since).total_seconds() > ready_timeout:
+            message = (
+                f"replacement pod {podview.name(p)} (revision {target}) has not become Ready within "
+                f"{int(ready_timeout)} s; the rollout is halted ({len(stale)} pod(s) still on an older revision); "
+                "fix the spec to resume"
+            )
+            return plan(
+                "stalled", waiting_for=f"{podview.name(p)} to become Ready", problem=Problem("RolloutStalled", message)
+            )
+    present = {podview.ordinal(p) for p in mine}
+    missing = [i for i in range(replicas) if i not in present]
+    if missing:
+        return plan("wait", waiting_for=f"pod ordinal {missing[0]} to be created")
+    not_ready = [p for p in mine if not podview.ready(p)]
+    stale_not_ready = [p for p in not_ready if podview.revision(p) != target and not podview.terminating(p)]
+    if len(not_ready) == 1 and stale_not_ready:
+        return plan("replace", victim=stale_not_ready[0], role="not-ready")
+    if not_ready:
+        return plan("wait", waiting_for=f"{podview.name(not_ready[0])} to become Ready")
+    standbys = [p for p in stale if not podview.active(p)]
+    if standbys:
+        return plan("replace", victim=standbys[-1], role="standby")
+    return plan("replace", victim=stale[-1], role="active")
+
+
+@dataclass(frozen=True)
+class RolloutResult:
+    waiting_for: str | None
+    event: tuple[str, str] | None = None
+    problem: Problem | None = None
+    retry_after: float | None = None
+
+
+async def execute(
+    plan: RolloutPlan,
+    cluster: OpenBaoCluster,
+    *,
+    namespace: str,
+    ca_pem: str | None,
+    token: Sensitive | None,
+    kube: KubeClient,
+    reader: Reader,
+    connect: BaoConnect,
+) -> RolloutResult:
+    if plan.action == "none":
+        return RolloutResult(waiting_for=None)
+    if plan.action == "stalled":
+        return RolloutResult(waiting_for=plan.waiting_for, problem=plan.problem, retry_after=30.0)
+    if plan.action == "wait":
+        return RolloutResult(waiting_for=plan.waiting_for, retry_after=5.0)
+    victim = plan.victim
+    assert victim is not None
+    name = podview.name(victim)
+    role = plan.role
+    if role != "not-ready":
+        where = podview.target(cluster, victim, namespace=namespace, ca_pem=ca_pem)
+        client = connect(where) if where is not None else None
+        try:
+            health = await client.health() if client is not None else None
+        except (BaoUnavailable, BaoApiError) as exc:
+            return RolloutResult(waiting_for=f"{name} to answer sys/health ({type(exc).__name__})", retry_after=5.0)
+        if health is not None and health.active:
+            role = "active"
+        elif role == "active" and health is not None:
+            # the label said active, the node says standby: leadership moved; replace it as a standby
+            role = "standby"
+        if role == "active" and client is not None and token is not None:
+            try:
+                await client.step_down(token)
+            except (BaoUnavailable, BaoApiError) as exc:
+                return RolloutResult(waiting_for=f"{name} to step down ({exc})", retry_after=5.0)
+    try:
+        await kube.delete(
+            POD, name, namespace=namespace, preconditions=Preconditions(uid=str(victim["metadata"]["uid"]))
+        )
+    except (NotFound, Conflict):
+        return RolloutResult(waiting_for=f"{name} to be replaced", retry_after=1.0)
+    reader.wrote(POD, ObjectKey(namespace, name), None)
+    how = {
+        "not-ready": "an out-of-date pod that was not Ready",
+        "standby": "a standby",
+        "active": "the active node, after sys/step-down"
+        if token is not None
+        else "the active node (no stored token: its graceful shutdown releases leadership)",
+    }[role or "standby"]
+    note = (
+        f"deleted {name} ({how}, revision {podview.revision(victim)}) to replace it with revision "
+        f"{plan.target_revision}; {len(plan.out_of_date) - 1} more out of date"
+    )
+    return RolloutResult(waiting_for=f"{name} to be replaced and Ready", event=("PodReplaced", note), retry_after=2.0)
