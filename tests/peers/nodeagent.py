@@ -584,7 +584,6 @@ class NodeAgent:
         self.runners: dict[str, PodRunner] = {}
         self._indexes: dict[tuple[str, str], int] = {}
         self._hosts: dict[str, tuple[str, list[str]]] = {}
-        self._mountpoints: list[Path] = []
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
@@ -616,7 +615,8 @@ class NodeAgent:
         return self
 
     def stop(self) -> None:
-        """Stop every pod's process (SIGTERM, 5 s), remove the node and the network; safe to call twice."""
+        """Stop every pod's process (SIGTERM, 5 s), remove the node and the network; safe to call twice.
+        Mount points created on the host stay (see :meth:`ensure_mountpoint`)."""
         self.stopping.set()
         for t in self._threads:
             t.join(timeout=10)
@@ -627,10 +627,6 @@ class NodeAgent:
         if self._network is not None:
             self._network.close()
             self._network = None
-        for p in reversed(self._mountpoints):
-            with contextlib.suppress(OSError):
-                p.rmdir() if p.is_dir() else p.unlink()
-        self._mountpoints.clear()
 
     def adopt_namespace(self, namespace: str) -> None:
         """Pods of ``namespace`` are bound to this node from now on (namespace label for the binder)."""
@@ -680,8 +676,9 @@ class NodeAgent:
             fh.write(f"{time.strftime('%H:%M:%S')} {msg}\n")
 
     def ensure_mountpoint(self, target: Path, *, is_file: bool) -> None:
-        """Create a missing mount point on the host (kept until :meth:`stop`: removing a directory that is a
-        mount point in another pod's namespace would detach that pod's mount)."""
+        """Create a missing mount point on the host, for good: never removed, because removing a directory
+        that is a mount point in another mount namespace silently detaches that mount there (Linux >= 3.18),
+        and pods of other agents, other sessions on this machine or ``PodLayout`` users may be mounted on it."""
         with self._lock:
             missing = [p for p in [target, *target.parents] if not p.exists() and not p.is_symlink()]
             for p in reversed(missing):
@@ -689,7 +686,6 @@ class NodeAgent:
                     p.touch()
                 else:
                     p.mkdir()
-                self._mountpoints.append(p)
 
     def set_host(self, runner: PodRunner) -> None:
         spec = runner.pod["spec"]
