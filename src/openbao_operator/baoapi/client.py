@@ -10,6 +10,9 @@ from typing import Any
 import httpx2
 
 DEFAULT_TIMEOUT = 5.0
+INIT_TIMEOUT = 60.0
+"""sys/init sets up raft and the barrier before it answers (seconds on a slow disk); a timeout here would
+lose the root token of an initialized cluster, so it gets a long one."""
 
 
 class Sensitive:
@@ -122,6 +125,7 @@ class BaoClient:
         json: Any = None,
         params: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (200, 204),
+        request_timeout: float | None = None,
     ) -> tuple[int, Any]:
         headers = {"X-Vault-Request": "true"}
         if token is not None:
@@ -129,7 +133,7 @@ class BaoClient:
         extensions = {"sni_hostname": self.target.server_name} if self.target.server_name else None
         try:
             async with httpx2.AsyncClient(
-                verify=self._verify(), timeout=httpx2.Timeout(self.timeout), transport=self.transport
+                verify=self._verify(), timeout=httpx2.Timeout(request_timeout or self.timeout), transport=self.transport
             ) as http:
                 resp = await http.request(
                     method,
@@ -171,7 +175,7 @@ class BaoClient:
     async def initialize(self, *, recovery_shares: int, recovery_threshold: int) -> InitResult:
         """``PUT sys/init`` for an auto-unseal node: recovery shares, no unseal keys."""
         data = {"recovery_shares": recovery_shares, "recovery_threshold": recovery_threshold}
-        _, body = await self._request("PUT", "sys/init", what="initialize", json=data)
+        _, body = await self._request("PUT", "sys/init", what="initialize", json=data, request_timeout=INIT_TIMEOUT)
         body = body or {}
         keys = body.get("recovery_keys_b64") or body.get("recovery_keys") or []
         return InitResult(
