@@ -1,0 +1,92 @@
+"""The rollout planner (controller/rollout.py): order, waiting, stalls, recovery after a spec fix."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from openbao_operator.baoapi import Sensitive
+from openbao_operator.controller.rollout import plan_rollout
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+OLD, NEW = "bao-old", "bao-new"
+
+
+def sts(replicas: int = 3, target: str = NEW) -> dict[str, Any]:
+    return {"metadata": {"name": "bao"}, "spec": {"replicas": replicas}, "status": {"updateRevision": target}}
+
+
+def pod(
+    i: int, rev: str = OLD, *, ready: bool = True, active: bool = False, since: datetime | None = None
+) -> dict[str, Any]:
+    when = (since or NOW - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "metadata": {
+            "name": f"bao-{i}",
+            "uid": f"u{i}-{rev}",
+            "creationTimestamp": when,
+            "labels": {"controller-revision-hash": rev, "openbao-active": "true" if active else "false"},
+        },
+        "status": {
+            "phase": "Running",
+            "podIP": f"10.0.0.{i + 1}",
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False", "lastTransitionTime": when}],
+        },
+    }
+
+
+def plan(pods: list[dict[str, Any]], **kw: Any) -> Any:
+    return plan_rollout(sts(**kw), pods, now=NOW, ready_timeout=300)
+
+
+def test_up_to_date_does_nothing() -> None:
+    assert plan([pod(i, NEW) for i in range(3)]).action == "none"
+    assert plan_rollout(None, [], now=NOW, ready_timeout=300).action == "none"
+
+
+def test_standbys_highest_ordinal_first_then_the_leader() -> None:
+    p = plan([pod(0, active=True), pod(1), pod(2)])
+    assert (p.action, p.victim["metadata"]["name"], p.role) == ("replace", "bao-2", "standby")
+    assert p.out_of_date == ("bao-0", "bao-1", "bao-2")
+    p = plan([pod(0, active=True), pod(1), pod(2, NEW)])
+    assert p.victim["metadata"]["name"] == "bao-1"
+    p = plan([pod(0, active=True), pod(1, NEW), pod(2, NEW)])
+    assert (p.victim["metadata"]["name"], p.role) == ("bao-0", "active")
+    # the leader may be any ordinal: it still goes last
+    p = plan([pod(0), pod(1, active=True), pod(2, NEW)])
+    assert (p.victim["metadata"]["name"], p.role) == ("bao-0", "standby")
+
+
+def test_waits_for_a_replacement_to_be_ready_or_created() -> None:
+    p = plan([pod(0, active=True), pod(1), pod(2, NEW, ready=False, since=NOW - timedelta(seconds=10))])
+    assert (p.action, p.waiting_for) == ("wait", "bao-2 to become Ready")
+    p = plan([pod(0, active=True), pod(1)])
+    assert (p.action, p.waiting_for) == ("wait", "pod ordinal 2 to be created")
+
+
+def test_a_replacement_never_ready_halts_the_rollout() -> None:
+    p = plan([pod(0, active=True), pod(1), pod(2, NEW, ready=False, since=NOW - timedelta(seconds=301))])
+    assert p.action == "stalled"
+    assert p.problem is not None
+    assert p.problem.reason == "RolloutStalled"
+    assert "bao-2" in p.problem.message
+
+
+def test_fixing_the_spec_replaces_the_broken_pod_first() -> None:
+    # bao-2 runs the broken revision (now out of date too) and is not Ready: it goes first
+    broken = pod(2, "bao-broken", ready=False, since=NOW - timedelta(hours=1))
+    p = plan([pod(0, active=True), pod(1), broken])
+    assert (p.action, p.victim["metadata"]["name"], p.role) == ("replace", "bao-2", "not-ready")
+
+
+def test_never_two_pods_down() -> None:
+    p = plan([pod(0, active=True), pod(1, ready=False), pod(2, ready=False)])
+    assert p.action == "wait"
+
+
+def test_sensitive_never_shows_its_value() -> None:
+    s = Sensitive("s.root-token-value")
+    assert "root-token-value" not in repr(s)
+    assert "root-token-value" not in str(s)
+    assert "root-token-value" not in f"{s!r} {s}"
+    assert s.reveal() == "s.root-token-value"
