@@ -64,6 +64,7 @@ from .image import Verifier, check_image
 from .kinds import CLUSTER, CLUSTER_LABEL, POD, PRUNABLE, PVC, SECRET, STATEFULSET, STORAGECLASS
 from .profile import judge_profile
 from .prune import leftovers
+from .scaling import prepare_scale_down
 from .sources import Reader
 from .statefulset import StatefulSetPlan, compare_sizes, plan_statefulset, size_change
 from .status import Problem, StatusInput, Workload, build_status, paused_status
@@ -309,6 +310,8 @@ class Reconciler:
             unseal_previous_key=unseal.previous if unseal is not None else None,
         )
         desired = render_desired(cluster, facts=facts)
+        if is_init:  # (5b) a scale-down first steps a leaving leader down and removes leaving raft peers
+            desired = await self._scale_down(cluster, desired, live_sts, pods, namespace, tls.ca_pem, pass_)
 
         # (6) apply and prune
         await self._apply_all(raw, cluster, desired, live_sts=live_sts, pass_=pass_)
@@ -361,6 +364,41 @@ class Reconciler:
         return Outcome(requeue_after=min(pass_.requeue_at))
 
     # -- steps -------------------------------------------------------------------------------------------
+
+    async def _scale_down(
+        self,
+        cluster: OpenBaoCluster,
+        desired: DesiredState,
+        live_sts: Manifest | None,
+        pods: list[Manifest],
+        namespace: str,
+        ca_pem: str | None,
+        pass_: _Pass,
+    ) -> DesiredState:
+        current = int(((live_sts or {}).get("spec") or {}).get("replicas") or 0)
+        if live_sts is None or current <= cluster.spec.replicas:
+            return desired
+        result = await prepare_scale_down(
+            cluster,
+            live_sts,
+            pods,
+            desired=cluster.spec.replicas,
+            namespace=namespace,
+            ca_pem=ca_pem,
+            token=await root_token(cluster, reader=self.reader, namespace=namespace),
+            connect=self.bao_connect,
+        )
+        if result.event is not None:
+            pass_.event("Normal", result.event[0], "ScaleDown", result.event[1])
+        if result.retry_after is not None:
+            pass_.after(result.retry_after)
+        if result.hold_at is None:
+            return desired
+        held = tuple(
+            {**o, "spec": {**o["spec"], "replicas": result.hold_at}} if o["kind"] == "StatefulSet" else o
+            for o in desired.objects
+        )
+        return dataclasses.replace(desired, objects=held)
 
     async def _rollout(
         self,
