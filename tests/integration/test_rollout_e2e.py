@@ -256,3 +256,41 @@ async def test_config_change_rolls_standbys_first_leader_last(
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def test_scale_3_to_5_to_3_keeps_data_and_leaves_three_voters(
+    control_plane: ControlPlane, node_agent: NodeAgent, namespace: str, tmp_path: Path, peer_logs: Path
+) -> None:
+    node_agent.adopt_namespace(namespace)
+    name = "scale"
+    async with operator_and_client(control_plane, namespace) as client:
+        await client.apply(manifest(name=name, namespace=namespace, replicas=3))
+        await wait_available(client, namespace, name, within=240)
+        token = await _secret(client, namespace, f"{name}-root-token", "token")
+        doc = manifest(name=name, namespace=namespace, replicas=5)
+        c = await agent_view(control_plane, node_agent, client, doc, tmp_path, peer_logs)
+        leader = await check_one_raft_cluster(c, client, token, replicas=3)
+        await asyncio.to_thread(c.bao, leader, "secrets", "enable", "-path=kv", "kv-v2", token=token)
+        await asyncio.to_thread(c.bao, leader, "kv", "put", "kv/scale", "written=at-3", token=token)
+
+        started = time.monotonic()
+        await client.apply(doc)
+        await wait_available(client, namespace, name, within=240)
+        await check_one_raft_cluster(c, client, token, replicas=5)
+        up_s = time.monotonic() - started
+
+        started = time.monotonic()
+        await client.apply(manifest(name=name, namespace=namespace, replicas=3))
+
+        async def three_pods() -> bool:
+            return [p["metadata"]["name"] for p in await _pods(client, namespace, name)] == [c.pod(i) for i in range(3)]
+
+        await eventually(three_pods, what="pods 3 and 4 gone", within=120, interval=0.5)
+        await wait_available(client, namespace, name, within=120)
+        leader = await check_one_raft_cluster(c, client, token, replicas=3)  # exactly 3 voters: no dead one
+        down_s = time.monotonic() - started
+        got = await asyncio.to_thread(c.bao, leader, "kv", "get", "-field=written", "kv/scale", token=token)
+        assert got.stdout.strip() == "at-3"
+        events = (await client.list(EVENT, namespace=namespace)).items
+        assert any(e.get("reason") == "RaftPeersRemoved" for e in events)
+    print(f"\nscale 3->5 {up_s:.1f} s, 5->3 {down_s:.1f} s")
