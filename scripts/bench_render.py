@@ -55,6 +55,9 @@ def main() -> None:
     print(line)
     print(env)
     if "--write" in sys.argv:
+        # Hand-written notes (from a "## " heading on) survive a rewrite of the numbers.
+        old = DOC.read_text() if DOC.exists() else ""
+        notes = old[old.index("\n## ") :] if "\n## " in old else ""
         DOC.write_text(
             "# Benchmarks\n\n"
             "Median of 50 rounds of 200 renders each, after a warm-up; measured on a development machine of\n"
@@ -62,7 +65,7 @@ def main() -> None:
             "Command: `uv run python scripts/bench_render.py --write`\n\n"
             f"Environment: {env}.\n\n"
             "| what | median | p10-p90 | target | |\n|---|---|---|---|---|\n"
-            f"{line}\n"
+            f"{line}\n" + notes
         )
 
 

@@ -23,7 +23,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 from typing import TypeAlias
@@ -106,8 +106,23 @@ def unsafe_reason(s: str) -> str | None:
     return None
 
 
+# Exact types that _freeze returns unchanged: checked first, since nearly every value is one of them.
+_SCALAR_TYPES = frozenset({str, bool, int, float})
+_set = object.__setattr__  # how the frozen model classes set their fields in __init__
+
+
 def _freeze(v: Value) -> Value:
     """Copy lists into tuples and mappings into read-only mappings, so the model is immutable."""
+    t = type(v)
+    if t in _SCALAR_TYPES:
+        return v
+    if t is list or t is tuple:
+        for x in v:  # type: ignore[union-attr]
+            if type(x) not in _SCALAR_TYPES:
+                return tuple(_freeze(x) for x in v)  # type: ignore[union-attr]
+        return tuple(v)  # type: ignore[arg-type]  # all scalars: nothing to freeze inside
+    if t is dict:
+        return MappingProxyType({k: x if type(x) in _SCALAR_TYPES else _freeze(x) for k, x in v.items()})  # type: ignore[union-attr]
     if isinstance(v, str | bytes | bytearray):
         return v  # bytes are rejected at emit time, with a path
     if isinstance(v, Mapping):
@@ -117,29 +132,33 @@ def _freeze(v: Value) -> Value:
     return v
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Attr:
     """``name = value``. Lists and mappings are copied into immutable containers."""
 
     name: str
     value: Value
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "value", _freeze(self.value))
+    def __init__(self, name: str, value: Value) -> None:
+        # Hand-written (instead of a generated __init__ plus __post_init__): one of these is built for
+        # every line of config.hcl on every render, so it is kept to two stores.
+        _set(self, "name", name)
+        _set(self, "value", value if type(value) in _SCALAR_TYPES else _freeze(value))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Block:
     """``type "label" ... { body }``. The body is written in the order given."""
 
     type: str
-    labels: tuple[str, ...] = ()
-    body: tuple[Attr | Block, ...] = field(default=())
+    labels: tuple[str, ...]
+    body: tuple[Attr | Block, ...]
 
-    def __post_init__(self) -> None:
+    def __init__(self, type: str, labels: tuple[str, ...] = (), body: tuple[Attr | Block, ...] = ()) -> None:
         # Accept any iterable (lists included) but keep a tuple, so the model stays frozen.
-        object.__setattr__(self, "labels", tuple(self.labels))
-        object.__setattr__(self, "body", tuple(self.body))
+        _set(self, "type", type)
+        _set(self, "labels", tuple(labels))
+        _set(self, "body", tuple(body))
 
 
 Item: TypeAlias = Attr | Block
@@ -381,6 +400,209 @@ def _format_cells(lines: list[_Line]) -> None:
         close()
 
 
+# --- the direct writer --------------------------------------------------------------------
+#
+# emit() first tries to write the model straight to text. A body is a sequence of runs of single-line
+# attributes (aligned once per run from the widths of their names, hclwrite's formatCells), nested blocks
+# and multi-line objects, each one indent level deeper: exactly what _Writer produces for them. The direct
+# writer takes only the exact types the model is made of (Attr, Block, str, bool, int, float, tuple, list,
+# dict, MappingProxyType) and only what passes every check; on anything else (a failed check, a subclass,
+# a non-empty object inside a list, whose lines hclwrite indents by bracket counting) it gives up and
+# emit() writes the whole model with _Writer. So every error, with its path, still comes from _Writer, and
+# every accepted model comes out as _Writer writes it (a property test compares the two).
+
+
+class _GiveUpError(Exception):
+    """The direct writer leaves this model to :class:`_Writer`."""
+
+
+# Memos for the direct writer: a cluster renders the same names, constants and spec strings on every
+# reconcile, so each is checked (and quoted) once. Pure (an entry depends only on its key, an exact str)
+# and bounded (emptied when full). Plain dicts because a lookup is several times cheaper than an
+# lru_cache call, and these are looked up for nearly every line.
+_MEMO_MAX = 4096
+_QUOTED: dict[str, str] = {}  # safe string -> its quoted form
+_BARE_NAMES: set[str] = set()  # strings that pass _check_name (valid names; also written bare as keys)
+
+
+def _quote_safe(s: str) -> str | None:
+    """``_quote(s)`` for an exact str, or ``None`` where _quote would raise."""
+    quoted = _QUOTED.get(s)
+    if quoted is None:
+        if unsafe_reason(s) is not None:
+            return None
+        quoted = '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'  # as _quote
+        if len(_QUOTED) >= _MEMO_MAX:
+            _QUOTED.clear()
+        _QUOTED[s] = quoted
+    return quoted
+
+
+def _is_bare(name: str) -> bool:
+    """Whether an exact str passes :func:`_check_name`."""
+    if name in _BARE_NAMES:
+        return True
+    if _BARE_KEY.fullmatch(name) is None or name in _KEYWORDS:
+        return False
+    if len(_BARE_NAMES) >= _MEMO_MAX:
+        _BARE_NAMES.clear()
+    _BARE_NAMES.add(name)
+    return True
+
+
+_ALIGN = tuple(" " * n + "= " for n in range(1, 129))
+"""``_ALIGN[n]``: the gap and ``= `` after a name ``n`` columns narrower than the widest of its run."""
+_MAPPINGS = (dict, MappingProxyType)
+_LISTS = (tuple, list)
+
+
+def _direct_value(v: object) -> str | None:
+    """A single-line value as text, ``None`` for a non-empty object; :class:`_GiveUpError` for anything else."""
+    t = type(v)
+    if t is str:
+        quoted = _quote_safe(v)  # type: ignore[arg-type]
+        if quoted is None:
+            raise _GiveUpError
+        return quoted
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        if not _INT_MIN <= v <= _INT_MAX:  # type: ignore[operator]
+            raise _GiveUpError
+        return str(v)
+    if t in _LISTS:
+        parts = []
+        for x in v:  # type: ignore[attr-defined]
+            part = _direct_value(x)
+            if part is None:  # a non-empty object in a list
+                raise _GiveUpError
+            parts.append(part)
+        return "[" + ", ".join(parts) + "]"
+    if t in _MAPPINGS:
+        return None if v else "{}"
+    if t is float:
+        text = repr(v)
+        if "e" in text or "n" in text:  # an exponent, inf or nan: as _number writes it, or gives up
+            return _number(v, "")  # type: ignore[arg-type]  # HclValueError for nan/inf: emit() gives up
+        return text  # plain decimal digits with a fraction: what _number writes (via Decimal) too
+    raise _GiveUpError
+
+
+def _direct_run(leads: list[str], values: list[str], indent: str, out: list[str], ascii: bool = True) -> None:
+    """A run of single-line ``lead = value`` lines with "=" aligned (hclwrite's formatCells); empties the run.
+
+    ``ascii``: every lead is ASCII, so its width is its length (always true for names, which are bare).
+    """
+    widths = [len(lead) for lead in leads] if ascii else [_width(lead) for lead in leads]
+    widest = max(widths)
+    rows = zip(leads, values, widths, strict=True)
+    if widest < len(_ALIGN):
+        out += [f"{indent}{lead}{_ALIGN[widest - w]}{v}" for lead, v, w in rows]
+    else:
+        out += [f"{indent}{lead}{' ' * (widest - w + 1)}= {v}" for lead, v, w in rows]
+    leads.clear()
+    values.clear()
+
+
+def _direct_object(v: Mapping[str, Value], indent: str, out: list[str]) -> None:
+    leads: list[str] = []
+    values: list[str] = []
+    for k, x in v.items():
+        if type(k) is not str or not k:
+            raise _GiveUpError
+        if k in _BARE_NAMES or _is_bare(k):
+            key = k
+        else:
+            quoted = _quote_safe(k)
+            if quoted is None:
+                raise _GiveUpError
+            key = quoted
+        text = _direct_value(x)
+        if text is not None:
+            leads.append(key)
+            values.append(text)
+            continue
+        if leads:
+            _direct_run(leads, values, indent, out, False)
+        out.append(f"{indent}{key} = {{")
+        _direct_object(x, indent + "  ", out)  # type: ignore[arg-type]
+        out.append(f"{indent}}}")
+    if leads:
+        _direct_run(leads, values, indent, out, False)
+
+
+def _direct_names(names: list[str], values: list[str], widest: int, indent: str, out: list[str]) -> None:
+    """:func:`_direct_run` for a body's attributes: names are ASCII, the widest is known; empties the run."""
+    if widest < len(_ALIGN):
+        out += [f"{indent}{name}{_ALIGN[widest - len(name)]}{v}" for name, v in zip(names, values, strict=True)]
+    else:
+        out += [f"{indent}{name}{' ' * (widest - len(name) + 1)}= {v}" for name, v in zip(names, values, strict=True)]
+    names.clear()
+    values.clear()
+
+
+def _direct_body(items: Iterable[Item], indent: str, out: list[str]) -> None:
+    seen: dict[str, bool] = {}  # name -> whether an attribute has it (else only blocks)
+    names: list[str] = []  # the current run of single-line attributes
+    values: list[str] = []
+    widest = 0
+    for item in items:
+        if type(item) is Attr:
+            name = item.name
+            if type(name) is not str or name in seen or not (name in _BARE_NAMES or _is_bare(name)):
+                raise _GiveUpError  # not a name, or a duplicate (of an attribute or a block)
+            seen[name] = True
+            v = item.value
+            if type(v) is str:  # the common cases inline; the rest as in _direct_value
+                text = _QUOTED.get(v) or _quote_safe(v)
+                if text is None:
+                    raise _GiveUpError
+            elif type(v) is bool:
+                text = "true" if v else "false"
+            else:
+                text = _direct_value(v)
+            if text is not None:
+                names.append(name)
+                values.append(text)
+                if len(name) > widest:  # a valid name is ASCII: its width is its length
+                    widest = len(name)
+                continue
+            if names:
+                _direct_names(names, values, widest, indent, out)
+                widest = 0
+            out.append(f"{indent}{name} = {{")
+            _direct_object(v, indent + "  ", out)  # type: ignore[arg-type]
+            out.append(f"{indent}}}")
+        elif type(item) is Block:
+            kind = item.type
+            if type(kind) is not str or seen.get(kind) or not _is_bare(kind):
+                raise _GiveUpError  # not a name, or the name of an attribute in this body
+            seen[kind] = False
+            if names:
+                _direct_names(names, values, widest, indent, out)
+                widest = 0
+            header = kind
+            for label in item.labels:
+                quoted = _quote_safe(label) if type(label) is str and label else None
+                if quoted is None:
+                    raise _GiveUpError
+                header += " " + quoted
+            out.append(f"{indent}{header} {{")
+            _direct_body(item.body, indent + "  ", out)
+            out.append(f"{indent}}}")
+        else:
+            raise _GiveUpError
+    if names:
+        _direct_names(names, values, widest, indent, out)
+
+
+def _emit_tokens(items: Iterable[Item]) -> str:
+    """:func:`emit` through the token writer only (the reference the direct writer is tested against)."""
+    writer = _Writer()
+    writer.body(items, "")
+    return writer.render()
+
+
 def emit(items: Iterable[Item]) -> str:
     """Write ``items`` as HCL with hclwrite's canonical layout.
 
@@ -390,9 +612,13 @@ def emit(items: Iterable[Item]) -> str:
     (as the reference operator's hclwrite output); exactly one trailing newline ("" for no
     items). Raises :class:`HclValueError` for anything OpenBao would not read back verbatim.
     """
-    writer = _Writer()
-    writer.body(items, "")
-    return writer.render()
+    items = items if isinstance(items, tuple | list) else tuple(items)
+    lines: list[str] = []
+    try:
+        _direct_body(items, "", lines)
+    except (_GiveUpError, HclValueError):
+        return _emit_tokens(items)  # the general writer, which also raises the error with its path
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 def _json_value(v: Value) -> object:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 import os
@@ -9,14 +10,18 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import hcl2
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from openbao_operator.api import parse_cluster
+from openbao_operator.render.config import config_items
+from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.hcl import (
     SAFE_STRING_PATTERN,
     Attr,
@@ -24,6 +29,8 @@ from openbao_operator.render.hcl import (
     HclValueError,
     Item,
     Value,
+    _direct_body,
+    _emit_tokens,
     emit,
     emit_json,
     unsafe_reason,
@@ -366,15 +373,26 @@ _values: st.SearchStrategy[Value] = st.recursive(
 )
 
 
+# Values without an object inside a list: the shapes the direct writer takes itself (see emit).
+_direct_values: st.SearchStrategy[Value] = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(st.one_of(_scalars, st.lists(_scalars, max_size=2), st.just({})), max_size=3),
+        st.dictionaries(_keys, inner, max_size=3),
+    ),
+    max_leaves=8,
+)
+
+
 @st.composite
-def _bodies(draw: st.DrawFn, depth: int = 0) -> tuple[Item, ...]:
+def _bodies(draw: st.DrawFn, depth: int = 0, values: st.SearchStrategy[Value] = _values) -> tuple[Item, ...]:
     names = draw(st.lists(_names, unique=True, max_size=4))
     block_names = draw(st.lists(_names.filter(lambda n: n not in names), max_size=2 if depth < 2 else 0))
-    items: list[Item] = [Attr(n, draw(_values)) for n in names]
+    items: list[Item] = [Attr(n, draw(values)) for n in names]
     for name in block_names:
         for _ in range(draw(st.integers(1, 2))):
             labels = tuple(draw(st.lists(_safe_text.filter(bool), max_size=2)))
-            items.append(Block(name, labels, draw(_bodies(depth + 1))))
+            items.append(Block(name, labels, draw(_bodies(depth + 1, values))))
     return tuple(draw(st.permutations(items)))
 
 
@@ -438,6 +456,148 @@ def _json_shape(items: Sequence[Item]) -> dict[str, object]:
     for name, group in groups.items():
         out[name] = group[0] if len(group) == 1 else group
     return out
+
+
+# --- the direct writer is the token writer, faster --------------------------------------
+#
+# emit() writes most models straight to text and leaves the rest (failed checks, subclasses, objects in
+# lists) to the token writer _Writer (_emit_tokens). Both must give the same bytes, or the same error with
+# the same path, for every model: valid ones and models with every kind of mistake.
+
+
+class Fancy(enum.IntEnum):
+    A = 3
+
+
+class Tagged(str):
+    """A str subclass: the direct writer leaves it to the token writer."""
+
+
+_loose_text = st.text(st.one_of(_tricky, _any_char), max_size=6)
+# Mostly valid, so that most models get far: one mistake per model is the interesting case.
+_loose_names = st.one_of(_names, _names, _names, st.sampled_from(["a", "b", "true", "in", "1x", "bad name", "é", ""]))
+# Values at the edges of what the direct writer takes itself (unsupported types, subclasses, int64 and
+# float formatting bounds, each unsafe string kind).
+_EDGES: list[object] = [
+    *(None, b"raw", Fancy.A, Tagged("t"), True, 7.0, 1e16, 1e-05, -0.0, 2.5e-300, math.inf, math.nan),
+    *(2**63, 2**63 - 1, -(2**63), -(2**63) - 1, "\ud800", "${x}", "%{", "a\nb", "\x85", 'q"\\', "", "true"),
+]
+_edge_scalars = st.sampled_from(_EDGES)
+_loose_scalars: st.SearchStrategy[object] = st.one_of(
+    _safe_text,
+    _safe_text,
+    _loose_text,
+    st.booleans(),
+    st.integers(min_value=-(2**64), max_value=2**64),
+    st.floats(),
+    _edge_scalars,
+    st.builds(Tagged, _safe_text),
+)
+_loose_values: st.SearchStrategy[object] = st.recursive(
+    _loose_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(st.one_of(_keys, _loose_text, st.sampled_from(["", "a", "x y", 1])), inner, max_size=3),
+    ),
+    max_leaves=6,
+)
+
+
+@st.composite
+def _loose_bodies(draw: st.DrawFn, depth: int = 0) -> tuple[object, ...]:
+    items: list[object] = []
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(
+            st.sampled_from(["attr"] * 6 + ["block"] * 2 + ["other"] if depth < 2 else ["attr"] * 8 + ["other"])
+        )
+        if kind == "attr":
+            items.append(Attr(draw(_loose_names), draw(_loose_values)))  # type: ignore[arg-type]
+        elif kind == "block":
+            labels = draw(
+                st.lists(st.one_of(_safe_text, _safe_text, _loose_text, st.sampled_from(["", 1])), max_size=2)
+            )
+            items.append(Block(draw(_loose_names), labels, draw(_loose_bodies(depth + 1))))  # type: ignore[arg-type]
+        else:
+            items.append(draw(st.sampled_from(["x", None, 1])))
+    return tuple(items)
+
+
+@st.composite
+def _one_mistake(draw: st.DrawFn) -> tuple[object, ...]:
+    """A valid model with one loose item (most often a mistake) put somewhere in it, nested or not."""
+    bad = draw(
+        st.one_of(
+            st.builds(Attr, _names, _edge_scalars),
+            st.builds(Attr, _names, _loose_scalars),
+            st.builds(Attr, _names, _loose_values),
+            st.builds(Attr, _loose_names, _values),
+            st.builds(Block, _loose_names, st.lists(st.one_of(_safe_text, _loose_text, st.just(""))), _bodies(2)),
+            st.sampled_from(["x", None]),
+        )
+    )
+
+    def insert(items: tuple[object, ...]) -> tuple[object, ...]:
+        blocks = [i for i, item in enumerate(items) if isinstance(item, Block)]
+        descend: bool = draw(st.booleans())
+        if blocks and descend:
+            i: int = draw(st.sampled_from(blocks))
+            b = items[i]
+            assert isinstance(b, Block)
+            return (*items[:i], Block(b.type, b.labels, insert(b.body)), *items[i + 1 :])  # type: ignore[arg-type]
+        at = draw(st.integers(0, len(items)))
+        return (*items[:at], bad, *items[at:])
+
+    return insert(draw(_bodies(values=_direct_values)))
+
+
+def _outcome(write: Callable[[Sequence[Item]], str], items: Sequence[Item]) -> object:
+    try:
+        return write(items)
+    except HclValueError as err:
+        return ("error", err.path, err.reason, str(err))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(_bodies(), _bodies(values=_direct_values)))
+def test_direct_writer_matches_token_writer_on_valid_models(items: tuple[Item, ...]) -> None:
+    assert emit(items) == _emit_tokens(items)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_loose_bodies())
+def test_direct_writer_matches_token_writer_on_any_model(items: tuple[Item, ...]) -> None:
+    assert _outcome(emit, items) == _outcome(_emit_tokens, items)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_one_mistake())
+def test_direct_writer_matches_token_writer_on_one_mistake(items: tuple[Item, ...]) -> None:
+    assert _outcome(emit, items) == _outcome(_emit_tokens, items)
+
+
+@pytest.mark.parametrize("value", _EDGES, ids=repr)
+def test_direct_writer_matches_token_writer_on_edge_values(value: object) -> None:
+    # Every edge value in every place a value can be, in an otherwise valid model the direct writer takes.
+    for items in (
+        [Attr("a", value), Attr("bb", 1)],  # type: ignore[arg-type]
+        [Attr("l", ["x", value, [value]])],  # type: ignore[list-item]
+        [Block("b", ("x",), (Attr("o", {"k": value, "n": {"deep": value}, "é ✓": value}), Attr("z", True)))],  # type: ignore[dict-item]
+        [Attr("k", {value: 1})] if isinstance(value, str) else [],
+        [Block("b", (value,))] if isinstance(value, str) else [],
+    ):
+        assert _outcome(emit, items) == _outcome(_emit_tokens, items)
+
+
+def test_direct_writer_writes_the_full_featured_config_itself() -> None:
+    # The benchmark and the config goldens measure and check the direct writer, not the fallback.
+    spec = Path(__file__).parents[2] / "data" / "render" / "full-featured.yaml"
+    cluster = parse_cluster(yaml.safe_load(spec.read_text()))
+    body, init = config_items(cluster, facts=RenderFacts(namespace="vault-system"))
+    for items in (body, init):
+        lines: list[str] = []
+        _direct_body(items, "", lines)  # raises _GiveUp if it would fall back
+        assert "\n".join(lines) + "\n" == _emit_tokens(items)
 
 
 # --- real OpenBao (HCL v1) ----------------------------------------------------------------

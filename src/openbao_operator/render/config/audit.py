@@ -22,6 +22,9 @@ from openbao_operator.render.hcl import Attr, Block, Item
 
 from .context import Context
 
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+"""``json.dumps(..., separators=(",", ":"), ensure_ascii=False)``, without building an encoder per call."""
+
 
 def option_string(value: str | bool | int | float) -> str:
     """An audit option value as the string OpenBao's string map holds."""
@@ -45,7 +48,7 @@ def structured_options(
     if file is not None:
         pairs = (("file_path", file.file_path), ("mode", file.mode))
     elif http is not None:
-        headers = None if http.headers is None else json.dumps(http.headers, separators=(",", ":"), ensure_ascii=False)
+        headers = None if http.headers is None else _COMPACT_JSON.encode(http.headers)
         pairs = (("uri", http.uri), ("headers", headers))
     elif syslog is not None:
         pairs = (("facility", syslog.facility), ("tag", syslog.tag))

@@ -43,12 +43,17 @@ def _json_value(value: Any) -> Value | None:
     """JSON -> HCL value: nulls dropped (in objects and lists), everything else kept with its type."""
     if value is None:
         return None
-    if isinstance(value, dict):
-        return {k: v for k, v in ((k, _json_value(x)) for k, x in value.items()) if v is not None}
-    if isinstance(value, list):
-        return [v for v in (_json_value(x) for x in value) if v is not None]
     if isinstance(value, str | bool | int | float):
         return value
+    if isinstance(value, dict):
+        out: dict[str, Value] = {}
+        for k, x in value.items():
+            v = _json_value(x)
+            if v is not None:
+                out[k] = v
+        return out
+    if isinstance(value, list):
+        return [v for v in map(_json_value, value) if v is not None]
     raise TypeError(f"{type(value).__name__} is not JSON")  # pragma: no cover - the API holds JSON only
 
 
