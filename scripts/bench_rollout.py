@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PATTERNS = {
     "bootstrap_repeats_s": re.compile(r"bootstrap durations \(s\): \[([^\]]*)\]"),
-    "rollout": re.compile(r"bootstrap ([\d.]+) s, rollout ([\d.]+) s"),
+    "rollout": re.compile(r"(\w+): bootstrap ([\d.]+) s, rollout ([\d.]+) s"),
     "scale": re.compile(r"scale 3->5 ([\d.]+) s, 5->3 ([\d.]+) s"),
 }
 
@@ -45,8 +45,8 @@ def main() -> int:
         result["bootstrap_s"] = values
         result["bootstrap_median_s"] = round(statistics.median(values), 1)
         result["bootstrap_max_s"] = max(values)
-    if m := PATTERNS["rollout"].search(out):
-        result["rollout_cluster_bootstrap_s"], result["rollout_3_pods_s"] = float(m.group(1)), float(m.group(2))
+    for m in PATTERNS["rollout"].finditer(out):
+        result[f"rollout_3_pods_{m.group(1)}_change_s"] = float(m.group(3))
     if m := PATTERNS["scale"].search(out):
         result["scale_3_to_5_s"], result["scale_5_to_3_s"] = float(m.group(1)), float(m.group(2))
     text = json.dumps(result, indent=2)

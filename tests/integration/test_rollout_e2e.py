@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import os
 import time
 from collections.abc import AsyncIterator
@@ -189,12 +190,22 @@ class Watcher:
             await asyncio.sleep(0.2)
 
 
+@pytest.mark.parametrize(
+    "change",
+    [{"configuration": {"logLevel": "debug"}}, {"version": "2.7.1"}],
+    ids=["config-logLevel", "version"],
+)
 async def test_config_change_rolls_standbys_first_leader_last(
-    control_plane: ControlPlane, node_agent: NodeAgent, namespace: str, tmp_path: Path, peer_logs: Path
+    control_plane: ControlPlane,
+    node_agent: NodeAgent,
+    namespace: str,
+    tmp_path: Path,
+    peer_logs: Path,
+    change: dict[str, Any],
 ) -> None:
     node_agent.adopt_namespace(namespace)
     name = "roll"
-    doc = manifest(name=name, namespace=namespace, replicas=3, configuration={"logLevel": "info"})
+    doc = manifest(name=name, namespace=namespace, replicas=3, version="2.7.2", configuration={"logLevel": "info"})
     async with operator_and_client(control_plane, namespace) as client:
         started = time.monotonic()
         await client.apply(doc)
@@ -213,7 +224,9 @@ async def test_config_change_rolls_standbys_first_leader_last(
         task = asyncio.create_task(watcher.run(stop))
         try:
             await eventually(lambda: _async(watcher.actives == [leader]), what="watcher sees the leader", within=10)
-            doc2 = manifest(name=name, namespace=namespace, replicas=3, configuration={"logLevel": "debug"})
+            doc2 = manifest(
+                name=name, namespace=namespace, replicas=3, **{"configuration": {"logLevel": "info"}, **change}
+            )
             rolled = time.monotonic()
             await client.apply(doc2)
 
@@ -251,7 +264,10 @@ async def test_config_change_rolls_standbys_first_leader_last(
         obj = await client.get(kinds.CLUSTER, name, namespace=namespace)
         assert condition(obj, "Degraded").get("status") == "False"
         assert obj["status"]["rollout"]["updatedReplicas"] == 3
-    print(f"\nbootstrap {bootstrap_s:.1f} s, rollout {rollout_s:.1f} s, replaced {replaced}, actives {watcher.actives}")
+    print(
+        f"\n{sorted(change)[0]}: bootstrap {bootstrap_s:.1f} s, rollout {rollout_s:.1f} s, "
+        f"replaced {replaced}, actives {watcher.actives}"
+    )
 
 
 async def _async(value: bool) -> bool:
@@ -294,3 +310,53 @@ async def test_scale_3_to_5_to_3_keeps_data_and_leaves_three_voters(
         events = (await client.list(EVENT, namespace=namespace)).items
         assert any(e.get("reason") == "RaftPeersRemoved" for e in events)
     print(f"\nscale 3->5 {up_s:.1f} s, 5->3 {down_s:.1f} s")
+
+
+async def test_a_replacement_never_ready_halts_the_rollout_and_fixing_the_spec_resumes_it(
+    control_plane: ControlPlane, node_agent: NodeAgent, namespace: str
+) -> None:
+    node_agent.adopt_namespace(namespace)
+    name = "stall"
+    good = manifest(name=name, namespace=namespace, replicas=3)
+    # plain HTTP on the listener while the probes speak HTTPS: the replacement runs but is never Ready
+    broken = manifest(name=name, namespace=namespace, replicas=3, configuration={"listener": {"tlsDisable": True}})
+    client = admin(control_plane, field_manager="test-user")
+    try:
+        async with running_operator(control_plane, namespace, resync_seconds=30) as op:
+            op.reconciler.config = dataclasses.replace(op.reconciler.config, rollout_ready_timeout=20.0)
+            await client.apply(good)
+            await wait_available(client, namespace, name, within=240)
+            before = {p["metadata"]["name"]: p["metadata"]["uid"] for p in await _pods(client, namespace, name)}
+            await client.apply(broken)
+
+            async def stalled() -> dict[str, Any] | None:
+                obj = await client.get(kinds.CLUSTER, name, namespace=namespace)
+                return obj if condition(obj, "Degraded").get("reason") == "RolloutStalled" else None
+
+            obj = await eventually(stalled, what="Degraded RolloutStalled", within=180, interval=0.5)
+            assert f"{name}-2" in condition(obj, "Degraded")["message"]
+            assert "waitingFor" in obj["status"]["rollout"]
+            await asyncio.sleep(5)  # halted: nothing else is replaced
+            after = {p["metadata"]["name"]: p["metadata"]["uid"] for p in await _pods(client, namespace, name)}
+            assert [n for n in before if before[n] != after.get(n)] == [f"{name}-2"]
+
+            await client.apply(good)
+
+            async def resumed() -> dict[str, Any] | None:
+                obj = await client.get(kinds.CLUSTER, name, namespace=namespace)
+                pods = await _pods(client, namespace, name)
+                ok = (
+                    len(pods) == 3
+                    and all(_ready(p) for p in pods)
+                    and condition(obj, "Degraded").get("status") == "False"
+                    and condition(obj, "Progressing").get("status") == "False"
+                    and condition(obj, "Available").get("status") == "True"
+                )
+                return obj if ok else None
+
+            await eventually(resumed, what="the rollout resumed and finished", within=180, interval=0.5)
+            final = {p["metadata"]["name"]: p["metadata"]["uid"] for p in await _pods(client, namespace, name)}
+            assert final[f"{name}-0"] == before[f"{name}-0"]
+            assert final[f"{name}-1"] == before[f"{name}-1"]
+    finally:
+        await client.close()
