@@ -360,3 +360,32 @@ async def test_a_replacement_never_ready_halts_the_rollout_and_fixing_the_spec_r
             assert final[f"{name}-1"] == before[f"{name}-1"]
     finally:
         await client.close()
+
+
+async def test_killed_process_and_deleted_pod_recover_without_operator_action(
+    control_plane: ControlPlane, node_agent: NodeAgent, namespace: str, tmp_path: Path, peer_logs: Path
+) -> None:
+    node_agent.adopt_namespace(namespace)
+    name = "chaos"
+    doc = manifest(name=name, namespace=namespace, replicas=3)
+    async with operator_and_client(control_plane, namespace) as client:
+        await client.apply(doc)
+        await wait_available(client, namespace, name, within=240)
+        token = await _secret(client, namespace, f"{name}-root-token", "token")
+        c = await agent_view(control_plane, node_agent, client, doc, tmp_path, peer_logs)
+        leader = await check_one_raft_cluster(c, client, token, replicas=3)
+        standbys = [c.pod(i) for i in range(3) if c.pod(i) != leader]
+        await asyncio.to_thread(node_agent.kill, namespace, standbys[0])  # a crash: the agent restarts it
+        await client.delete(kinds.POD, standbys[1], namespace=namespace)  # the user deletes a pod
+
+        async def recovered() -> bool:
+            pods = await _pods(client, namespace, name)
+            return len(pods) == 3 and all(_ready(p) and not p["metadata"].get("deletionTimestamp") for p in pods)
+
+        await eventually(recovered, what="3 Ready pods again", within=180, interval=0.5)
+        await wait_available(client, namespace, name, within=60)
+        await check_one_raft_cluster(c, client, token, replicas=3)
+        events = (await client.list(EVENT, namespace=namespace)).items
+        assert not [e for e in events if e.get("reason") in ("PodReplaced", "RaftPeersRemoved", "SteppedDown")]
+        obj = await client.get(kinds.CLUSTER, name, namespace=namespace)
+        assert condition(obj, "Degraded").get("status") == "False"
