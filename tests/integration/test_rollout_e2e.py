@@ -318,8 +318,9 @@ async def test_a_replacement_never_ready_halts_the_rollout_and_fixing_the_spec_r
     node_agent.adopt_namespace(namespace)
     name = "stall"
     good = manifest(name=name, namespace=namespace, replicas=3)
-    # plain HTTP on the listener while the probes speak HTTPS: the replacement runs but is never Ready
-    broken = manifest(name=name, namespace=namespace, replicas=3, configuration={"listener": {"tlsDisable": True}})
+    # a transit seal at an address nobody serves: the replacement renders and starts but never unseals
+    transit = {"address": "https://127.0.0.1:1", "keyName": "k", "mountPath": "transit/"}
+    broken = manifest(name=name, namespace=namespace, replicas=3, unseal={"type": "transit", "transit": transit})
     client = admin(control_plane, field_manager="test-user")
     try:
         async with running_operator(control_plane, namespace, resync_seconds=30) as op:
