@@ -192,8 +192,12 @@ class Watcher:
 
 @pytest.mark.parametrize(
     "change",
-    [{"configuration": {"logLevel": "debug"}}, {"version": "2.7.1"}],
-    ids=["config-logLevel", "version"],
+    [
+        {"configuration": {"logLevel": "debug"}},
+        {"version": "2.7.1"},
+        {"maintenance": {"restartAt": "2026-11-27T21:00Z"}},
+    ],
+    ids=["config-logLevel", "version", "restartAt"],
 )
 async def test_config_change_rolls_standbys_first_leader_last(
     control_plane: ControlPlane,
@@ -295,6 +299,26 @@ async def test_scale_3_to_5_to_3_keeps_data_and_leaves_three_voters(
         await check_one_raft_cluster(c, client, token, replicas=5)
         up_s = time.monotonic() - started
 
+        # move leadership onto a leaving pod (3 or 4), so the scale-down must step it down first
+        leaving = {c.pod(3), c.pod(4)}
+        for _ in range(12):
+            actives = [
+                p["metadata"]["name"]
+                for p in await _pods(client, namespace, name)
+                if _labels(p).get("openbao-active") == "true"
+            ]
+            if len(actives) == 1 and actives[0] in leaving:
+                break
+            if len(actives) == 1:
+                await asyncio.to_thread(c.bao, actives[0], "operator", "step-down", token=token, check=False)
+            await asyncio.sleep(3)
+        actives = [
+            p["metadata"]["name"]
+            for p in await _pods(client, namespace, name)
+            if _labels(p).get("openbao-active") == "true"
+        ]
+        leader_was_leaving = len(actives) == 1 and actives[0] in leaving
+
         started = time.monotonic()
         await client.apply(manifest(name=name, namespace=namespace, replicas=3))
 
@@ -309,7 +333,9 @@ async def test_scale_3_to_5_to_3_keeps_data_and_leaves_three_voters(
         assert got.stdout.strip() == "at-3"
         events = (await client.list(EVENT, namespace=namespace)).items
         assert any(e.get("reason") == "RaftPeersRemoved" for e in events)
-    print(f"\nscale 3->5 {up_s:.1f} s, 5->3 {down_s:.1f} s")
+        if leader_was_leaving:
+            assert any(e.get("reason") == "SteppedDown" for e in events)
+    print(f"\nscale 3->5 {up_s:.1f} s, 5->3 {down_s:.1f} s (leader among the leaving pods: {leader_was_leaving})")
 
 
 async def test_a_replacement_never_ready_halts_the_rollout_and_fixing_the_spec_resumes_it(
