@@ -32,6 +32,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=10, help="bootstraps in a row (BOOTSTRAP_REPEATS)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("-k", default="", help="pytest -k expression (default: every e2e test)")
+    parser.add_argument("--log", type=Path, default=Path("bench-rollout.log"), help="the whole pytest output")
     args = parser.parse_args()
     argv = ["uv", "run", "pytest", "-m", "integration", "tests/integration/test_rollout_e2e.py", "-s", "-q"]
     argv += ["-p", "no:cacheprovider"] + (["-k", args.k] if args.k else [])
@@ -39,6 +40,7 @@ def main() -> int:
     started = time.monotonic()
     proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600, check=False)
     out = proc.stdout + proc.stderr
+    args.log.write_text(out)
     result: dict[str, object] = {"exit_code": proc.returncode, "wall_s": round(time.monotonic() - started, 1)}
     if m := PATTERNS["bootstrap_repeats_s"].search(out):
         values = [float(v) for v in m.group(1).split(",") if v.strip()]
@@ -54,7 +56,8 @@ def main() -> int:
     if args.json is not None:
         args.json.write_text(text + "\n")
     if proc.returncode != 0:
-        print(out[-4000:], file=sys.stderr)
+        failed = [line for line in out.splitlines() if line.startswith(("FAILED", "ERROR", "E  "))]
+        print("\n".join(failed[:40]) + f"\nfull output: {args.log}", file=sys.stderr)
     return proc.returncode
 
 
