@@ -16,6 +16,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,7 +33,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=10, help="bootstraps in a row (BOOTSTRAP_REPEATS)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("-k", default="", help="pytest -k expression (default: every e2e test)")
-    parser.add_argument("--log", type=Path, default=Path("bench-rollout.log"), help="the whole pytest output")
+    default_log = Path(tempfile.gettempdir()) / "bench-rollout.log"
+    parser.add_argument("--log", type=Path, default=default_log, help="the whole pytest output")
     args = parser.parse_args()
     argv = ["uv", "run", "pytest", "-m", "integration", "tests/integration/test_rollout_e2e.py", "-s", "-q"]
     argv += ["-p", "no:cacheprovider"] + (["-k", args.k] if args.k else [])
