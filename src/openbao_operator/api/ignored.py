@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .cluster import OpenBaoClusterSpec
+from .seal import SEAL_BLOCKS
 
 _ADVICE_INLINE = "a secret in the resource is never written into config.hcl; put it in the credentials Secret"
 
@@ -53,16 +54,7 @@ def _inline_secrets(spec: OpenBaoClusterSpec) -> list[IgnoredField]:
     return found
 
 
-_SEAL_BLOCKS = (
-    ("transit", "transit", "transit"),
-    ("awskms", "awskms", "awskms"),
-    ("azureKeyVault", "azure_key_vault", "azurekeyvault"),
-    ("gcpCloudKMS", "gcp_cloud_kms", "gcpckms"),
-    ("kmip", "kmip", "kmip"),
-    ("ocikms", "ocikms", "ocikms"),
-    ("pkcs11", "pkcs11", "pkcs11"),
-    ("static", "static", "static"),
-)
+_SEAL_BLOCKS = (*SEAL_BLOCKS, ("static", "static", "static"))
 
 
 # Seal options the reference operator has that OpenBao's seal of that type does not: (seal type, block
@@ -96,7 +88,7 @@ def _unused_seal_blocks(spec: OpenBaoClusterSpec) -> list[IgnoredField]:
         return []
     return [
         IgnoredField(f"spec.unseal.{json_name}", f"unseal.type is {unseal.type}, so this block is not used")
-        for json_name, attr, seal_type in _SEAL_BLOCKS
+        for seal_type, json_name, attr in _SEAL_BLOCKS
         if getattr(unseal, attr) is not None and unseal.type != seal_type
     ]
 

@@ -230,7 +230,8 @@ def _block_present(spec: Any, seal_type: str, attr: str) -> bool:
     return spec.type != seal_type or getattr(spec, attr) is not None
 
 
-_BLOCKS: tuple[tuple[str, str, str], ...] = (
+SEAL_BLOCKS: tuple[tuple[str, str, str], ...] = (
+    # (seal type, JSON name of its settings block, model attribute); static has defaults and no rule.
     ("transit", "transit", "transit"),
     ("awskms", "awskms", "awskms"),
     ("azurekeyvault", "azureKeyVault", "azure_key_vault"),
@@ -254,7 +255,7 @@ class UnsealConfig(ApiModel):
     """How OpenBao unseals itself. Missing, or type static, means the operator-generated static key."""
 
     rules = (
-        *(_block_rule(t, j, a) for t, j, a in _BLOCKS),
+        *(_block_rule(t, j, a) for t, j, a in SEAL_BLOCKS),
         Rule(
             cel="self.type in ['awskms', 'gcpckms', 'azurekeyvault', 'ocikms', 'pkcs11'] || !has(self.kmsPlugin)",
             check=lambda m: m.type in KMS_PLUGIN_TYPES or m.kms_plugin is None,
