@@ -15,6 +15,11 @@ initialized (``render.workload.statefulset.desired_replicas``); only pod-0 exist
   never its content; nothing is logged. The Secret is created with POST (never overwritten) and is owned by
   the cluster (non-controller ownerReference, so garbage-collected with it) only under ``DeleteAll``.
   A cluster that wants no stored root token uses selfInit.
+- The answer of ``PUT sys/init`` exists only in this process until the Secret is written, so a failed write
+  is retried at once (``STORE_ATTEMPTS``) and then held in memory (``UnstoredInitResults``): every later
+  pass writes it before anything else and reports ``RootTokenNotStored`` until it succeeds. Only the
+  death of the operator inside that window loses it (then ``generate-root`` needs the recovery key, which
+  was in the same answer: docs/controller.md says how to avoid the window entirely with selfInit).
 - An existing ``<name>-root-token`` while OpenBao is uninitialized (a leftover of an earlier cluster of the
   same name) stops the bootstrap with a reason instead of overwriting it.
 
@@ -25,13 +30,14 @@ themselves with the static key.
 
 from __future__ import annotations
 
+import asyncio
 import base64
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
 from openbao_operator.api import API_VERSION, KIND, OpenBaoCluster
 from openbao_operator.baoapi import BaoApiError, BaoClient, BaoUnavailable, InitResult, Sensitive, Target
-from openbao_operator.kube import AlreadyExists, KubeClient, Manifest, ObjectKey
+from openbao_operator.kube import AlreadyExists, KubeClient, KubeError, Manifest, ObjectKey
 from openbao_operator.render import names
 
 from . import podview
@@ -45,6 +51,29 @@ BaoConnect = Callable[[Target], BaoClient]
 TOKEN_KEY = "token"  # noqa: S105 (a key name, not a value)
 RECOVERY_SHARES = 1
 RECOVERY_THRESHOLD = 1
+STORE_ATTEMPTS = 4
+"""Writes of the root-token Secret tried at once after sys/init (delays 0.5, 1, 2 s between them)."""
+
+
+@dataclass(repr=False)
+class UnstoredInitResults:
+    """Root-token Secrets that could not be written yet, by (namespace, cluster name): kept in memory only.
+
+    repr shows the keys, never the manifests (they hold the token and the recovery key)."""
+
+    _held: dict[tuple[str, str], Manifest] = field(default_factory=dict)
+
+    def hold(self, namespace: str, name: str, manifest: Manifest) -> None:
+        self._held[(namespace, name)] = manifest
+
+    def held(self, namespace: str, name: str) -> Manifest | None:
+        return self._held.get((namespace, name))
+
+    def release(self, namespace: str, name: str) -> None:
+        self._held.pop((namespace, name), None)
+
+    def __repr__(self) -> str:
+        return f"UnstoredInitResults({sorted(self._held)!r})"
 
 
 def root_token_secret_name(cluster: OpenBaoCluster) -> str:
@@ -107,7 +136,16 @@ async def bootstrap(
     kube: KubeClient,
     reader: Reader,
     connect: BaoConnect,
+    unstored: UnstoredInitResults | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> BootstrapOutcome:
+    held = unstored.held(namespace, cluster.metadata.name) if unstored is not None else None
+    if held is not None:
+        stored = await _store(cluster, held, kube=kube, reader=reader, unstored=unstored, sleep=sleep, attempts=1)
+        if stored.problem is not None:
+            return stored
+        note = f"Secret {root_token_secret_name(cluster)} (root token and recovery key) is stored now, after retries"
+        return BootstrapOutcome(initialized=True, event=("RootTokenStored", note))
     if is_initialized:
         return BootstrapOutcome(initialized=True)
     if cluster.spec.self_init is not None and cluster.spec.self_init.enabled:
@@ -143,12 +181,12 @@ async def bootstrap(
         # NB: a lost answer may still have initialized the node; the next pass asks sys/init again.
         return BootstrapOutcome(initialized=False, problem=Problem("InitializationFailed", str(exc)), retry_after=5.0)
     manifest = _secret_manifest(cluster, result, namespace=namespace, owner_uid=owner_uid)
-    try:
-        created = await kube.create(manifest)
-        reader.wrote(SECRET, ObjectKey(namespace, secret_name), created)
-    except AlreadyExists:
-        pass  # cannot happen after the check above unless someone raced us; never overwrite
+    stored = await _store(
+        cluster, manifest, kube=kube, reader=reader, unstored=unstored, sleep=sleep, attempts=STORE_ATTEMPTS
+    )
     pod_name = podview.name(pod0)
+    if stored.problem is not None:
+        return stored
     return BootstrapOutcome(
         initialized=True,
         event=(
@@ -158,3 +196,46 @@ async def bootstrap(
             "spec.selfInit to keep no root token",
         ),
     )
+
+
+async def _store(
+    cluster: OpenBaoCluster,
+    manifest: Manifest,
+    *,
+    kube: KubeClient,
+    reader: Reader,
+    unstored: UnstoredInitResults | None,
+    sleep: Callable[[float], Awaitable[None]],
+    attempts: int,
+) -> BootstrapOutcome:
+    """Write the root-token Secret (POST, never overwrite); on failure hold it for the next pass."""
+    meta = manifest["metadata"]
+    namespace, secret_name = str(meta["namespace"]), str(meta["name"])
+    failure = ""
+    for attempt in range(attempts):
+        if attempt:
+            await sleep(0.5 * 2 ** (attempt - 1))
+        try:
+            created = await kube.create(manifest)
+            reader.wrote(SECRET, ObjectKey(namespace, secret_name), created)
+            break
+        except AlreadyExists:
+            break  # an earlier attempt whose answer was lost wrote it; never overwrite
+        except KubeError as exc:
+            failure = str(exc)  # KubeError messages carry the API status, never the request body
+    else:
+        if unstored is not None:
+            unstored.hold(namespace, cluster.metadata.name, manifest)
+        return BootstrapOutcome(
+            initialized=True,
+            problem=Problem(
+                "RootTokenNotStored",
+                f"OpenBao is initialized but Secret {secret_name} (root token and recovery key) could not be "
+                f"written: {failure}. The operator keeps them in memory and retries; do not restart or delete "
+                "the operator until this condition clears (check its RBAC for creating Secrets)",
+            ),
+            retry_after=5.0,
+        )
+    if unstored is not None:
+        unstored.release(namespace, cluster.metadata.name)
+    return BootstrapOutcome(initialized=True)

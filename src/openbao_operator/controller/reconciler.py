@@ -57,7 +57,7 @@ from openbao_operator.render.workload import is_optional_kind
 from openbao_operator.render.workload.statefulset import desired_replicas
 
 from . import rollout as rollout_step
-from .bootstrap import BaoConnect, bootstrap, default_connect, root_token
+from .bootstrap import BaoConnect, UnstoredInitResults, bootstrap, default_connect, root_token
 from .conditions import Cond, changed
 from .deletion import add_finalizer, finalize, has_finalizer
 from .image import Verifier, check_image
@@ -160,6 +160,7 @@ class Reconciler:
         self.new_key = new_key
         self.new_serial = new_serial
         self.bao_connect = bao_connect
+        self.unstored = UnstoredInitResults()
 
     # -- the pass ----------------------------------------------------------------------------------------
 
@@ -286,6 +287,7 @@ class Reconciler:
             kube=self.kube,
             reader=self.reader,
             connect=self.bao_connect,
+            unstored=self.unstored,
         )
         is_init = boot.initialized
         if boot.event is not None:
