@@ -51,11 +51,24 @@ class Pattern:
         return json_schema
 
 
-# Characters that can break out of, or be reinterpreted inside, a quoted HCL string: C0 and C1
-# controls (newline and tab included), DEL, the double quote and the backslash.
-_UNSAFE_CHARS = r"\x00-\x1f\x7f-\x9f\"\\"
+CONTROL_CHARS = r"\x00-\x1f\x7f-\x9f"
+"""C0 controls (tab and newline included), DEL and C1 controls, as a regex character-class body."""
 
-HCL_SAFE_REGEX = rf"^(?:[^{_UNSAFE_CHARS}$%]|[$%]+[^{_UNSAFE_CHARS}$%{{])*[$%]*$"
+
+def no_interpolation_pattern(*, forbidden: str) -> str:
+    """A regex (RE2, ECMA-262 and Python read it alike) for strings without the ``forbidden`` characters
+    (a character-class body) and without ``${`` or ``%{``.
+
+    RE2 (the API server) has no lookahead, so the ``${`` / ``%{`` ban is spelled out: every maximal run of
+    ``$``/``%`` is followed by a character other than ``{``, or ends the string. The admission rule below and
+    the HCL writer's own guard (``render.hcl.SAFE_STRING_PATTERN``) are both made here, so they cannot drift.
+    """
+    return rf"^(?:[^{forbidden}$%]|[$%]+[^{forbidden}$%{{])*[$%]*$"
+
+
+# Characters that can break out of, or be reinterpreted inside, a quoted HCL string: the controls, the
+# double quote and the backslash (the writer could escape the last two; admission keeps them out anyway).
+HCL_SAFE_REGEX = no_interpolation_pattern(forbidden=CONTROL_CHARS + r"\"\\")
 """A string that OpenBao's HCL v1 parser reads back exactly as written between quotes.
 
 No control characters, no `"` or `\\`, and no `${` or `%{` (HCL v1 would start an interpolation and

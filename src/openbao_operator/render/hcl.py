@@ -28,6 +28,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import TypeAlias
 
+from openbao_operator.api.types import CONTROL_CHARS, no_interpolation_pattern
+
 __all__ = [
     "SAFE_STRING_PATTERN",
     "Attr",
@@ -49,9 +51,7 @@ Value: TypeAlias = str | bool | int | float | Sequence["Value"] | Mapping[str, "
 # other code point back unchanged, including U+2028, U+FEFF, bidi controls, noncharacters and
 # astral characters, and including backslashes written as "\\" (tests/unit/render/test_hcl.py
 # boots bao to show it); controls are out because HCL parsers disagree on how to escape them.
-_CONTROLS = "\\x00-\\x1f\\x7f-\\x9f"
-
-SAFE_STRING_PATTERN = f"^(?:[^{_CONTROLS}$%]|[$%]+[^{_CONTROLS}$%{{])*[$%]*$"
+SAFE_STRING_PATTERN = no_interpolation_pattern(forbidden=CONTROL_CHARS)
 """The safe-string rule as a regular expression, for a JSON-schema/CRD ``pattern``.
 
 It says: no control character (C0, DEL, C1), and no ``$`` or ``%`` directly followed by ``{``.
