@@ -18,6 +18,7 @@ from .k8s import (
     TopologySpreadConstraint,
 )
 from .networking import GatewayConfig, IngressConfig, NetworkConfig, ServiceConfig
+from .profile import HARDENED_RULES
 from .seal import UnsealConfig
 from .selfinit import SelfInitConfig
 from .status import OpenBaoClusterStatus
@@ -46,6 +47,8 @@ and label values are limited to 63 characters."""
 
 class OpenBaoClusterSpec(ApiModel):
     """The desired OpenBao cluster."""
+
+    rules = HARDENED_RULES
 
     version: OpenBaoVersion
     """OpenBao version, such as 2.4.1. Selects the default image tag and version-dependent options."""

@@ -3,8 +3,9 @@
 As in the reference operator (reference-operator.md §6): Hardened requires TLS from External or ACME, a
 non-static seal, self-init, at least 3 replicas and no ``tlsSkipVerify`` in the seal; Development allows
 all of that and is reported by SecurityRisk=True and ProductionReady=False. The reference enforces
-Hardened at admission (a ValidatingAdmissionPolicy); here a violating Hardened cluster is not applied
-at all and ConfigurationValid=False names each field, which is the same outcome without the policy.
+Hardened at admission (a ValidatingAdmissionPolicy); here the same requirements are CEL rules of the CRD
+(``api/profile.py``), and a violating Hardened cluster that got stored anyway (before the rules existed) is
+not applied at all, with ConfigurationValid=False naming each field.
 An unset profile is treated as Development and reported (ProductionReady=False/ProfileNotSet), where
 the reference refuses to reconcile.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from openbao_operator.api import ConditionType, OpenBaoCluster
+from openbao_operator.api.profile import HARDENED_RULES
 
 from .conditions import Cond
 
@@ -28,23 +30,9 @@ class ProfileVerdict:
 
 
 def hardened_violations(cluster: OpenBaoCluster) -> list[str]:
+    """``spec.<field>: <message>`` per unmet Hardened requirement (the admission rules, checked again here)."""
     spec = cluster.spec
-    out: list[str] = []
-    if not spec.tls.enabled or spec.tls.mode == "OperatorManaged":
-        out.append("spec.tls.mode: Hardened needs External or ACME certificates (and spec.tls.enabled=true)")
-    seal_type = spec.unseal.type if spec.unseal is not None else "static"
-    if seal_type == "static":
-        out.append("spec.unseal.type: Hardened needs a KMS, HSM or transit seal, not the static key")
-    if spec.self_init is None or not spec.self_init.enabled:
-        out.append("spec.selfInit.enabled: Hardened needs self-initialization (no root token is kept)")
-    if spec.replicas < 3:
-        out.append(f"spec.replicas: Hardened needs at least 3 replicas (got {spec.replicas})")
-    unseal = spec.unseal
-    if unseal is not None and unseal.transit is not None and unseal.transit.tls_skip_verify:
-        out.append("spec.unseal.transit.tlsSkipVerify: must not be true under Hardened")
-    if unseal is not None and unseal.kmip is not None and unseal.kmip.tls_skip_verify:
-        out.append("spec.unseal.kmip.tlsSkipVerify: must not be true under Hardened")
-    return out
+    return [f"spec.{rule.field}: {rule.message}" for rule in HARDENED_RULES if not rule.check(spec)]
 
 
 def _risks(cluster: OpenBaoCluster) -> list[str]:

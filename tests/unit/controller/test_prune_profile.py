@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from openbao_operator.api import parse_cluster
+from openbao_operator.api.errors import InvalidClusterError
 from openbao_operator.controller import kinds
 from openbao_operator.controller.profile import judge_profile
 from openbao_operator.controller.prune import leftovers
@@ -60,8 +63,16 @@ def test_unset_profile_is_development_and_reported() -> None:
     assert verdict.security_risk.status == "True"
 
 
+def test_hardened_is_refused_by_the_models_naming_the_field() -> None:
+    with pytest.raises(InvalidClusterError, match=r"spec\.tls\.mode: Hardened needs External or ACME"):
+        cluster(profile="Hardened", replicas=1)
+
+
 def test_hardened_names_each_unmet_requirement() -> None:
-    verdict = judge_profile(cluster(profile="Hardened", replicas=1))
+    # A stored object from before the admission rules existed (ratcheting lets it stay): built without validation.
+    development = cluster(replicas=1)
+    stored = development.model_copy(update={"spec": development.spec.model_copy(update={"profile": "Hardened"})})
+    verdict = judge_profile(stored)
     text = " ".join(verdict.violations)
     for path in ("spec.tls.mode", "spec.unseal.type", "spec.selfInit.enabled", "spec.replicas"):
         assert path in text

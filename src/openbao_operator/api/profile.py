@@ -1,0 +1,70 @@
+"""What the Hardened profile demands of a spec, as admission rules and as the controller's own check.
+
+Why here: the reference operator enforces Hardened at admission (a ValidatingAdmissionPolicy). Written as
+`Rule`s on the spec, the same requirements become CEL in the CRD (a violating Hardened cluster is rejected
+when it is applied, naming the field) and the controller's check (`controller/profile.py`), which still
+refuses to apply a violating object stored before the rule existed (CRD validation ratcheting lets such an
+object through while the offending fields do not change).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Rule
+
+_HARDENED = "self.profile != 'Hardened' || "
+
+
+def _hardened(m: Any) -> bool:
+    return bool(m.profile == "Hardened")
+
+
+def _seal_type(m: Any) -> str:
+    return str(m.unseal.type) if m.unseal is not None else "static"
+
+
+HARDENED_RULES: tuple[Rule, ...] = (
+    Rule(
+        cel=_HARDENED + "(self.tls.enabled && self.tls.mode != 'OperatorManaged')",
+        check=lambda m: not _hardened(m) or (m.tls.enabled and m.tls.mode != "OperatorManaged"),
+        message="Hardened needs External or ACME certificates (and tls.enabled=true)",
+        field="tls.mode",
+    ),
+    Rule(
+        cel=_HARDENED + "(has(self.unseal) && self.unseal.type != 'static')",
+        check=lambda m: not _hardened(m) or _seal_type(m) != "static",
+        message="Hardened needs a KMS, HSM or transit seal, not the static key",
+        field="unseal.type",
+    ),
+    Rule(
+        cel=_HARDENED + "(has(self.selfInit) && self.selfInit.enabled)",
+        check=lambda m: not _hardened(m) or (m.self_init is not None and m.self_init.enabled),
+        message="Hardened needs self-initialization (no root token is kept)",
+        field="selfInit.enabled",
+    ),
+    Rule(
+        cel=_HARDENED + "self.replicas >= 3",
+        check=lambda m: not _hardened(m) or m.replicas >= 3,
+        message="Hardened needs at least 3 replicas",
+        field="replicas",
+    ),
+    Rule(
+        cel=_HARDENED + "!has(self.unseal) || !has(self.unseal.transit) || !has(self.unseal.transit.tlsSkipVerify) || "
+        "!self.unseal.transit.tlsSkipVerify",
+        check=lambda m: (
+            not _hardened(m) or m.unseal is None or m.unseal.transit is None or not m.unseal.transit.tls_skip_verify
+        ),
+        message="must not be true under the Hardened profile",
+        field="unseal.transit.tlsSkipVerify",
+    ),
+    Rule(
+        cel=_HARDENED + "!has(self.unseal) || !has(self.unseal.kmip) || !has(self.unseal.kmip.tlsSkipVerify) || "
+        "!self.unseal.kmip.tlsSkipVerify",
+        check=lambda m: (
+            not _hardened(m) or m.unseal is None or m.unseal.kmip is None or not m.unseal.kmip.tls_skip_verify
+        ),
+        message="must not be true under the Hardened profile",
+        field="unseal.kmip.tlsSkipVerify",
+    ),
+)
