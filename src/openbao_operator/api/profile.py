@@ -13,7 +13,8 @@ from typing import Any
 
 from .base import Rule
 
-_HARDENED = "self.profile != 'Hardened' || "
+# NB: has() first: CEL fails with "no such key" on an absent optional field (profile has no default).
+_HARDENED = "!has(self.profile) || self.profile != 'Hardened' || "
 
 
 def _hardened(m: Any) -> bool:
@@ -26,13 +27,13 @@ def _seal_type(m: Any) -> str:
 
 HARDENED_RULES: tuple[Rule, ...] = (
     Rule(
-        cel=_HARDENED + "(self.tls.enabled && self.tls.mode != 'OperatorManaged')",
+        cel=_HARDENED + "(self.tls.enabled && has(self.tls.mode) && self.tls.mode != 'OperatorManaged')",
         check=lambda m: not _hardened(m) or (m.tls.enabled and m.tls.mode != "OperatorManaged"),
         message="Hardened needs External or ACME certificates (and tls.enabled=true)",
         field="tls.mode",
     ),
     Rule(
-        cel=_HARDENED + "(has(self.unseal) && self.unseal.type != 'static')",
+        cel=_HARDENED + "(has(self.unseal) && has(self.unseal.type) && self.unseal.type != 'static')",
         check=lambda m: not _hardened(m) or _seal_type(m) != "static",
         message="Hardened needs a KMS, HSM or transit seal, not the static key",
         field="unseal.type",
@@ -44,7 +45,7 @@ HARDENED_RULES: tuple[Rule, ...] = (
         field="selfInit.enabled",
     ),
     Rule(
-        cel=_HARDENED + "self.replicas >= 3",
+        cel=_HARDENED + "(has(self.replicas) && self.replicas >= 3)",
         check=lambda m: not _hardened(m) or m.replicas >= 3,
         message="Hardened needs at least 3 replicas",
         field="replicas",
