@@ -342,7 +342,8 @@ async def test_verification_off_makes_no_registry_call() -> None:
     [
         ("Not A Ref", {"enabled": True, "publicKey": "x"}, FailureReason.INVALID_REFERENCE),
         ("quay.io/a:v1", {"enabled": True, "publicKey": "not pem"}, FailureReason.INVALID_CONFIGURATION),
-        ("quay.io/a:v1", {"enabled": True, "issuer": "https://i", "subject": "s"}, FailureReason.KEYLESS_UNSUPPORTED),
+        # keyless without a trusted root: this operator embeds none
+        ("quay.io/a:v1", {"enabled": True, "issuer": "https://i", "subject": "s"}, FailureReason.INVALID_CONFIGURATION),
     ],
 )
 async def test_configuration_problems_fail_before_any_registry_call(
