@@ -124,7 +124,8 @@ class TestCA:
     ) -> x509.Certificate:
         """A Fulcio-style leaf: empty subject, SAN email/URI, issuer extension(s), EKU codeSigning."""
         key, issuer_cert = self.issuing
-        start = not_before or NOW - dt.timedelta(minutes=5)
+        # From "now" at the call, not at import: a long test session must not outlive its leaves.
+        start = not_before or dt.datetime.now(UTC).replace(microsecond=0) - dt.timedelta(minutes=5)
         end = not_after or start + dt.timedelta(minutes=10)
         names: list[x509.GeneralName] = []
         if email:
