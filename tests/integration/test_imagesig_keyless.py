@@ -83,7 +83,7 @@ def keyless(*, subject: str = EMAIL, issuer: str = OIDC_ISSUER, ignore_tlog: boo
 
 
 def sign_keyless(cli: Cosign, ref: str, pki: Pki, fmt: Format, *, name: str) -> tuple[KeyPair, x509.Certificate]:
-    key = cli.generate_key_pair(name=name)
+    key = cli.generate_key_pair(name=f"keyless-{name}")  # the cosign workdir is shared by the session
     leaf, leaf_path = pki.leaf_for(key)
     cli.sign_with_certificate(ref, key=key, certificate=leaf_path, chain=pki.chain_path, bundle=fmt == "v3-bundle")
     return key, leaf
@@ -236,7 +236,7 @@ async def test_keyless_v2_with_a_rekor_entry_attached_by_cosign_is_checked_at_th
     pki = Pki(tmp_path)
     repo = "keyless/rekor-v2"
     ref = push_tiny_image(registry=registry, repository=repo, tag="v1", workdir=tmp_path, log=cosign.log)
-    key = cosign.generate_key_pair(name="rekor-v2")
+    key = cosign.generate_key_pair(name="keyless-rekor-v2")
     signed_at = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=2)
     leaf, leaf_path = pki.leaf_for(key, not_before=signed_at - dt.timedelta(minutes=2))
     payload_path = tmp_path / "payload.json"
