@@ -145,7 +145,8 @@ def check_simple_signing(
     if signed_digest != digest:
         return _fail(FailureReason.CLAIMS_MISMATCH, f"a valid signature names {str(signed_digest)[:80]}, not {digest}")
     if not require_tlog:
-        return _identity(signer, cert, None, SignatureCheck(None, "verified (.sig, transparency log not required)"))
+        unlogged = SignatureCheck(None, "verified (.sig, transparency log not required)")
+        return _identity(signer, cert=cert, entry=None, check=unlogged)
     if not rekor_bundle:
         return _fail(
             FailureReason.TLOG_ENTRY_MISSING,
@@ -161,7 +162,7 @@ def check_simple_signing(
         dsse=False,
         cert=cert,
     )
-    return _identity(signer, cert, entry, tlog)
+    return _identity(signer, cert=cert, entry=entry, check=tlog)
 
 
 def check_bundle(
@@ -200,7 +201,8 @@ def check_bundle(
     if claims is not None:
         return claims
     if not require_tlog:
-        return _identity(signer, cert, None, SignatureCheck(None, "verified (bundle, transparency log not required)"))
+        unlogged = SignatureCheck(None, "verified (bundle, transparency log not required)")
+        return _identity(signer, cert=cert, entry=None, check=unlogged)
     entries = _tlog_entries(doc)
     if not entries:
         return _fail(
@@ -213,9 +215,9 @@ def check_bundle(
         entry = entry_from_bundle(raw)
         last = _identity(
             signer,
-            cert,
-            entry,
-            _tlog(
+            cert=cert,
+            entry=entry,
+            check=_tlog(
                 entry,
                 rekor_keys,
                 payload_sha256=hashlib.sha256(payload).hexdigest(),
@@ -272,13 +274,16 @@ def _no_tlog_hint(signer: SignerPolicy) -> str:
 
 
 def _identity(
-    signer: SignerPolicy, cert: x509.Certificate | None, entry: TlogEntry | None, check: SignatureCheck
+    signer: SignerPolicy, *, cert: x509.Certificate | None, entry: TlogEntry | None, check: SignatureCheck
 ) -> SignatureCheck:
     """Keyless, after the signature (and its log entry) passed: the certificate at the signing time."""
     if not check.ok or not isinstance(signer, KeylessPolicy) or cert is None:
         return check
     if entry is not None and check.tlog_checked:
-        signed_at = dt.datetime.fromtimestamp(entry.integrated_time, dt.UTC)
+        try:
+            signed_at = dt.datetime.fromtimestamp(entry.integrated_time, dt.UTC)
+        except (OverflowError, ValueError, OSError):
+            return _fail(FailureReason.TLOG_UNVERIFIABLE, "the transparency-log entry's integratedTime is out of range")
         source = "the Rekor entry's integratedTime"
     else:
         signed_at, source = signer.now, "the current time: ignoreTlog is true"

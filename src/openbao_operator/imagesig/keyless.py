@@ -127,6 +127,8 @@ def _authority(item: Any, *, source: str) -> CertificateAuthority:
         if not isinstance(certs, list) or not 1 <= len(certs) <= MAX_CHAIN:
             raise InvalidConfiguration(f"{what} needs 1 to {MAX_CHAIN} certChain certificates")
         chain = tuple(x509.load_der_x509_certificate(base64.b64decode(c["rawBytes"], validate=True)) for c in certs)
+        for cert in chain:
+            _ = cert.extensions  # malformed extensions fail here, as configuration, not during a check
         window = item.get("validFor") or {}
         return CertificateAuthority(
             chain=chain, valid_from=_time(window.get("start")), valid_to=_time(window.get("end"))
@@ -152,10 +154,15 @@ def load_certificate(data: bytes | str | None) -> x509.Certificate | None:
     raw = data.encode() if isinstance(data, str) else data
     try:
         if raw.lstrip().startswith(b"-----BEGIN"):
-            return x509.load_pem_x509_certificate(raw)
-        return x509.load_der_x509_certificate(raw)
+            cert = x509.load_pem_x509_certificate(raw)
+        else:
+            cert = x509.load_der_x509_certificate(raw)
+        # NB: extensions are parsed lazily and raise on malformed ones (duplicates, bad DER); parse them
+        # here, where a bad certificate is just "no certificate", not later in a check that must not raise.
+        _ = cert.extensions
     except ValueError:
         return None
+    return cert
 
 
 def certificate_key(cert: x509.Certificate) -> VerificationKey | None:

@@ -474,3 +474,31 @@ async def test_a_keyless_verdict_checked_at_the_current_time_is_not_reused_after
         later = await verifier.verify("quay.io/team/app:v1", config, trusted_root=root)
     assert isinstance(later, Failed), later
     assert later.reason is FailureReason.CERTIFICATE_EXPIRED
+
+
+def test_a_certificate_with_malformed_extensions_is_no_certificate_not_an_exception() -> None:
+    key = ec_key()
+    ca = TestCA.new()
+    issuing_key, issuing = ca.issuing
+    broken = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([]))
+        .issuer_name(issuing.subject)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(NOW - dt.timedelta(minutes=1))
+        .not_valid_after(NOW + dt.timedelta(minutes=5))
+        # A known OID with bytes that are not its DER: parsing the extensions raises.
+        .add_extension(x509.UnrecognizedExtension(x509.oid.ExtensionOID.SUBJECT_ALTERNATIVE_NAME, b"\x01\x02"), False)
+        .sign(issuing_key, hashes.SHA384())
+    )
+    payload = simple_signing_payload()
+    result = check_simple_signing(
+        payload=payload,
+        signature_b64=b64(sign(key, payload)),
+        signer=policy(root_of(ca)),
+        certificate=pem(broken),
+        digest=DIGEST,
+        require_tlog=False,
+    )
+    assert result.reason is FailureReason.CERTIFICATE_UNTRUSTED
