@@ -13,8 +13,9 @@ which keyless verification reports as a configuration problem naming the field.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from openbao_operator.api import OpenBaoCluster
 from openbao_operator.api.workload import ImageVerificationConfig
@@ -48,7 +49,7 @@ def wanted_image(cluster: OpenBaoCluster) -> str:
 async def check_image(cluster: OpenBaoCluster, *, verifier: Verifier, reader: Reader, namespace: str) -> ImageDecision:
     config = cluster.spec.image_verification
     secrets: list[Mapping[str, bytes | str]] = []
-    trusted_root: str | None = None
+    trusted_root: bytes | str | None = None
     if config is not None and config.enabled:
         for ref in config.image_pull_secrets or ():
             data = secret_data(await reader.get(SECRET, ObjectKey(namespace, ref.name), direct=True))
@@ -56,9 +57,24 @@ async def check_image(cluster: OpenBaoCluster, *, verifier: Verifier, reader: Re
                 secrets.append(data)
         if config.trusted_root_config_map_ref is not None:
             key = ObjectKey(namespace, config.trusted_root_config_map_ref.name)
-            config_map = await reader.get(CONFIGMAP, key, direct=True)
-            value = ((config_map or {}).get("data") or {}).get(TRUSTED_ROOT_KEY)
-            trusted_root = value if isinstance(value, str) else None
+            trusted_root = _trusted_root(await reader.get(CONFIGMAP, key, direct=True))
     verdict = await verifier.verify(wanted_image(cluster), config, pull_secrets=secrets, trusted_root=trusted_root)
     policy = config.failure_policy if config is not None else "Block"
     return decide(verdict, policy)
+
+
+def _trusted_root(config_map: Mapping[str, Any] | None) -> bytes | str | None:
+    """The ConfigMap's `trusted_root.json`, from `data` (what `kubectl create configmap --from-file` writes)
+    or `binaryData`; None when the ConfigMap or the key is missing."""
+    if config_map is None:
+        return None
+    text = (config_map.get("data") or {}).get(TRUSTED_ROOT_KEY)
+    if isinstance(text, str):
+        return text
+    encoded = (config_map.get("binaryData") or {}).get(TRUSTED_ROOT_KEY)
+    if isinstance(encoded, str):
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except ValueError:
+            return None
+    return None
