@@ -1,4 +1,4 @@
-"""cosign signatures, checked with a public key: pure functions over bytes already fetched and hash-checked.
+"""cosign signatures, checked with a public key or (keyless) a certificate: pure functions over fetched bytes.
 
 Two formats (python-stack.md §5):
 - **v2 / classic**: the tag `sha256-<hex>.sig` holds a manifest whose layers are simple-signing JSON
