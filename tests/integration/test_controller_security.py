@@ -5,6 +5,7 @@ checked against a real registry before the StatefulSet may run the image."""
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,8 @@ from tests.integration.operatorhelp import (
 )
 from tests.peers.controlplane import ControlPlane
 from tests.peers.registry import Cosign, Registry, push_tiny_image
+from tests.unit.imagesig.fulcio import EMAIL, OIDC_ISSUER, TestCA, trusted_root
+from tests.unit.imagesig.fulcio import pem as fulcio_pem
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180), pytest.mark.usefixtures("crd")]
 __all__ = ["crd"]
@@ -260,5 +263,65 @@ async def test_image_signature_gates_the_statefulset(
             await eventually(
                 lambda: _cond(client, "wrn", namespace, "ImageVerified", "False"), what="reported", within=20
             )
+    finally:
+        await client.close()
+
+
+@pytest.mark.timeout(300)
+async def test_keyless_signature_with_the_trusted_root_from_a_configmap(
+    control_plane: ControlPlane, namespace: str, registry: Registry, cosign: Cosign, tmp_path: Path, peer_logs: Path
+) -> None:
+    """The operator reads `trusted_root.json` from the user's ConfigMap (by a direct GET, under its own RBAC)."""
+    ca = TestCA.new()
+    key = cosign.generate_key_pair(name=f"keyless-{namespace}")
+    public = serialization.load_pem_public_key(key.public.read_bytes())
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    leaf_path, chain_path = tmp_path / "leaf.pem", tmp_path / "chain.pem"
+    leaf_path.write_text(fulcio_pem(ca.leaf(public)))
+    chain_path.write_text(ca.chain_pem)
+    signed = push_tiny_image(
+        registry=registry, repository="openbao/keyless", tag="signed", workdir=tmp_path, log=peer_logs / "crane.log"
+    )
+    cosign.sign_with_certificate(signed, key=key, certificate=leaf_path, chain=chain_path)
+    root = json.dumps(trusted_root([ca.authority()], []))
+    verification = {
+        "enabled": True,
+        "issuer": OIDC_ISSUER,
+        "subject": EMAIL,
+        "ignoreTlog": True,
+        "trustedRootConfigMapRef": {"name": "sigstore-root"},
+    }
+    tag_ref = f"{registry.host}/openbao/keyless:signed"
+    client = admin(control_plane, field_manager="test-user")
+    try:
+        await client.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "sigstore-root", "namespace": namespace},
+                "data": {"trusted_root.json": root},
+            }
+        )
+        async with running_operator(control_plane, namespace):
+            await client.apply(
+                cluster_manifest("kls", namespace, replicas=1, image=tag_ref, imageVerification=verification)
+            )
+            got = await eventually(
+                lambda: _cond(client, "kls", namespace, "ImageVerified", "True"), what="keyless verified", within=30
+            )
+            assert got["status"]["verifiedImageDigest"] == signed
+            sts = await eventually(
+                lambda: get_or_none(client, kinds.STATEFULSET, "kls", namespace), what="StatefulSet", within=20
+            )
+            assert sts["spec"]["template"]["spec"]["containers"][0]["image"] == signed
+
+            # A missing ConfigMap blocks, and the condition names the field.
+            missing = {**verification, "trustedRootConfigMapRef": {"name": "no-such-root"}}
+            await client.apply(cluster_manifest("klm", namespace, replicas=1, image=tag_ref, imageVerification=missing))
+            got = await eventually(
+                lambda: _cond(client, "klm", namespace, "ImageVerified", "False"), what="blocked", within=30
+            )
+            assert "trustedRootConfigMapRef" in condition(got, "ImageVerified")["message"]
+            assert await get_or_none(client, kinds.STATEFULSET, "klm", namespace) is None
     finally:
         await client.close()

@@ -181,6 +181,81 @@ class Cosign:
             raise ValueError("the Sigstore bundle format needs cosign v3")
         run_checked([*argv, image_ref], env=self.env, log=self.log, timeout=120)
 
+    def sign_with_certificate(
+        self, image_ref: str, *, key: KeyPair, certificate: Path, chain: Path, bundle: bool = False
+    ) -> None:
+        """Sign as keyless signers do, offline: the key plus a certificate (and chain) for its public key.
+
+        cosign checks that the certificate is for the key and stores it with the signature: the
+        `dev.sigstore.cosign/certificate` and `/chain` annotations (v3 leaves the chain empty), or the
+        bundle's `verificationMaterial.certificate` with ``bundle=True`` (v3 only).
+        """
+        argv = [
+            self.binary,
+            "sign",
+            f"--key={key.private}",
+            f"--certificate={certificate}",
+            f"--certificate-chain={chain}",
+            "--tlog-upload=false",
+            "--yes",
+        ]
+        if self.major >= 3:
+            argv += ["--use-signing-config=false", f"--new-bundle-format={'true' if bundle else 'false'}"]
+        elif bundle:
+            raise ValueError("the Sigstore bundle format needs cosign v3")
+        run_checked([*argv, image_ref], env=self.env, log=self.log, timeout=120)
+
+    def generate_payload(self, image_ref: str) -> bytes:
+        """``cosign generate``: the simple-signing payload `cosign sign` would sign for ``image_ref``."""
+        argv = [self.binary, "generate", image_ref]
+        return run_checked(argv, env=self.env, log=self.log, timeout=60).stdout.encode()
+
+    def sign_blob(self, path: Path, *, key: KeyPair) -> str:
+        """``cosign sign-blob`` without a log upload; returns the base64 signature."""
+        argv = [self.binary, "sign-blob", f"--key={key.private}", "--tlog-upload=false", "--yes", str(path)]
+        return run_checked(argv, env=self.env, log=self.log, timeout=60).stdout.strip()
+
+    def attach_signature(
+        self, image_ref: str, *, payload: Path, signature: Path, certificate: Path, chain: Path, rekor_response: Path
+    ) -> None:
+        """``cosign attach signature`` with a certificate and a Rekor entry made elsewhere (``--rekor-response``)."""
+        argv = [
+            self.binary,
+            "attach",
+            "signature",
+            f"--payload={payload}",
+            f"--signature={signature}",
+            f"--certificate={certificate}",
+            f"--certificate-chain={chain}",
+            f"--rekor-response={rekor_response}",
+            image_ref,
+        ]
+        run_checked(argv, env=self.env, log=self.log, timeout=120)
+
+    def verify_identity(
+        self,
+        image_ref: str,
+        *,
+        trusted_root: Path,
+        subject: str,
+        issuer: str,
+        ignore_tlog: bool,
+        bundle: bool = False,
+    ) -> subprocess.CompletedProcess[str]:
+        """``cosign verify`` keyless, offline: the given trusted root, no SCTs; the caller checks ``returncode``."""
+        argv = [
+            self.binary,
+            "verify",
+            f"--trusted-root={trusted_root}",
+            f"--certificate-identity={subject}",
+            f"--certificate-oidc-issuer={issuer}",
+            "--insecure-ignore-sct=true",
+            f"--insecure-ignore-tlog={'true' if ignore_tlog else 'false'}",
+        ]
+        if self.major >= 3:
+            argv.append(f"--new-bundle-format={'true' if bundle else 'false'}")
+        return run_checked([*argv, image_ref], env=self.env, log=self.log, timeout=120, check=False)
+
     def verify(self, image_ref: str, *, key: KeyPair) -> subprocess.CompletedProcess[str]:
         """``cosign verify`` with the public key, tlog ignored; the caller checks ``returncode``."""
         argv = [self.binary, "verify", f"--key={key.public}", "--insecure-ignore-tlog=true"]

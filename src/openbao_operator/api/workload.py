@@ -84,12 +84,18 @@ class ImageVerificationConfig(ApiModel):
     public_key: Annotated[str, Field(min_length=1, max_length=16384)] | None = None
     """PEM public key for key-based verification."""
     issuer: Annotated[str, Field(min_length=1)] | None = None
-    """OIDC issuer for keyless verification."""
+    """OIDC issuer for keyless verification: must equal the signing certificate's Fulcio issuer extension."""
     subject: Annotated[str, Field(min_length=1)] | None = None
-    """Certificate subject for keyless verification."""
+    """Certificate subject for keyless verification: must equal an email or URI SAN (exact, no regex)."""
+    trusted_root_config_map_ref: LocalObjectReference | None = None
+    """ConfigMap in the cluster's namespace whose key `trusted_root.json` is a Sigstore trusted root: the
+    certificate authorities (Fulcio) and transparency logs (Rekor) to trust. Required for keyless
+    verification (this operator embeds no public-good root, so offline clusters work); with publicKey, its
+    Rekor keys check the transparency log."""
     failure_policy: Literal["Warn", "Block"] = "Block"
     """Block: nothing that would run an unverified image is applied. Warn: proceed with a Warning Event."""
     ignore_tlog: bool = False
-    """Skip the transparency-log check."""
+    """Skip the transparency-log check. Keyless: the certificate is then checked at the current time, not at
+    the Rekor entry's time (short-lived Fulcio certificates fail; meant for long-lived private CAs)."""
     image_pull_secrets: list[LocalObjectReference] | None = None
     """Registry credentials (dockerconfigjson Secrets) used for verification."""

@@ -3,21 +3,27 @@
 Why here, before rendering: a verified image is pinned as ``repo@sha256:...`` into the render facts, so
 the pod template carries exactly what was checked (a tag moved later cannot swap it). With verification
 off nothing is fetched from any registry (``ImageVerifier.verify`` answers NotRequired at once). The
-decision table is imagesig's (``decide``); this module gathers the pull secrets and returns the decision.
+decision table is imagesig's (``decide``); this module gathers the pull secrets and the trusted root
+(``trustedRootConfigMapRef``, key ``trusted_root.json``) and returns the decision.
+
+The user's ConfigMap carries none of this operator's labels, so the informers do not see it: it is read
+by a direct GET, like the pull secrets. A missing ConfigMap or key is passed on as "no trusted root",
+which keyless verification reports as a configuration problem naming the field.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from openbao_operator.api import OpenBaoCluster
 from openbao_operator.api.workload import ImageVerificationConfig
-from openbao_operator.imagesig import ImageDecision, Verdict, decide
+from openbao_operator.imagesig import TRUSTED_ROOT_KEY, ImageDecision, Verdict, decide
 from openbao_operator.kube import ObjectKey
 from openbao_operator.render import names
 
-from .kinds import SECRET
+from .kinds import CONFIGMAP, SECRET
 from .sources import Reader
 from .tls import secret_data
 
@@ -31,6 +37,7 @@ class Verifier(Protocol):
         config: ImageVerificationConfig | None,
         *,
         pull_secrets: Sequence[Mapping[str, bytes | str]] = (),
+        trusted_root: bytes | str | None = None,
     ) -> Verdict: ...
 
 
@@ -42,11 +49,32 @@ def wanted_image(cluster: OpenBaoCluster) -> str:
 async def check_image(cluster: OpenBaoCluster, *, verifier: Verifier, reader: Reader, namespace: str) -> ImageDecision:
     config = cluster.spec.image_verification
     secrets: list[Mapping[str, bytes | str]] = []
+    trusted_root: bytes | str | None = None
     if config is not None and config.enabled:
         for ref in config.image_pull_secrets or ():
             data = secret_data(await reader.get(SECRET, ObjectKey(namespace, ref.name), direct=True))
             if data is not None:
                 secrets.append(data)
-    verdict = await verifier.verify(wanted_image(cluster), config, pull_secrets=secrets)
+        if config.trusted_root_config_map_ref is not None:
+            key = ObjectKey(namespace, config.trusted_root_config_map_ref.name)
+            trusted_root = _trusted_root(await reader.get(CONFIGMAP, key, direct=True))
+    verdict = await verifier.verify(wanted_image(cluster), config, pull_secrets=secrets, trusted_root=trusted_root)
     policy = config.failure_policy if config is not None else "Block"
     return decide(verdict, policy)
+
+
+def _trusted_root(config_map: Mapping[str, Any] | None) -> bytes | str | None:
+    """The ConfigMap's `trusted_root.json`, from `data` (what `kubectl create configmap --from-file` writes)
+    or `binaryData`; None when the ConfigMap or the key is missing."""
+    if config_map is None:
+        return None
+    text = (config_map.get("data") or {}).get(TRUSTED_ROOT_KEY)
+    if isinstance(text, str):
+        return text
+    encoded = (config_map.get("binaryData") or {}).get(TRUSTED_ROOT_KEY)
+    if isinstance(encoded, str):
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except ValueError:
+            return None
+    return None

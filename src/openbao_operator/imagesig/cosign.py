@@ -1,4 +1,4 @@
-"""cosign signatures, checked with a public key: pure functions over bytes already fetched and hash-checked.
+"""cosign signatures, checked with a public key or (keyless) a certificate: pure functions over fetched bytes.
 
 Two formats (python-stack.md §5):
 - **v2 / classic**: the tag `sha256-<hex>.sig` holds a manifest whose layers are simple-signing JSON
@@ -12,27 +12,39 @@ Two formats (python-stack.md §5):
   predicate type `https://sigstore.dev/cosign/sign/v1` and a subject whose sha256 is the digest.
   Attestations (other predicate types) are not signatures and are ignored.
 
+Who signed: with a public key (:class:`.keys.VerificationKey`) the signature must verify with it. Keyless
+(:class:`KeylessPolicy`) the signature carries a certificate (v2: the `dev.sigstore.cosign/certificate`
+annotation; bundle: `verificationMaterial.certificate` or the first of `x509CertificateChain`), the
+signature must verify with the certificate's key, and the certificate must pass :mod:`.keyless` at the
+signing time: the Rekor entry's integratedTime when the log is checked, else the verifier's clock.
+
 The transparency log: with ``require_tlog`` (spec ignoreTlog false) a signature without a Rekor entry
 fails with TransparencyLogEntryMissing; an entry is accepted only if its signed entry timestamp verifies
-with a trusted Rekor key (:mod:`.tlog`) and its body names this very signature and payload.
+with a trusted Rekor key (:mod:`.tlog`) and its body names this very signature and payload (and, keyless,
+this certificate).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography import x509
+
 from .errors import FailureReason
+from .keyless import Identity, TrustedRoot, certificate_der, certificate_key, check_certificate, load_certificate
 from .keys import VerificationKey
 from .tlog import RekorKeys, TlogEntry, check_tlog_entry, entry_from_bundle, entry_from_cosign_annotation
 
 SIMPLESIGNING_MEDIA_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json"
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
+CERTIFICATE_ANNOTATION = "dev.sigstore.cosign/certificate"
 REKOR_BUNDLE_ANNOTATION = "dev.sigstore.cosign/bundle"
 COSIGN_SIGNATURE_TYPE = "cosign container image signature"
 SIG_TAG_SUFFIX = ".sig"
@@ -51,12 +63,27 @@ COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
 
 
 @dataclass(frozen=True)
+class KeylessPolicy:
+    """Keyless verification: certificates must chain to ``root`` and name ``identity``."""
+
+    root: TrustedRoot
+    identity: Identity
+    now: dt.datetime
+    """The signing time used when the transparency log is not checked (ignoreTlog: true)."""
+
+
+SignerPolicy = VerificationKey | KeylessPolicy
+
+
+@dataclass(frozen=True)
 class SignatureCheck:
     """The outcome for one signature: ``reason`` is None when it verifies."""
 
     reason: FailureReason | None
     message: str
     tlog_checked: bool = False
+    valid_until: dt.datetime | None = None
+    """Keyless without the log: the certificate's notAfter; the verdict must not outlive it."""
 
     @property
     def ok(self) -> bool:
@@ -86,18 +113,26 @@ def check_simple_signing(
     *,
     payload: bytes,
     signature_b64: str | None,
-    key: VerificationKey,
+    signer: SignerPolicy,
     digest: str,
+    certificate: str | None = None,
     rekor_bundle: str | None = None,
     require_tlog: bool,
     rekor_keys: RekorKeys | None = None,
 ) -> SignatureCheck:
-    """Verify one classic cosign signature layer (its payload already checked against the layer digest)."""
+    """Verify one classic cosign signature layer (its payload already checked against the layer digest).
+
+    ``certificate`` is the layer's `dev.sigstore.cosign/certificate` annotation (PEM; keyless only).
+    """
     signature = _b64(signature_b64)
     if signature is None:
         return _fail(FailureReason.SIGNATURE_MISMATCH, "a .sig layer has no valid base64 signature annotation")
+    resolved = _signing_key(signer, load_certificate(certificate), what="a .sig layer")
+    if isinstance(resolved, SignatureCheck):
+        return resolved
+    key, cert = resolved
     if not key.verify(signature, payload):
-        return _fail(FailureReason.SIGNATURE_MISMATCH, "a .sig signature does not verify with the configured key")
+        return _fail(FailureReason.SIGNATURE_MISMATCH, f"a .sig signature does not verify with {_whose(signer)}")
     try:
         doc = json.loads(payload)
         critical = doc["critical"]
@@ -110,21 +145,30 @@ def check_simple_signing(
     if signed_digest != digest:
         return _fail(FailureReason.CLAIMS_MISMATCH, f"a valid signature names {str(signed_digest)[:80]}, not {digest}")
     if not require_tlog:
-        return SignatureCheck(reason=None, message="verified (.sig, transparency log not required)")
+        unlogged = SignatureCheck(None, "verified (.sig, transparency log not required)")
+        return _identity(signer, cert=cert, entry=None, check=unlogged)
     if not rekor_bundle:
         return _fail(
             FailureReason.TLOG_ENTRY_MISSING,
             "the signature verifies but has no transparency-log entry (signed with --tlog-upload=false?); "
-            "set ignoreTlog: true to trust the key alone",
+            + _no_tlog_hint(signer),
         )
     entry = entry_from_cosign_annotation(rekor_bundle)
-    return _tlog(entry, rekor_keys, payload_sha256=hashlib.sha256(payload).hexdigest(), signature=signature, dsse=False)
+    tlog = _tlog(
+        entry,
+        rekor_keys,
+        payload_sha256=hashlib.sha256(payload).hexdigest(),
+        signature=signature,
+        dsse=False,
+        cert=cert,
+    )
+    return _identity(signer, cert=cert, entry=entry, check=tlog)
 
 
 def check_bundle(
     *,
     bundle: bytes,
-    key: VerificationKey,
+    signer: SignerPolicy,
     digest: str,
     require_tlog: bool,
     rekor_keys: RekorKeys | None = None,
@@ -146,34 +190,111 @@ def check_bundle(
         return _fail(FailureReason.SIGNATURE_MISMATCH, "a Sigstore bundle's DSSE envelope is malformed")
     if len(signatures) != 1 or not isinstance(signatures[0], dict):
         return _fail(FailureReason.SIGNATURE_MISMATCH, "a Sigstore bundle must carry exactly one DSSE signature")
+    resolved = _signing_key(signer, load_certificate(_bundle_certificate(doc)), what="a Sigstore bundle")
+    if isinstance(resolved, SignatureCheck):
+        return resolved
+    key, cert = resolved
     signature = _b64(signatures[0].get("sig"))
     if signature is None or not key.verify(signature, pae(payload_type, payload)):
-        return _fail(FailureReason.SIGNATURE_MISMATCH, "a bundle signature does not verify with the configured key")
+        return _fail(FailureReason.SIGNATURE_MISMATCH, f"a bundle signature does not verify with {_whose(signer)}")
     claims = _check_statement(payload_type, payload, digest)
     if claims is not None:
         return claims
     if not require_tlog:
-        return SignatureCheck(reason=None, message="verified (bundle, transparency log not required)")
+        unlogged = SignatureCheck(None, "verified (bundle, transparency log not required)")
+        return _identity(signer, cert=cert, entry=None, check=unlogged)
     entries = _tlog_entries(doc)
     if not entries:
         return _fail(
             FailureReason.TLOG_ENTRY_MISSING,
             "the bundle verifies but has no transparency-log entry (signed without a Rekor upload?); "
-            "set ignoreTlog: true to trust the key alone",
+            + _no_tlog_hint(signer),
         )
     last = _fail(FailureReason.TLOG_UNVERIFIABLE, "no transparency-log entry could be checked")
     for raw in entries:
         entry = entry_from_bundle(raw)
-        last = _tlog(
-            entry,
-            rekor_keys,
-            payload_sha256=hashlib.sha256(payload).hexdigest(),
-            signature=signature,
-            dsse=True,
+        last = _identity(
+            signer,
+            cert=cert,
+            entry=entry,
+            check=_tlog(
+                entry,
+                rekor_keys,
+                payload_sha256=hashlib.sha256(payload).hexdigest(),
+                signature=signature,
+                dsse=True,
+                cert=cert,
+            ),
         )
         if last.ok:
             break
     return last
+
+
+def _bundle_certificate(doc: dict[str, Any]) -> bytes | None:
+    """The leaf of a bundle: `certificate` (v0.3) or the first of `x509CertificateChain` (v0.1/v0.2)."""
+    material = doc.get("verificationMaterial")
+    if not isinstance(material, dict):
+        return None
+    single = material.get("certificate")
+    if isinstance(single, dict):
+        return _b64(single.get("rawBytes"))
+    chain = material.get("x509CertificateChain")
+    certs = chain.get("certificates") if isinstance(chain, dict) else None
+    if isinstance(certs, list) and certs and isinstance(certs[0], dict):
+        return _b64(certs[0].get("rawBytes"))
+    return None
+
+
+def _signing_key(
+    signer: SignerPolicy, cert: x509.Certificate | None, *, what: str
+) -> tuple[VerificationKey, x509.Certificate | None] | SignatureCheck:
+    """The key that must have made the signature: the configured one, or (keyless) the certificate's."""
+    if isinstance(signer, VerificationKey):
+        return signer, None
+    if cert is None:
+        return _fail(FailureReason.CERTIFICATE_UNTRUSTED, f"{what} carries no signing certificate (not keyless)")
+    key = certificate_key(cert)
+    if key is None:
+        return _fail(FailureReason.CERTIFICATE_UNTRUSTED, f"{what} has a certificate with an unsupported key type")
+    return key, cert
+
+
+def _whose(signer: SignerPolicy) -> str:
+    return "the configured key" if isinstance(signer, VerificationKey) else "its certificate's key"
+
+
+def _no_tlog_hint(signer: SignerPolicy) -> str:
+    if isinstance(signer, VerificationKey):
+        return "set ignoreTlog: true to trust the key alone"
+    return (
+        "keyless signatures need the Rekor entry's time to check the short-lived certificate; ignoreTlog: true "
+        "checks the certificate at the current time instead"
+    )
+
+
+def _identity(
+    signer: SignerPolicy, *, cert: x509.Certificate | None, entry: TlogEntry | None, check: SignatureCheck
+) -> SignatureCheck:
+    """Keyless, after the signature (and its log entry) passed: the certificate at the signing time."""
+    if not check.ok or not isinstance(signer, KeylessPolicy) or cert is None:
+        return check
+    if entry is not None and check.tlog_checked:
+        try:
+            signed_at = dt.datetime.fromtimestamp(entry.integrated_time, dt.UTC)
+        except (OverflowError, ValueError, OSError):
+            return _fail(FailureReason.TLOG_UNVERIFIABLE, "the transparency-log entry's integratedTime is out of range")
+        source = "the Rekor entry's integratedTime"
+    else:
+        signed_at, source = signer.now, "the current time: ignoreTlog is true"
+    problem = check_certificate(
+        cert, root=signer.root, identity=signer.identity, signed_at=signed_at, time_source=source
+    )
+    if problem is not None:
+        return _fail(problem.reason, problem.message)
+    if check.tlog_checked:
+        return check
+    return SignatureCheck(None, check.message, valid_until=cert.not_valid_after_utc)
 
 
 def _check_statement(payload_type: str, payload: bytes, digest: str) -> SignatureCheck | None:
@@ -217,6 +338,7 @@ def _tlog(
     payload_sha256: str,
     signature: bytes,
     dsse: bool,
+    cert: x509.Certificate | None,
 ) -> SignatureCheck:
     if entry is None:
         return _fail(FailureReason.TLOG_UNVERIFIABLE, "the transparency-log entry is malformed")
@@ -226,6 +348,7 @@ def _tlog(
         payload_sha256=payload_sha256,
         signature=signature,
         dsse=dsse,
+        certificate_der=certificate_der(cert) if cert is not None else None,
     )
     if problem is not None:
         return _fail(FailureReason.TLOG_UNVERIFIABLE, problem)

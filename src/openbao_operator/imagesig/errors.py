@@ -18,9 +18,8 @@ class FailureReason(StrEnum):
     INVALID_REFERENCE = "InvalidReference"
     """The image string is not a valid reference."""
     INVALID_CONFIGURATION = "InvalidConfiguration"
-    """spec.imageVerification cannot be used as written (unparsable public key, no key and no identity)."""
-    KEYLESS_UNSUPPORTED = "KeylessUnsupported"
-    """issuer/subject (keyless) verification is not available in this build."""
+    """spec.imageVerification cannot be used as written (unparsable public key, no key and no identity,
+    keyless without a usable trusted root)."""
     REGISTRY_UNAVAILABLE = "RegistryUnavailable"
     """Connection refused, timeout, 429 or 5xx: transient, retried with backoff."""
     REGISTRY_AUTH_FAILED = "RegistryAuthFailed"
@@ -38,7 +37,15 @@ class FailureReason(StrEnum):
     TLOG_ENTRY_MISSING = "TransparencyLogEntryMissing"
     """The signature verifies but has no transparency-log entry, and ignoreTlog is false."""
     TLOG_UNVERIFIABLE = "TransparencyLogUnverifiable"
-    """A transparency-log entry exists but cannot be checked (no trusted Rekor key here)."""
+    """A transparency-log entry exists but does not verify (no trusted Rekor key, a bad SET, another signature)."""
+    CERTIFICATE_UNTRUSTED = "CertificateUntrusted"
+    """Keyless: the signing certificate is missing, does not chain to the trusted root, or is not for code signing."""
+    CERTIFICATE_EXPIRED = "CertificateExpired"
+    """Keyless: the certificate (or its CA) was not valid at the signing time."""
+    ISSUER_MISMATCH = "IssuerMismatch"
+    """Keyless: the certificate's OIDC issuer is not spec.imageVerification.issuer."""
+    IDENTITY_MISMATCH = "IdentityMismatch"
+    """Keyless: no email or URI name of the certificate is spec.imageVerification.subject."""
 
     @property
     def transient(self) -> bool:

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx2
 
@@ -51,6 +51,9 @@ DEFAULT_TIMEOUT = 5.0
 USER_AGENT = "openbao-operator-imagesig"
 
 _NO_REFERRERS_API = frozenset({400, 404, 405, 406, 501})
+MAX_REFERRER_PAGES = 8
+"""Pages of one referrers answer followed (a cosign-signed image has a handful of referrers)."""
+_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";]*)"?')
 _DIGEST = re.compile(r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
 _CHALLENGE_PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
@@ -214,25 +217,56 @@ class RegistryClient:
         """Manifests whose subject is ``digest``: the OCI 1.1 referrers API, else the `sha256-<hex>` tag index.
 
         Filtered by ``artifact_type`` here too (a registry may ignore the filter). An absent tag index
-        means no referrers.
+        means no referrers. A paginated answer (`Link: <url>; rel="next"`, OCI distribution spec) is
+        followed for at most :data:`MAX_REFERRER_PAGES` pages, and only to the same registry and
+        repository: credentials never follow a link elsewhere, and a looping registry cannot keep us.
         """
         query = f"?{urlencode({'artifactType': artifact_type})}" if artifact_type else ""
-        try:
-            _, body = await self._get(
-                ref, f"referrers/{digest}{query}", accept=OCI_INDEX, limit=MAX_MANIFEST_BYTES, what="referrers"
-            )
-            index = _json_object(body, what=f"referrers of {digest}")
-        except RegistryError as exc:
-            # No referrers API (distribution 2.8 answers 404; some registries 400/405/406/501): the OCI 1.1
-            # tag schema. Outages and auth failures are not a missing API.
-            if exc.status not in _NO_REFERRERS_API:
-                raise
+        path: str | None = f"referrers/{digest}{query}"
+        found: list[Descriptor] = []
+        pages = 0
+        while path is not None and pages < MAX_REFERRER_PAGES:
             try:
-                index = (await self.get_manifest(ref, tag_schema_tag(digest))).doc
-            except NotFound:
-                return []
-        found = [descriptor_of(d) for d in index.get("manifests") or [] if isinstance(d, dict)]
+                headers, body = await self._get(ref, path, accept=OCI_INDEX, limit=MAX_MANIFEST_BYTES, what="referrers")
+            except RegistryError as exc:
+                if pages:
+                    # A later page that vanished is the registry's fault, not an absent image.
+                    if isinstance(exc, NotFound):
+                        raise RegistryProtocolError(f"{ref.name} referrers page {pages + 1}: not found") from None
+                    raise
+                # No referrers API (distribution 2.8 answers 404; some registries 400/405/406/501): the OCI
+                # 1.1 tag schema. Outages and auth failures are not a missing API.
+                if exc.status not in _NO_REFERRERS_API:
+                    raise
+                try:
+                    index = (await self.get_manifest(ref, tag_schema_tag(digest))).doc
+                except NotFound:
+                    return []
+                found = [descriptor_of(d) for d in index.get("manifests") or [] if isinstance(d, dict)]
+                break
+            pages += 1
+            index = _json_object(body, what=f"referrers of {digest}")
+            found += [descriptor_of(d) for d in index.get("manifests") or [] if isinstance(d, dict)]
+            path = self._next_page(ref, path, headers)
         return [d for d in found if not artifact_type or d.artifact_type == artifact_type]
+
+    def _next_page(self, ref: ImageReference, path: str, headers: httpx2.Headers) -> str | None:
+        """The path (below `/v2/<repository>/`) of the `rel="next"` link, when it stays on this repository."""
+        for value in headers.get_list("link"):
+            for match in _LINK.finditer(value):
+                if "next" not in match.group(2).lower().split():
+                    continue
+                here = self._url(ref, path)
+                target = urlsplit(urljoin(here, match.group(1)))
+                origin = urlsplit(here)
+                prefix = f"/v2/{ref.repository}/referrers/"
+                if (target.scheme, target.netloc) != (origin.scheme, origin.netloc) or not target.path.startswith(
+                    prefix
+                ):
+                    raise RegistryProtocolError(f"{ref.name} referrers: the next page leaves the repository")
+                rest = str(target.path).removeprefix(f"/v2/{ref.repository}/")
+                return rest + (f"?{target.query}" if target.query else "")
+        return None
 
     # -- transport ----------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from .keys import VerificationKey, load_public_key
@@ -123,8 +124,13 @@ def check_tlog_entry(
     payload_sha256: str,
     signature: bytes,
     dsse: bool,
+    certificate_der: bytes | None = None,
 ) -> str | None:
-    """None when the entry is promised by a trusted Rekor key and names this signature; else why not."""
+    """None when the entry is promised by a trusted Rekor key and names this signature; else why not.
+
+    ``certificate_der`` (keyless): the entry must also name this signing certificate as the verifier, so a
+    logged signature cannot be paired with another certificate for the same key.
+    """
     if not rekor_keys:
         return (
             "the signature has a transparency-log entry, but the operator has no trusted Rekor key to check it "
@@ -154,6 +160,8 @@ def check_tlog_entry(
             return "the hashedrekord entry is malformed"
         if hashed.get("algorithm") != "sha256" or hashed.get("value") != payload_sha256 or entry_sig != signature:
             return "the transparency-log entry is for another signature or payload"
+        if certificate_der is not None and not _names_certificate(spec["signature"], "publicKey", certificate_der):
+            return "the transparency-log entry names another signing certificate"
         return None
     if kind == "dsse" and dsse:
         try:
@@ -165,8 +173,28 @@ def check_tlog_entry(
             return "the transparency-log entry is for another payload"
         if signature not in entry_sigs:
             return "the transparency-log entry is for another signature"
+        if certificate_der is not None and not any(
+            _b64(s.get("signature")) == signature and _names_certificate(s, "verifier", certificate_der)
+            for s in spec["signatures"]
+        ):
+            return "the transparency-log entry names another signing certificate"
         return None
     return f"transparency-log entries of kind {str(kind)[:40]!r} are not supported for this signature format"
+
+
+def _names_certificate(holder: Any, field: str, certificate_der: bytes) -> bool:
+    """The entry's verifier (base64 of a PEM certificate; under `content` for hashedrekord) is this certificate."""
+    value = holder.get(field) if isinstance(holder, dict) else None
+    if isinstance(value, dict):
+        value = value.get("content")
+    pem = _b64(value)
+    if not pem:
+        return False
+    try:
+        logged = x509.load_pem_x509_certificate(pem)
+    except ValueError:
+        return False
+    return logged.public_bytes(serialization.Encoding.DER) == certificate_der
 
 
 def rekor_keys_from_trusted_root(data: bytes | str) -> dict[str, RekorKey]:

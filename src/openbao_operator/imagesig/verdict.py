@@ -18,7 +18,7 @@ class Verified:
     """The pinned reference to put in the StatefulSet and in status.verifiedImageDigest."""
     digest: str
     signer: str
-    """Who signed, for messages: `key sha256:<fingerprint>`."""
+    """Who signed, for messages: `key sha256:<16 hex of the fingerprint>` or `oidc <issuer>|<subject>`."""
     signature_format: SignatureFormat
     cached: bool = False
     """True when the verdict came from the verdict cache (no signature fetched this time)."""

@@ -1,9 +1,10 @@
 """`ImageVerifier.verify(image, config, pull_secrets=...) -> Verdict`: the one call the controller makes.
 
 One verification: parse the reference; resolve a tag to its digest (tag cache, TTL); look the verdict up
-by (repository, digest, key fingerprint, tlog mode, credential identity); on a miss fetch the cosign v2
-`.sig` manifest and the Sigstore bundle referrers, and accept the image if any signature verifies with
-the key and names the digest. Every failure becomes a ``Failed`` verdict with a reason; nothing raises
+by (repository, digest, signer, tlog mode, credential identity); on a miss fetch the cosign v2 `.sig`
+manifest and the Sigstore bundle referrers, and accept the image if any signature verifies with the key
+(or, keyless, with a certificate that chains to the supplied trusted root and names the identity) and
+names the digest. Every failure becomes a ``Failed`` verdict with a reason; nothing raises
 to the caller except cancellation. Only positive verdicts are cached (a missing signature may be pushed
 a minute later; a registry outage must not stick), and verification off costs zero registry calls.
 """
@@ -11,6 +12,7 @@ a minute later; a registry outage must not stick), and verification off costs ze
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,11 +25,14 @@ from .cache import BoundedCache
 from .cosign import (
     BUNDLE_ARTIFACT_TYPE,
     BUNDLE_MEDIA_TYPES,
+    CERTIFICATE_ANNOTATION,
     REKOR_BUNDLE_ANNOTATION,
     SIG_TAG_SUFFIX,
     SIGNATURE_ANNOTATION,
     SIMPLESIGNING_MEDIA_TYPE,
+    KeylessPolicy,
     SignatureCheck,
+    SignerPolicy,
     check_bundle,
     check_simple_signing,
 )
@@ -39,7 +44,8 @@ from .errors import (
     RegistryProtocolError,
     RegistryUnavailable,
 )
-from .keys import VerificationKey, load_public_key
+from .keyless import TRUSTED_ROOT_KEY, Identity, TrustedRoot, parse_trusted_root
+from .keys import load_public_key
 from .reference import ImageReference, parse_reference
 from .registry import DEFAULT_TIMEOUT, RegistryClient, new_http_client, tag_schema_tag
 from .tlog import RekorKeys
@@ -49,13 +55,18 @@ DEFAULT_DEADLINE = 20.0
 MAX_SIGNATURES = 16
 """Signatures examined per format and image; more are ignored (bounds the work an attacker can cause)."""
 
-# Furthest-along failure first: it says the most about what is wrong.
+# Furthest-along failure first: it says the most about what is wrong. Keyless certificate checks come
+# after the signature, the claims and the log entry (the entry gives the signing time).
 _FAILURE_RANK = {
-    FailureReason.TLOG_UNVERIFIABLE: 0,
-    FailureReason.TLOG_ENTRY_MISSING: 1,
-    FailureReason.CLAIMS_MISMATCH: 2,
-    FailureReason.SIGNATURE_MISMATCH: 3,
-    FailureReason.REGISTRY_PROTOCOL_ERROR: 4,
+    FailureReason.IDENTITY_MISMATCH: 0,
+    FailureReason.ISSUER_MISMATCH: 1,
+    FailureReason.CERTIFICATE_EXPIRED: 2,
+    FailureReason.TLOG_UNVERIFIABLE: 3,
+    FailureReason.TLOG_ENTRY_MISSING: 4,
+    FailureReason.CLAIMS_MISMATCH: 5,
+    FailureReason.CERTIFICATE_UNTRUSTED: 6,
+    FailureReason.SIGNATURE_MISMATCH: 7,
+    FailureReason.REGISTRY_PROTOCOL_ERROR: 8,
 }
 
 
@@ -64,8 +75,11 @@ class _Key:
     registry: str
     repository: str
     digest: str
-    key_fingerprint: str
+    signer_id: str
+    """The key fingerprint, or (keyless) issuer, subject and trusted-root fingerprint."""
     require_tlog: bool
+    rekor_id: str
+    """Which Rekor keys were trusted (the trusted root's, or the operator's)."""
     credential: str
     """A one-way fingerprint of the pull credential used (or "anonymous"): tenants do not share verdicts."""
 
@@ -75,7 +89,9 @@ class ImageVerifier:
 
     One per operator process; call :meth:`aclose` on shutdown. ``clock`` drives the tag-cache TTL and
     token expiry (inject a fake one in tests); ``transport`` replaces httpx2's network transport
-    (fault injection only); ``rekor_keys`` are the trusted Rekor keys for ignoreTlog: false.
+    (fault injection only); ``rekor_keys`` are the trusted Rekor keys for ignoreTlog: false when the
+    cluster supplies no trusted root; ``wall_clock`` (unix seconds) is the time keyless certificates are
+    checked at when the transparency log is not (ignoreTlog: true).
     """
 
     def __init__(
@@ -86,6 +102,7 @@ class ImageVerifier:
         clock: Callable[[], float] = time.monotonic,
         transport: httpx2.AsyncBaseTransport | None = None,
         rekor_keys: RekorKeys | None = None,
+        wall_clock: Callable[[], float] = time.time,
         verdict_cache_size: int = 256,
         tag_cache_size: int = 128,
         tag_ttl: float = 300.0,
@@ -96,7 +113,9 @@ class ImageVerifier:
         self._deadline = deadline
         self._clock = clock
         self._rekor_keys = rekor_keys
-        self.verdicts: BoundedCache[_Key, Verified] = BoundedCache(verdict_cache_size, clock=clock)
+        self._wall_clock = wall_clock
+        self.verdicts: BoundedCache[_Key, tuple[Verified, float | None]] = BoundedCache(verdict_cache_size, clock=clock)
+        """Verdicts and, for keyless verdicts checked at the current time, the wall time they end at."""
         self.tags: BoundedCache[tuple[str, str, str, str], str] = BoundedCache(tag_cache_size, ttl=tag_ttl, clock=clock)
         self.registry_requests = 0
         """Registry requests sent so far (tests show caches and disabled verification send none)."""
@@ -118,32 +137,28 @@ class ImageVerifier:
         config: ImageVerificationConfig | None,
         *,
         pull_secrets: Sequence[Mapping[str, bytes | str]] = (),
+        trusted_root: bytes | str | None = None,
     ) -> Verdict:
         """Verify ``image`` (the exact string the StatefulSet would get) as ``config`` asks.
 
         ``pull_secrets`` are the decoded ``data`` maps of the Secrets named in
         ``config.imagePullSecrets`` (keys `.dockerconfigjson` or `.dockercfg`), in that order.
+        ``trusted_root`` is the `trusted_root.json` of ``config.trustedRootConfigMapRef`` (required for
+        keyless; with a key its Rekor keys check the transparency log).
         """
         if config is None or not config.enabled:
             return NotRequired(image=image)
         try:
             ref = parse_reference(image)
-            signer, key = _signer(config)
+            who = self._signer(config, trusted_root)
             keychain = keychain_from_secrets(pull_secrets)
         except ImageSigError as exc:
             return Failed(reason=exc.reason, message=exc.message, image=image)
-        if key is None:
-            return Failed(
-                reason=FailureReason.KEYLESS_UNSUPPORTED,
-                message="keyless verification (issuer/subject) is not supported by this operator build; "
-                "set spec.imageVerification.publicKey",
-                image=image,
-            )
         client = RegistryClient(self._client(), keychain=keychain, clock=self._clock)
         state = _Progress()
         try:
             async with asyncio.timeout(self._deadline):
-                return await self._verify(ref, image, key, signer, not config.ignore_tlog, client, keychain, state)
+                return await self._verify(ref, image, who, not config.ignore_tlog, client, keychain, state)
         except TimeoutError:
             return Failed(
                 reason=FailureReason.REGISTRY_UNAVAILABLE,
@@ -156,6 +171,38 @@ class ImageVerifier:
         finally:
             self.registry_requests += client.requests
 
+    def _signer(self, config: ImageVerificationConfig, trusted_root: bytes | str | None) -> _Signer:
+        """The key or identity to verify with; raises :class:`InvalidConfiguration` naming the field."""
+        root: TrustedRoot | None = None
+        if trusted_root is not None:
+            source = f"spec.imageVerification.trustedRootConfigMapRef (key {TRUSTED_ROOT_KEY})"
+            root = parse_trusted_root(trusted_root, source=source)
+        # The cluster's trusted root, when given, names the Rekor keys; else the operator's own.
+        rekor_keys = root.rekor_keys if root is not None else self._rekor_keys
+        rekor_id = root.fingerprint if root is not None else "operator"
+        if config.public_key:
+            key = load_public_key(config.public_key)
+            # sha256: + 16 hex, as the reference names keys
+            return _Signer(f"key {key.fingerprint[:23]}", key, key.fingerprint, rekor_keys, rekor_id)
+        if config.issuer and config.subject:
+            if root is None:
+                raise InvalidConfiguration(
+                    "keyless verification (issuer and subject) needs spec.imageVerification.trustedRootConfigMapRef: "
+                    f"a ConfigMap whose key {TRUSTED_ROOT_KEY} is the Sigstore trusted root (this operator embeds none)"
+                )
+            if not root.authorities:
+                raise InvalidConfiguration(
+                    f"spec.imageVerification.trustedRootConfigMapRef: {TRUSTED_ROOT_KEY} has no certificateAuthorities"
+                )
+            policy = KeylessPolicy(
+                root=root,
+                identity=Identity(issuer=config.issuer, subject=config.subject),
+                now=dt.datetime.fromtimestamp(self._wall_clock(), dt.UTC),
+            )
+            cache_id = f"oidc:{config.issuer}|{config.subject}@{root.fingerprint}"
+            return _Signer(f"oidc {config.issuer}|{config.subject}", policy, cache_id, rekor_keys, rekor_id)
+        raise InvalidConfiguration("spec.imageVerification needs publicKey, or issuer and subject")
+
     def _client(self) -> httpx2.AsyncClient:
         if self._http is None:
             self._http = new_http_client(timeout=self._timeout, transport=self._transport)
@@ -165,8 +212,7 @@ class ImageVerifier:
         self,
         ref: ImageReference,
         image: str,
-        key: VerificationKey,
-        signer: str,
+        who: _Signer,
         require_tlog: bool,
         client: RegistryClient,
         keychain: Keychain,
@@ -184,28 +230,30 @@ class ImageVerifier:
                 self.tags.put(tag_key, cached_digest)
             digest = cached_digest
         state.digest = digest
-        cache_key = _Key(ref.registry, ref.repository, digest, key.fingerprint, require_tlog, cred_id)
+        cache_key = _Key(ref.registry, ref.repository, digest, who.cache_id, require_tlog, who.rekor_id, cred_id)
         hit = self.verdicts.get(cache_key)
-        if hit is not None:
+        if hit is not None and (hit[1] is None or self._wall_clock() <= hit[1]):
             return Verified(
                 image=ref.pinned(digest),
                 digest=digest,
-                signer=signer,
-                signature_format=hit.signature_format,
+                signer=who.name,
+                signature_format=hit[0].signature_format,
                 cached=True,
             )
 
         checks: list[tuple[SignatureFormat, SignatureCheck]] = []
-        for fmt, check in await self._v2_checks(ref, digest, key, require_tlog, client):
+        for fmt, check in await self._v2_checks(ref, digest, who, require_tlog, client):
             checks.append((fmt, check))
             if check.ok:
                 break
         if not any(c.ok for _, c in checks):
-            checks += await self._bundle_checks(ref, digest, key, require_tlog, client)
+            checks += await self._bundle_checks(ref, digest, who, require_tlog, client)
         for fmt, check in checks:
             if check.ok:
-                verdict = Verified(image=ref.pinned(digest), digest=digest, signer=signer, signature_format=fmt)
-                self.verdicts.put(cache_key, verdict)
+                verdict = Verified(image=ref.pinned(digest), digest=digest, signer=who.name, signature_format=fmt)
+                # A keyless verdict checked at the current time ends with its certificate.
+                ends = check.valid_until.timestamp() if check.valid_until is not None else None
+                self.verdicts.put(cache_key, (verdict, ends))
                 return verdict
         if not checks:
             return Failed(
@@ -218,14 +266,14 @@ class ImageVerifier:
         worst = min((c for _, c in checks), key=lambda c: _FAILURE_RANK.get(c.reason or FailureReason.NO_SIGNATURES, 9))
         return Failed(
             reason=worst.reason or FailureReason.SIGNATURE_MISMATCH,
-            message=f"{ref.name}@{digest}: {len(checks)} signature(s) found, none accepted for {signer}: "
+            message=f"{ref.name}@{digest}: {len(checks)} signature(s) found, none accepted for {who.name}: "
             f"{worst.message}",
             image=image,
             digest=digest,
         )
 
     async def _v2_checks(
-        self, ref: ImageReference, digest: str, key: VerificationKey, require_tlog: bool, client: RegistryClient
+        self, ref: ImageReference, digest: str, who: _Signer, require_tlog: bool, client: RegistryClient
     ) -> list[tuple[SignatureFormat, SignatureCheck]]:
         try:
             manifest = await client.get_manifest(ref, tag_schema_tag(digest) + SIG_TAG_SUFFIX)
@@ -246,11 +294,12 @@ class ImageVerifier:
             check = check_simple_signing(
                 payload=payload,
                 signature_b64=layer.annotation(SIGNATURE_ANNOTATION),
-                key=key,
+                signer=who.policy,
                 digest=digest,
+                certificate=layer.annotation(CERTIFICATE_ANNOTATION),
                 rekor_bundle=layer.annotation(REKOR_BUNDLE_ANNOTATION),
                 require_tlog=require_tlog,
-                rekor_keys=self._rekor_keys,
+                rekor_keys=who.rekor_keys,
             )
             out.append(("cosign-v2", check))
             if check.ok:
@@ -258,7 +307,7 @@ class ImageVerifier:
         return out
 
     async def _bundle_checks(
-        self, ref: ImageReference, digest: str, key: VerificationKey, require_tlog: bool, client: RegistryClient
+        self, ref: ImageReference, digest: str, who: _Signer, require_tlog: bool, client: RegistryClient
     ) -> list[tuple[SignatureFormat, SignatureCheck]]:
         out: list[tuple[SignatureFormat, SignatureCheck]] = []
         referrers = await client.referrers(ref, digest, artifact_type=BUNDLE_ARTIFACT_TYPE)
@@ -283,7 +332,7 @@ class ImageVerifier:
                 )
                 continue
             check = check_bundle(
-                bundle=bundle, key=key, digest=digest, require_tlog=require_tlog, rekor_keys=self._rekor_keys
+                bundle=bundle, signer=who.policy, digest=digest, require_tlog=require_tlog, rekor_keys=who.rekor_keys
             )
             out.append(("sigstore-bundle", check))
             if check.ok:
@@ -296,10 +345,13 @@ class _Progress:
     digest: str | None = None
 
 
-def _signer(config: ImageVerificationConfig) -> tuple[str, VerificationKey | None]:
-    if config.public_key:
-        key = load_public_key(config.public_key)
-        return f"key {key.fingerprint[:23]}", key  # sha256: + 16 hex, as the reference names keys
-    if config.issuer and config.subject:
-        return f"oidc {config.issuer}|{config.subject}", None
-    raise InvalidConfiguration("spec.imageVerification needs publicKey, or issuer and subject")
+@dataclass(frozen=True)
+class _Signer:
+    """Who must have signed, as one verification needs it."""
+
+    name: str
+    """For messages: `key sha256:<16 hex>` or `oidc <issuer>|<subject>` (the reference's cache naming)."""
+    policy: SignerPolicy
+    cache_id: str
+    rekor_keys: RekorKeys | None
+    rekor_id: str

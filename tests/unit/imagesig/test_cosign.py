@@ -49,7 +49,7 @@ def v2(signer: Signer, key: Signer, payload: bytes | None = None, **kw: object) 
     check = check_simple_signing(
         payload=body,
         signature_b64=str(sig),
-        key=load_public_key(key.public_pem),
+        signer=load_public_key(key.public_pem),
         digest=DIGEST,
         require_tlog=bool(kw.pop("require_tlog", False)),
         **kw,  # type: ignore[arg-type]
@@ -100,7 +100,7 @@ def test_v2_tlog_required_without_entry_fails_with_a_clear_reason(signer: Signer
     check = check_simple_signing(
         payload=body,
         signature_b64=b64(signer.sign(body)),
-        key=load_public_key(signer.public_pem),
+        signer=load_public_key(signer.public_pem),
         digest=DIGEST,
         require_tlog=True,
     )
@@ -118,7 +118,7 @@ def test_v2_tlog_entry_verifies_with_a_trusted_rekor_key(signer: Signer, rekor: 
         return check_simple_signing(
             payload=body,
             signature_b64=b64(sig),
-            key=load_public_key(signer.public_pem),
+            signer=load_public_key(signer.public_pem),
             digest=DIGEST,
             rekor_bundle=annotation,
             require_tlog=True,
@@ -151,7 +151,7 @@ def test_v2_tlog_entry_verifies_with_a_trusted_rekor_key(signer: Signer, rekor: 
 def v3(data: bytes, key: Signer, **kw: object) -> FailureReason | None:
     return check_bundle(
         bundle=data,
-        key=load_public_key(key.public_pem),
+        signer=load_public_key(key.public_pem),
         digest=DIGEST,
         require_tlog=bool(kw.pop("require_tlog", False)),
         **kw,  # type: ignore[arg-type]

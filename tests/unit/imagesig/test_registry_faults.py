@@ -28,7 +28,13 @@ from openbao_operator.imagesig.errors import (
     RegistryUnavailable,
 )
 from openbao_operator.imagesig.reference import parse_reference
-from openbao_operator.imagesig.registry import MANIFEST_ACCEPT, Descriptor, RegistryClient, new_http_client
+from openbao_operator.imagesig.registry import (
+    MANIFEST_ACCEPT,
+    MAX_REFERRER_PAGES,
+    Descriptor,
+    RegistryClient,
+    new_http_client,
+)
 from tests.unit.imagesig.canned import Signer, bundle, simple_signing_payload, statement
 
 Handler = Callable[[httpx2.Request], httpx2.Response]
@@ -281,6 +287,64 @@ async def test_the_oci_referrers_api_is_used_when_the_registry_has_it() -> None:
     assert not any(sha(b"ignored") in r.url.path for r in reg.seen)  # filtered out client-side too
 
 
+def paged_referrers(reg: Registry, pages: list[bytes], *, link: Callable[[int], str]) -> None:
+    """The referrers API answering page ``n`` (query ``last=<n>``) with a Link to the next one."""
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        n = int(request.url.params.get("last", "0"))
+        headers = {"Content-Type": "application/vnd.oci.image.index.v1+json"}
+        if n + 1 < len(pages):
+            headers["Link"] = link(n + 1)
+        return httpx2.Response(200, content=pages[n], headers=headers)
+
+    reg.routes[f"/v2/team/app/referrers/{DIGEST}"] = answer
+
+
+async def test_paginated_referrers_are_followed_through_the_link_header() -> None:
+    signer = Signer.new()
+    reg = Registry()
+    reg.manifest("/v2/team/app/manifests/v1", MANIFEST)
+    good = bundle_referrer(reg, "team/app", DIGEST, bundle(signer, statement(DIGEST)))
+    attestation = dict(good, artifactType="application/vnd.in-toto+json", digest=sha(b"ignored"))
+    paged_referrers(
+        reg,
+        [referrer_index(attestation), referrer_index(good)],
+        link=lambda n: f'</v2/team/app/referrers/{DIGEST}?n=1&last={n}>; rel="next"',
+    )
+    async with ImageVerifier(transport=httpx2.MockTransport(reg)) as verifier:
+        verdict = await verifier.verify("reg.example/team/app:v1", key_config(signer))
+    assert isinstance(verdict, Verified), verdict
+    assert verdict.signature_format == "sigstore-bundle"
+    pages = [r for r in reg.seen if "/referrers/" in r.url.path]
+    assert [p.url.params.get("last") for p in pages] == [None, "1"]
+
+
+async def test_referrer_pages_are_bounded() -> None:
+    reg = Registry()
+    empty = referrer_index()
+    paged_referrers(reg, [empty] * 50, link=lambda n: f'<?last={n}>; rel="next"')  # relative, same path
+    found = await client(reg).referrers(parse_reference("quay.io/team/app"), DIGEST)
+    assert found == []
+    assert len([r for r in reg.seen if "/referrers/" in r.url.path]) == MAX_REFERRER_PAGES
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        f'<https://elsewhere.example/v2/team/app/referrers/{DIGEST}?last=1>; rel="next"',
+        f'<http://quay.io/v2/team/app/referrers/{DIGEST}?last=1>; rel="next"',  # downgraded scheme
+        '</v2/other/repo/referrers/x?last=1>; rel="next"',
+        '</token?last=1>; rel="next"',
+    ],
+)
+async def test_a_next_page_outside_the_repository_is_refused(link: str) -> None:
+    reg = Registry()
+    paged_referrers(reg, [referrer_index(), referrer_index()], link=lambda _n: link)
+    with pytest.raises(RegistryProtocolError, match="leaves the repository"):
+        await client(reg).referrers(parse_reference("quay.io/team/app"), DIGEST)
+    assert len(reg.seen) == 1
+
+
 async def test_a_referrer_whose_subject_is_another_image_is_not_accepted() -> None:
     signer = Signer.new()
     reg = Registry()
@@ -342,7 +406,8 @@ async def test_verification_off_makes_no_registry_call() -> None:
     [
         ("Not A Ref", {"enabled": True, "publicKey": "x"}, FailureReason.INVALID_REFERENCE),
         ("quay.io/a:v1", {"enabled": True, "publicKey": "not pem"}, FailureReason.INVALID_CONFIGURATION),
-        ("quay.io/a:v1", {"enabled": True, "issuer": "https://i", "subject": "s"}, FailureReason.KEYLESS_UNSUPPORTED),
+        # keyless without a trusted root: this operator embeds none
+        ("quay.io/a:v1", {"enabled": True, "issuer": "https://i", "subject": "s"}, FailureReason.INVALID_CONFIGURATION),
     ],
 )
 async def test_configuration_problems_fail_before_any_registry_call(
