@@ -97,6 +97,8 @@ class ReconcilerConfig:
     gateway_missing_seconds: float = 1200.0
     rollout_ready_timeout: float = 600.0
     """A rollout replacement not Ready within this many seconds halts the rollout (RolloutStalled)."""
+    tls_policy: pki.RotationPolicy = pki.DEFAULT_POLICY
+    """Certificate lifetimes and renewal windows; end-to-end tests shorten them to see rotations in minutes."""
 
 
 @dataclass(frozen=True)
@@ -457,6 +459,7 @@ class Reconciler:
             server_secret=secret_data(live_server),
             new_key=self.new_key,
             new_serial=self.new_serial,
+            policy=self.config.tls_policy,
         )
         for secret, live in zip(outcome.secrets, (live_ca, live_server), strict=False):
             result = await self.applier.ensure(secret, live)
