@@ -56,6 +56,7 @@ from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload import is_optional_kind
 from openbao_operator.render.workload.statefulset import desired_replicas
 
+from . import acme
 from . import rollout as rollout_step
 from .bootstrap import BaoConnect, bootstrap, default_connect, root_token
 from .conditions import Cond, changed
@@ -150,6 +151,7 @@ class Reconciler:
         new_key: pki.KeyFactory = pki.generate_p256_key,
         new_serial: pki.SerialFactory = pki.random_serial,
         bao_connect: BaoConnect = default_connect,
+        resolve: acme.Resolver = acme.system_resolver,
     ) -> None:
         self.kube = kube
         self.reader = reader
@@ -162,6 +164,7 @@ class Reconciler:
         self.new_key = new_key
         self.new_serial = new_serial
         self.bao_connect = bao_connect
+        self.resolve = resolve
 
     # -- the pass ----------------------------------------------------------------------------------------
 
@@ -271,7 +274,7 @@ class Reconciler:
         # Secrets, a registry): run them concurrently; all are done before anything below is applied.
         _, tls, unseal, decision = await asyncio.gather(
             self._finalizer(raw, key),
-            self._tls(cluster, namespace=namespace, owner_uid=owner_uid, now=now, pass_=pass_),
+            self._tls(cluster, namespace=namespace, owner_uid=owner_uid, now=now, initialized=is_init, pass_=pass_),
             self._unseal(cluster, namespace=namespace, owner_uid=owner_uid, pass_=pass_),
             check_image(cluster, verifier=self.verifier, reader=self.reader, namespace=namespace),
         )
@@ -440,7 +443,14 @@ class Reconciler:
         return result.waiting_for
 
     async def _tls(
-        self, cluster: OpenBaoCluster, *, namespace: str, owner_uid: str, now: datetime, pass_: _Pass
+        self,
+        cluster: OpenBaoCluster,
+        *,
+        namespace: str,
+        owner_uid: str,
+        now: datetime,
+        initialized: bool,
+        pass_: _Pass,
     ) -> TlsOutcome:
         name = cluster.metadata.name
         ca_key = ObjectKey(namespace, pki.ca_secret_name(name))
@@ -473,7 +483,22 @@ class Reconciler:
         if outcome.hold_workload:
             pass_.hold_statefulset = True
             pass_.problem("TLSNotReady", outcome.condition.message)
-        return outcome
+        verdict = await acme.acme_preflight(
+            cluster,
+            namespace=namespace,
+            initialized=initialized,
+            read_gateway=acme.gateway_reader(self.kube),
+            resolve=self.resolve,
+            gateway_missing_retry=self.config.gateway_missing_seconds,
+        )
+        if verdict is None:
+            return outcome
+        # NB: the Warning Event comes with the TLSReady transition (_write_status), once, not every pass
+        pass_.problem(verdict.reason, verdict.message)
+        pass_.after(verdict.retry_after)
+        pass_.hold_statefulset = pass_.hold_statefulset or verdict.hold_workload
+        failed = Cond(T.TLS_READY.value, "False", verdict.reason, verdict.message)
+        return dataclasses.replace(outcome, condition=failed)
 
     async def _unseal(
         self, cluster: OpenBaoCluster, *, namespace: str, owner_uid: str, pass_: _Pass
