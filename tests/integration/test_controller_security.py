@@ -103,10 +103,35 @@ async def _more(operator: Operator, than: float) -> bool:
     return reconciles(operator) > than
 
 
+def _tls_secret(name: str, namespace: str, data: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "type": "kubernetes.io/tls",
+        "data": data,
+    }
+
+
+def _user_material(doc: dict[str, Any], namespace: str, *, now: datetime) -> dict[str, str]:
+    """Server Secret data for ``doc``'s cluster issued at ``now`` (the pki package standing in for cert-manager)."""
+    plan = pki.plan_operator_managed_tls(
+        parse_cluster(doc),
+        namespace=namespace,
+        cluster_domain="cluster.local",
+        now=now,
+        ca_secret=None,
+        server_secret=None,
+    )
+    return {k: base64.b64encode(v).decode() for k, v in plan.server_secret.as_dict().items()}
+
+
 async def test_external_tls_waits_for_a_valid_secret(control_plane: ControlPlane, namespace: str) -> None:
+    """Missing, renamed (the Secret, or the cluster), mismatched and expired material: each its own TLSReady
+    reason, the StatefulSet held back; fixing the Secret converges."""
     client = admin(control_plane, field_manager="test-user")
     try:
-        async with running_operator(control_plane, namespace):
+        async with running_operator(control_plane, namespace) as operator:
             manifest = cluster_manifest("ext", namespace, replicas=1)
             manifest["spec"]["tls"] = {"enabled": True, "mode": "External"}
             await client.apply(manifest)
@@ -117,40 +142,39 @@ async def test_external_tls_waits_for_a_valid_secret(control_plane: ControlPlane
             assert await get_or_none(client, kinds.STATEFULSET, "ext", namespace) is None
             assert await get_or_none(client, kinds.CONFIGMAP, "ext-config", namespace) is not None
 
-            # The user's material (made here with the pki package, as cert-manager would make it).
-            plan = pki.plan_operator_managed_tls(
-                parse_cluster(manifest),
-                namespace=namespace,
-                cluster_domain="cluster.local",
-                now=datetime.now(UTC),
-                ca_secret=None,
-                server_secret=None,
+            data = _user_material(manifest, namespace, now=datetime.now(UTC))
+            # Renamed (1): the right material under another Secret name is, to the operator, still missing;
+            # the message names the Secret it reads.
+            await client.create(_tls_secret("ext-tls", namespace, data))
+            done = reconciles(operator)
+            await _poke(client, "ext", namespace, "renamed-secret")
+            await eventually(lambda: _more(operator, done), what="reconciled", within=10)
+            got = await eventually(
+                lambda: _reason(client, "ext", namespace, "TLSSecretMissing"), what="still missing", within=20
             )
-            data = {k: base64.b64encode(v).decode() for k, v in plan.server_secret.as_dict().items()}
+            assert "Secret ext-tls-server does not exist" in condition(got, "TLSReady")["message"]
+            # Renamed (2): the Secret of cluster "old" copied for "ext" (a cluster re-created under a new name).
+            old_doc = cluster_manifest("old", namespace, replicas=1)
+            old_doc["spec"]["tls"] = manifest["spec"]["tls"]
+            secret = _tls_secret("ext-tls-server", namespace, _user_material(old_doc, namespace, now=datetime.now(UTC)))
+            await client.create(secret)
+            await _poke(client, "ext", namespace, "renamed-cluster")
+            got = await eventually(
+                lambda: _reason(client, "ext", namespace, "TLSCertificateForOtherCluster"),
+                what="another cluster's certificate",
+                within=20,
+            )
+            assert "issued for cluster 'old'" in condition(got, "TLSReady")["message"]
+            assert await get_or_none(client, kinds.STATEFULSET, "ext", namespace) is None
             other_key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
-            wrong = {**data, "tls.key": base64.b64encode(other_key).decode()}
-            secret = {
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "metadata": {"name": "ext-tls-server", "namespace": namespace},
-                "type": "kubernetes.io/tls",
-                "data": wrong,
-            }
-            await client.create(secret)
+            secret["data"] = {**data, "tls.key": base64.b64encode(other_key).decode()}
+            await client.apply(secret)
             await _poke(client, "ext", namespace, "mismatch")
             await eventually(lambda: _reason(client, "ext", namespace, "TLSKeyMismatch"), what="mismatch", within=20)
             # Material that expired a year ago (issued two years ago, for 90 days).
-            old_plan = pki.plan_operator_managed_tls(
-                parse_cluster(manifest),
-                namespace=namespace,
-                cluster_domain="cluster.local",
-                now=datetime.now(UTC) - timedelta(days=730),
-                ca_secret=None,
-                server_secret=None,
-            )
-            secret["data"] = {k: base64.b64encode(v).decode() for k, v in old_plan.server_secret.as_dict().items()}
+            secret["data"] = _user_material(manifest, namespace, now=datetime.now(UTC) - timedelta(days=730))
             await client.apply(secret)
             await _poke(client, "ext", namespace, "expired")
             await eventually(
@@ -169,9 +193,10 @@ async def test_external_tls_waits_for_a_valid_secret(control_plane: ControlPlane
         await client.close()
 
 
-async def _reason(client: kube.KubeClient, name: str, namespace: str, reason: str) -> bool:
+async def _reason(client: kube.KubeClient, name: str, namespace: str, reason: str) -> dict[str, Any] | None:
+    """The cluster once its TLSReady condition has ``reason``."""
     obj = await get_or_none(client, kinds.CLUSTER, name, namespace)
-    return condition(obj, "TLSReady").get("reason") == reason
+    return obj if condition(obj, "TLSReady").get("reason") == reason else None
 
 
 async def test_unseal_key_survives_delete_and_recreate_under_retain(

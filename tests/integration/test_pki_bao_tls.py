@@ -1,6 +1,7 @@
 """Real peer check of the pki material: `bao server` serves TLS with the operator-issued certificate, a
 client that trusts only the issued bundle verifies it under every pod DNS name, foreign names fail, and
-after a reissue a SIGHUP makes the same process serve the new certificate (hot reload, no restart)."""
+after a reissue the same process serves the new certificate without a restart: after a SIGHUP, and (what
+the operator renders for OpenBao >= 2.7) with ``tls_auto_reload`` and no signal at all."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import signal
 import socket
 import ssl
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 
 from openbao_operator.api import OpenBaoCluster, parse_cluster
-from openbao_operator.pki import TlsAction, plan_operator_managed_tls, pod_dns_names
+from openbao_operator.pki import TlsAction, TlsPlan, plan_operator_managed_tls, pod_dns_names
 from tests.integration.conftest import peer_unavailable
 from tests.peers import pins
 from tests.peers.bao import BaoServer, raft_static_tls_config, write_static_seal_key
@@ -57,8 +59,21 @@ def _served_fingerprint(port: int, *, cafile: Path, hostname: str) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
+AUTO_RELOAD = 'tls_auto_reload = true\n  tls_auto_reload_interval = "5s"\n'
+"""The listener options the operator renders for 2.7 (config renderer), with the shortest interval bao allows."""
+
+
 @pytest.fixture
 def bao_with_issued_tls(tmp_path: Path, peer_logs: Path) -> Any:
+    yield from _bao_with_issued_tls(tmp_path, peer_logs, listener_extra="")
+
+
+@pytest.fixture
+def bao_with_auto_reload(tmp_path: Path, peer_logs: Path) -> Any:
+    yield from _bao_with_issued_tls(tmp_path, peer_logs, listener_extra=AUTO_RELOAD)
+
+
+def _bao_with_issued_tls(tmp_path: Path, peer_logs: Path, *, listener_extra: str) -> Any:
     try:
         pins.bao_binary()
     except pins.PeerMissingError as exc:
@@ -82,6 +97,7 @@ def bao_with_issued_tls(tmp_path: Path, peer_logs: Path) -> Any:
             seal_key=str(seal_key),
             api_port=api_port,
             cluster_port=cluster_port,
+            listener_extra=listener_extra,
         )
     )
     server = BaoServer(
@@ -121,29 +137,57 @@ def test_foreign_names_fail_the_handshake(bao_with_issued_tls: Any, hostname: st
         _served_fingerprint(server.api_port, cafile=tls_dir / "ca.crt", hostname=hostname)
 
 
-def test_reissued_certificate_is_served_after_sighup_without_restart(bao_with_issued_tls: Any) -> None:
-    server, plan, tls_dir, now = bao_with_issued_tls
-    assert server.proc is not None
-    pid = server.proc.pid
-    later = now + timedelta(seconds=5)
+def _reissue(plan: TlsPlan, now: datetime) -> TlsPlan:
     renewed = plan_operator_managed_tls(
         _cluster(5),  # scaled up: bao-3 and bao-4 are not named, so the certificate is reissued
         namespace="ns",
         cluster_domain="cluster.local",
-        now=later,
+        now=now + timedelta(seconds=5),
         ca_secret=plan.ca_secret,
         server_secret=plan.server_secret,
     )
     assert renewed.actions == (TlsAction.ISSUE_SERVER_CERT,)
     assert not renewed.write_ca_secret
-    _write_tls(tls_dir, renewed.server_secret)
-    os.kill(pid, signal.SIGHUP)
-    cafile = tls_dir / "ca.crt"
+    return renewed
+
+
+def _wait_served(server: BaoServer, cafile: Path, renewed: TlsPlan, *, what: str, timeout: float) -> float:
+    started = time.monotonic()
 
     def served_new() -> bool | None:
         fp = _served_fingerprint(server.api_port, cafile=cafile, hostname="bao-4.bao.ns.svc")
         return True if fp == renewed.leaf_fingerprint else None
 
-    wait_until(served_new, what="bao to serve the reissued certificate after SIGHUP", timeout=20)
+    wait_until(served_new, what=what, timeout=timeout)
+    return time.monotonic() - started
+
+
+def test_reissued_certificate_is_served_after_sighup_without_restart(bao_with_issued_tls: Any) -> None:
+    server, plan, tls_dir, now = bao_with_issued_tls
+    assert server.proc is not None
+    pid = server.proc.pid
+    renewed = _reissue(plan, now)
+    _write_tls(tls_dir, renewed.server_secret)
+    os.kill(pid, signal.SIGHUP)
+    _wait_served(server, tls_dir / "ca.crt", renewed, what="the reissued certificate after SIGHUP", timeout=20)
+    assert server.proc.pid == pid
+    assert server.proc.alive()
+
+
+def test_reissued_certificate_is_served_by_tls_auto_reload_without_signal(bao_with_auto_reload: Any) -> None:
+    """bao 2.7.2 really reloads: no signal is sent, the same process serves the new certificate within
+    a few reload intervals (evidence that rendering ``tls_auto_reload`` instead of a cert-hash rollout works)."""
+    server, plan, tls_dir, now = bao_with_auto_reload
+    assert server.proc is not None
+    pid = server.proc.pid
+    renewed = _reissue(plan, now)
+    _write_tls(tls_dir, renewed.server_secret)
+    took = _wait_served(
+        server, tls_dir / "ca.crt", renewed, what="the reissued certificate through tls_auto_reload", timeout=30
+    )
+    print(f"\ntls_auto_reload (interval 5s) served the new certificate after {took:.1f} s")
+    log = server.log.read_text().rsplit("=== start bao-pki", 1)[-1]  # this run only: the log file is shared
+    assert "tls auto-reload: reloaded TLS certificate" in log
+    assert "reload triggered" not in log  # the SIGHUP path was not taken
     assert server.proc.pid == pid
     assert server.proc.alive()

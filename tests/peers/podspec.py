@@ -17,11 +17,15 @@ volumes, resourceFieldRef.
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import os
 import re
+import shutil
 import socket
 import ssl
+import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -279,35 +283,74 @@ def volume_files(
     raise PodSpecError(f"volume {volume.get('name')}: unsupported type {sorted(set(volume) - {'name'})}")
 
 
+DATA_LINK = "..data"
+"""The symlink that names the current payload directory, as the kubelet's AtomicWriter calls it."""
+
+
+def _current_payload(directory: Path) -> dict[str, tuple[bytes, int]] | None:
+    """The files under ``..data`` (path -> content, mode); None when there is no payload yet."""
+    data = directory / DATA_LINK
+    if not data.is_symlink():
+        return None
+    root = data.resolve()
+    out: dict[str, tuple[bytes, int]] = {}
+    for f in root.rglob("*"):
+        if f.is_file():
+            out[f.relative_to(root).as_posix()] = (f.read_bytes(), f.stat().st_mode & 0o7777)
+    return out
+
+
 def write_volume(directory: Path, files: list[VolumeFile]) -> bool:
-    """Make ``directory`` hold exactly ``files``; each changed file is replaced atomically (rename), so a
-    process that has the directory bind-mounted sees old or new content, never half. True if anything changed.
+    """Make ``directory`` hold exactly ``files``, switching all of them at once; True if anything changed.
+
+    The kubelet's AtomicWriter layout: the files live in a fresh ``..<timestamp>`` directory, ``..data`` is a
+    symlink to it and every top-level name is a symlink through ``..data``. An update writes a new payload
+    directory and renames a new ``..data`` link over the old one, so a process reading ``tls.crt`` and
+    ``tls.key`` (OpenBao's ``tls_auto_reload``) never sees a new certificate with an old key.
     """
-    directory.mkdir(parents=True, exist_ok=True)
-    changed = False
-    wanted = {f.path for f in files}
     for f in files:
         if f.path.startswith("/") or ".." in Path(f.path).parts:
             raise PodSpecError(f"volume file path must be relative: {f.path!r}")
-        target = directory / f.path
-        try:
-            same = target.read_bytes() == f.data and (target.stat().st_mode & 0o7777) == f.mode
-        except OSError:
-            same = False
-        if same:
-            continue
+    directory.mkdir(parents=True, exist_ok=True)
+    wanted = {f.path: (f.data, f.mode) for f in files}
+    if _current_payload(directory) == wanted:
+        return False
+    old = (directory / DATA_LINK).resolve() if (directory / DATA_LINK).is_symlink() else None
+    stamp = time.strftime("%Y_%m_%d_%H_%M_%S", time.gmtime())
+    payload = Path(tempfile.mkdtemp(prefix=f"..{stamp}.", dir=directory))
+    payload.chmod(0o755)
+    for f in files:
+        target = payload / f.path
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_bytes(f.data)
-        tmp.chmod(f.mode)
-        os.replace(tmp, target)
-        changed = True
-    for existing in sorted(directory.rglob("*"), reverse=True):
-        rel = existing.relative_to(directory).as_posix()
-        if existing.is_file() and rel not in wanted:
-            existing.unlink()
-            changed = True
-    return changed
+        target.write_bytes(f.data)
+        target.chmod(f.mode)
+    tmp_link = directory / f"{DATA_LINK}_tmp"
+    with contextlib.suppress(FileNotFoundError):
+        tmp_link.unlink()
+    tmp_link.symlink_to(payload.name)
+    os.replace(tmp_link, directory / DATA_LINK)  # the atomic switch
+    tops = {Path(f.path).parts[0] for f in files}
+    for entry in directory.iterdir():
+        if entry.name.startswith(".."):
+            continue
+        if entry.name not in tops:  # a key that is gone
+            _remove(entry)
+        elif not (entry.is_symlink() and os.readlink(entry) == f"{DATA_LINK}/{entry.name}"):
+            _remove(entry)  # e.g. a plain file from an older layout
+    for top in tops:
+        link = directory / top
+        if not link.is_symlink():
+            link.symlink_to(f"{DATA_LINK}/{top}")
+    if old is not None and old.parent == directory and old != payload:
+        shutil.rmtree(old, ignore_errors=True)
+    return True
+
+
+def _remove(entry: Path) -> None:
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry)
+    else:
+        entry.unlink()
 
 
 @dataclass(frozen=True)

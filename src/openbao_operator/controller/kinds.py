@@ -40,6 +40,8 @@ INGRESS = kube.resource_type("networking.k8s.io/v1", "Ingress")
 HTTPROUTE = kube.resource_type("gateway.networking.k8s.io/v1", "HTTPRoute")
 TLSROUTE = kube.resource_type("gateway.networking.k8s.io/v1alpha2", "TLSRoute")
 BACKENDTLSPOLICY = kube.resource_type("gateway.networking.k8s.io/v1", "BackendTLSPolicy")
+GATEWAY = kube.resource_type("gateway.networking.k8s.io/v1", "Gateway")
+"""Not owned: read by name (ACME preflight) to check the listener the TLSRoute attaches to."""
 
 CACHED: Final[tuple[ResourceType, ...]] = (
     STATEFULSET,

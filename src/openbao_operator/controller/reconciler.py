@@ -56,6 +56,7 @@ from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload import is_optional_kind
 from openbao_operator.render.workload.statefulset import desired_replicas
 
+from . import acme
 from . import rollout as rollout_step
 from .bootstrap import BaoConnect, UnstoredInitResults, bootstrap, default_connect, root_token
 from .conditions import Cond, changed
@@ -97,6 +98,8 @@ class ReconcilerConfig:
     gateway_missing_seconds: float = 1200.0
     rollout_ready_timeout: float = 600.0
     """A rollout replacement not Ready within this many seconds halts the rollout (RolloutStalled)."""
+    tls_policy: pki.RotationPolicy = pki.DEFAULT_POLICY
+    """Certificate lifetimes and renewal windows; end-to-end tests shorten them to see rotations in minutes."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,7 @@ class Reconciler:
         new_key: pki.KeyFactory = pki.generate_p256_key,
         new_serial: pki.SerialFactory = pki.random_serial,
         bao_connect: BaoConnect = default_connect,
+        resolve: acme.Resolver = acme.system_resolver,
     ) -> None:
         self.kube = kube
         self.reader = reader
@@ -161,6 +165,7 @@ class Reconciler:
         self.new_serial = new_serial
         self.bao_connect = bao_connect
         self.unstored = UnstoredInitResults()
+        self.resolve = resolve
 
     # -- the pass ----------------------------------------------------------------------------------------
 
@@ -270,7 +275,7 @@ class Reconciler:
         # Secrets, a registry): run them concurrently; all are done before anything below is applied.
         _, tls, unseal, decision = await asyncio.gather(
             self._finalizer(raw, key),
-            self._tls(cluster, namespace=namespace, owner_uid=owner_uid, now=now, pass_=pass_),
+            self._tls(cluster, namespace=namespace, owner_uid=owner_uid, now=now, initialized=is_init, pass_=pass_),
             self._unseal(cluster, namespace=namespace, owner_uid=owner_uid, pass_=pass_),
             check_image(cluster, verifier=self.verifier, reader=self.reader, namespace=namespace),
         )
@@ -440,7 +445,14 @@ class Reconciler:
         return result.waiting_for
 
     async def _tls(
-        self, cluster: OpenBaoCluster, *, namespace: str, owner_uid: str, now: datetime, pass_: _Pass
+        self,
+        cluster: OpenBaoCluster,
+        *,
+        namespace: str,
+        owner_uid: str,
+        now: datetime,
+        initialized: bool,
+        pass_: _Pass,
     ) -> TlsOutcome:
         name = cluster.metadata.name
         ca_key = ObjectKey(namespace, pki.ca_secret_name(name))
@@ -459,6 +471,7 @@ class Reconciler:
             server_secret=secret_data(live_server),
             new_key=self.new_key,
             new_serial=self.new_serial,
+            policy=self.config.tls_policy,
         )
         for secret, live in zip(outcome.secrets, (live_ca, live_server), strict=False):
             result = await self.applier.ensure(secret, live)
@@ -472,7 +485,22 @@ class Reconciler:
         if outcome.hold_workload:
             pass_.hold_statefulset = True
             pass_.problem("TLSNotReady", outcome.condition.message)
-        return outcome
+        verdict = await acme.acme_preflight(
+            cluster,
+            namespace=namespace,
+            initialized=initialized,
+            read_gateway=acme.gateway_reader(self.kube),
+            resolve=self.resolve,
+            gateway_missing_retry=self.config.gateway_missing_seconds,
+        )
+        if verdict is None:
+            return outcome
+        # NB: the Warning Event comes with the TLSReady transition (_write_status), once, not every pass
+        pass_.problem(verdict.reason, verdict.message)
+        pass_.after(verdict.retry_after)
+        pass_.hold_statefulset = pass_.hold_statefulset or verdict.hold_workload
+        failed = Cond(T.TLS_READY.value, "False", verdict.reason, verdict.message)
+        return dataclasses.replace(outcome, condition=failed)
 
     async def _unseal(
         self, cluster: OpenBaoCluster, *, namespace: str, owner_uid: str, pass_: _Pass

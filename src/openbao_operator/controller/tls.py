@@ -72,6 +72,7 @@ def plan_tls(
     server_secret: Mapping[str, bytes] | None,
     new_key: pki.KeyFactory = pki.generate_p256_key,
     new_serial: pki.SerialFactory = pki.random_serial,
+    policy: pki.RotationPolicy = pki.DEFAULT_POLICY,
 ) -> TlsOutcome:
     """Decide the TLS Secrets and TLSReady from the observed Secrets (decoded data, None when absent)."""
     kind = _tls_kind(cluster)
@@ -103,6 +104,7 @@ def plan_tls(
         server_secret=server_secret,
         new_key=new_key,
         new_serial=new_serial,
+        policy=policy,
     )
     ca, server = pki.tls_secret_manifests(cluster, plan, namespace=namespace, owner_uid=owner_uid)
     message = (

@@ -53,6 +53,12 @@ class KubeError(Exception):
 class NotFound(KubeError):  # noqa: N818 - named by meaning, as callers read them
     """404: the object (or its namespace, or its kind) does not exist."""
 
+    @property
+    def api_missing(self) -> bool:
+        """The kind itself is not served (its CRD is absent): the API server answered with its plain-text
+        "404 page not found" instead of a Status with reason NotFound, which it sends for a missing object."""
+        return self.reason != "NotFound"
+
 
 class Conflict(KubeError):  # noqa: N818 - named by meaning, as callers read them
     """409 other than AlreadyExists: a stale resourceVersion, or a field owned by another field manager.

@@ -4,6 +4,12 @@ Why distinct reasons: the user fixes their Secret (or their cert-manager Certifi
 TLSReady=False condition alone, so each failure says exactly what is wrong: a missing Secret, a key
 that does not belong to the certificate, an expired certificate, names the pods need, or a chain the
 CA bundle does not verify. The checks run in the order a person would fix them.
+
+"Renamed", as the issue puts it, has two faces here. A Secret renamed away from ``<name>-tls-server`` is, to
+an operator that may only GET that name (no list permission on Secrets), simply missing: TLSSecretMissing,
+whose message names the exact Secret expected. A certificate made for another cluster name (a cluster
+re-created under a new name with its old Secret copied over) is recognized by its raft server name and gets
+its own reason, TLSCertificateForOtherCluster, instead of a list of uncovered names.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from openbao_operator.api import OpenBaoCluster
 
 from . import secret_keys as k
 from .material import fingerprint, key_matches, load_certs, load_key
-from .names import external_required_names
+from .names import RAFT_TLS_SERVER_NAME_SUFFIX, external_required_names
 from .policy import as_utc, not_after, not_before
 from .verify import san_sets, verify_chain
 
@@ -35,6 +41,8 @@ class ExternalTlsReason(StrEnum):
     NOT_YET_VALID = "TLSCertificateNotYetValid"
     EXPIRED = "TLSCertificateExpired"
     NAMES_NOT_COVERED = "TLSNamesNotCovered"
+    OTHER_CLUSTER = "TLSCertificateForOtherCluster"
+    """The names are another cluster's (a Secret copied or kept across a cluster rename)."""
     CHAIN_INVALID = "TLSChainInvalid"
 
 
@@ -127,13 +135,20 @@ def validate_external_tls(
     dns, _ = san_sets(leaf)
     missing = [name for name in required.dns if not _covered(name, dns)]
     if missing:
-        return ExternalTlsCheck(
-            reason=R.NAMES_NOT_COVERED,
-            message=f"{secret}: the certificate does not cover {', '.join(missing)}; add them (or a wildcard "
-            f"*.{cluster.metadata.name}.{namespace}.svc for the pods) as DNS SANs",
-            recheck_at=not_after(leaf),
-            leaf_fingerprint=fp,
-        )
+        other = _issued_for(dns, exclude=cluster.metadata.name)
+        if other is not None:
+            reason, message = (
+                R.OTHER_CLUSTER,
+                f"{secret}: the certificate was issued for cluster {other!r}, not {cluster.metadata.name!r} "
+                f"(a renamed cluster or a copied Secret?); issue one covering {', '.join(missing)}",
+            )
+        else:
+            reason, message = (
+                R.NAMES_NOT_COVERED,
+                f"{secret}: the certificate does not cover {', '.join(missing)}; add them (or a wildcard "
+                f"*.{cluster.metadata.name}.{namespace}.svc for the pods) as DNS SANs",
+            )
+        return ExternalTlsCheck(reason=reason, message=message, recheck_at=not_after(leaf), leaf_fingerprint=fp)
     # (6)
     failure = verify_chain(leaf, intermediates=chain[1:], trust=cas, names=required, now=now)
     if failure is not None:
@@ -149,6 +164,15 @@ def validate_external_tls(
         recheck_at=not_after(leaf),
         leaf_fingerprint=fp,
     )
+
+
+def _issued_for(dns: frozenset[str], *, exclude: str) -> str | None:
+    """The cluster a certificate was made for, judged by its raft server name (``openbao-cluster-<name>.local``,
+    which every certificate for this operator or the reference carries); None when it names no other cluster."""
+    prefix, suffix = "openbao-cluster-", RAFT_TLS_SERVER_NAME_SUFFIX
+    found = sorted(n[len(prefix) : -len(suffix)] for n in dns if n.startswith(prefix) and n.endswith(suffix))
+    others = [n for n in found if n and n != exclude]
+    return others[0] if others and exclude not in found else None
 
 
 def _covered(name: str, dns: frozenset[str]) -> bool:

@@ -106,6 +106,14 @@ def acme_service_name(cluster: OpenBaoCluster) -> str:
     return f"{cluster.metadata.name}-acme"
 
 
+def acme_domains(cluster: OpenBaoCluster, *, namespace: str) -> list[str]:
+    """The ACME domains: spec.tls.acme.domains, the deprecated domain, or ``<name>-acme.<ns>.svc``."""
+    acme = cluster.spec.tls.acme
+    given = (acme.domains or ([acme.domain] if acme.domain else [])) if acme is not None else []
+    unique = list(dict.fromkeys(d.strip() for d in given if d.strip()))
+    return unique or [f"{acme_service_name(cluster)}.{namespace}.svc"]
+
+
 def service_account_name(cluster: OpenBaoCluster) -> str:
     sa = cluster.spec.service_account
     return sa.name if sa is not None and sa.name else f"{cluster.metadata.name}-serviceaccount"

@@ -75,3 +75,15 @@ def test_non_status_bodies_and_transport_failures() -> None:
     assert isinstance(translate(httpx2.ConnectError("refused", request=request)), kube.Transient)
     assert isinstance(translate(httpx2.ReadTimeout("slow", request=request)), kube.Transient)
     assert type(translate(RuntimeError("?"))) is kube.KubeError
+
+
+def test_a_missing_kind_is_told_apart_from_a_missing_object() -> None:
+    """A CRD that is not installed answers the plain-text "404 page not found"; a missing object a Status."""
+    request = httpx2.Request("GET", "https://api/apis/gateway.networking.k8s.io/v1/namespaces/ns/gateways/gw")
+    plain = httpx2.Response(404, content=b"404 page not found\n", request=request)
+    kind_missing = translate(httpx2.HTTPStatusError("x", request=request, response=plain))
+    assert isinstance(kind_missing, kube.NotFound)
+    assert kind_missing.api_missing
+    object_missing = from_status(_status(404, "NotFound"))
+    assert isinstance(object_missing, kube.NotFound)
+    assert not object_missing.api_missing

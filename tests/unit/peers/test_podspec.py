@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import http.server
+import os
 import stat
 import threading
 from collections.abc import Iterator
@@ -147,14 +148,35 @@ def test_write_volume_replaces_changed_files_and_removes_stale_ones(tmp_path: Pa
     d = tmp_path / "v"
     assert podspec.write_volume(d, [podspec.VolumeFile("a", b"1", 0o440), podspec.VolumeFile("sub/b", b"2", 0o600)])
     assert stat.S_IMODE((d / "a").stat().st_mode) == 0o440
+    assert (d / "sub" / "b").read_bytes() == b"2"
     inode = (d / "a").stat().st_ino
     assert not podspec.write_volume(d, [podspec.VolumeFile("a", b"1", 0o440), podspec.VolumeFile("sub/b", b"2", 0o600)])
     assert (d / "a").stat().st_ino == inode  # unchanged: not rewritten
     assert podspec.write_volume(d, [podspec.VolumeFile("a", b"new", 0o440)])
     assert (d / "a").read_bytes() == b"new"
     assert not (d / "sub" / "b").exists()
+    assert not (d / "sub").is_symlink()
     with pytest.raises(podspec.PodSpecError):
         podspec.write_volume(d, [podspec.VolumeFile("../escape", b"", 0o600)])
+
+
+def test_write_volume_switches_every_file_at_once_through_the_data_link(tmp_path: Path) -> None:
+    """The kubelet's layout: names are symlinks through ``..data``; one rename switches the whole payload,
+    and the previous payload directory is removed."""
+    d = tmp_path / "tls"
+    podspec.write_volume(d, [podspec.VolumeFile("tls.crt", b"c1", 0o440), podspec.VolumeFile("tls.key", b"k1", 0o440)])
+    assert os.readlink(d / "tls.crt") == "..data/tls.crt"
+    first = os.readlink(d / "..data")
+    assert first.startswith("..")
+    held = (d / "tls.key").open("rb")  # a reader that opened the old key keeps reading the old key
+    podspec.write_volume(d, [podspec.VolumeFile("tls.crt", b"c2", 0o440), podspec.VolumeFile("tls.key", b"k2", 0o440)])
+    second = os.readlink(d / "..data")
+    assert second != first
+    assert not (d / first).exists()
+    assert ((d / "tls.crt").read_bytes(), (d / "tls.key").read_bytes()) == (b"c2", b"k2")
+    assert held.read() == b"k1"
+    held.close()
+    assert sorted(p.name for p in d.iterdir()) == sorted(["..data", second, "tls.crt", "tls.key"])
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

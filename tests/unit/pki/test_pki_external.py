@@ -189,6 +189,22 @@ def test_names_not_covered_lists_what_is_missing(cluster: OpenBaoCluster) -> Non
     assert "bao-0.bao.ns.svc," not in message
 
 
+def test_certificate_of_a_renamed_cluster_has_its_own_reason(cluster: OpenBaoCluster) -> None:
+    """Cluster "old" re-created as "bao" with the old Secret copied over: named as such, not as a list of names."""
+    ca = _ca()
+    leaf = _leaf(ca, names=("*.old.ns.svc", "openbao-cluster-old.local"))
+    reason, message = _check(cluster, _secret(leaf, ca[0]))
+    assert reason is R.OTHER_CLUSTER
+    assert "issued for cluster 'old', not 'bao'" in message
+    assert "openbao-cluster-bao.local" in message
+
+
+def test_names_of_this_and_another_cluster_are_only_not_covered(cluster: OpenBaoCluster) -> None:
+    ca = _ca()
+    leaf = _leaf(ca, names=("openbao-cluster-old.local", "openbao-cluster-bao.local"))
+    assert _check(cluster, _secret(leaf, ca[0]))[0] is R.NAMES_NOT_COVERED
+
+
 def test_wildcard_for_another_namespace_does_not_cover(cluster: OpenBaoCluster) -> None:
     ca = _ca()
     leaf = _leaf(ca, names=("*.bao.other.svc", "openbao-cluster-bao.local"))

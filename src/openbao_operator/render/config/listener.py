@@ -24,11 +24,8 @@ MAX_REQUEST_DURATION = "90s"
 
 
 def acme_domains(ctx: Context) -> list[str]:
-    """The ACME domains: spec.tls.acme.domains, the deprecated domain, or ``<name>-acme.<ns>.svc``."""
-    acme = ctx.spec.tls.acme
-    given = (acme.domains or ([acme.domain] if acme.domain else [])) if acme is not None else []
-    unique = list(dict.fromkeys(d.strip() for d in given if d.strip()))
-    return unique or [f"{names.acme_service_name(ctx.cluster)}.{ctx.namespace}.svc"]
+    """The ACME domains (:func:`names.acme_domains`; the operator's preflight resolves the same list)."""
+    return names.acme_domains(ctx.cluster, namespace=ctx.namespace)
 
 
 def _proxy_protocol(ctx: Context) -> list[Item]:
