@@ -9,7 +9,9 @@ decides exactly what an uninterrupted operator would have. The steps, in order:
    False naming the field, and nothing is applied);
 3. ``spec.paused`` → leave everything as it is (status says so);
 4. security material before anything can mount it: TLS Secrets (CA before server), the static unseal
-   key (created once with POST), the image verdict (a blocked image holds the StatefulSet back);
+   key (created once with POST), the image verdict (a blocked image holds the StatefulSet back); then
+   bootstrap, and during a key rotation whether OpenBao has rewrapped (only then is the old key
+   unmounted; controller/rotation.py);
 5. render with those facts; the StatefulSet's immutable fields are checked first (recreate with orphaned
    pods and PVCs, expand PVCs, or refuse with a condition);
 6. apply only what differs (server-side apply as ``openbao-operator``; Gateway API kinds apart), then
