@@ -15,7 +15,7 @@ from pydantic import Field
 
 from .base import ApiModel, Rule
 from .k8s import LocalObjectReference
-from .types import HclStr, ImageRef, NonEmptyHclStr, Sha256
+from .types import HclStr, ImageRef, NonEmptyHclStr, RotationId, Sha256
 
 SealType = Literal["static", "awskms", "gcpckms", "azurekeyvault", "transit", "kmip", "ocikms", "pkcs11"]
 
@@ -29,7 +29,12 @@ class StaticSeal(ApiModel):
     current_key: NonEmptyHclStr = "file:///etc/bao/unseal/key"
     """Where OpenBao reads the key (file:// or env://)."""
     current_key_id: NonEmptyHclStr = Field(default="operator-generated-v1", alias="currentKeyID")
-    """The key's identifier; it must change whenever the key changes."""
+    """The identifier of the first key (bound to it when it is created); it must change whenever the key
+    changes, so keys created by a rotation get `operator-rotated-<rotationID>` instead."""
+    rotation_id: RotationId | None = Field(default=None, alias="rotationID")
+    """Set or change it to rotate the key: the operator creates a new key Secret `<name>-unseal-key-<rotationID>`,
+    keeps the old key mounted as OpenBao's previous key until the data is rewrapped with the new one, then
+    stops mounting (but never deletes) the old key. Pods are restarted by the ordered rollout twice."""
 
 
 class TransitSeal(ApiModel):
@@ -261,6 +266,12 @@ class UnsealConfig(ApiModel):
             check=lambda m: m.type in KMS_PLUGIN_TYPES or m.kms_plugin is None,
             message="only used with unseal types awskms, gcpckms, azurekeyvault, ocikms and pkcs11",
             field="kmsPlugin",
+        ),
+        Rule(
+            cel="self.type == 'static' || !has(self.static) || !has(self.static.rotationID)",
+            check=lambda m: m.type == "static" or m.static is None or m.static.rotation_id is None,
+            message="only the static seal has a key the operator rotates; unset it or use type static",
+            field="static.rotationID",
         ),
     )
 

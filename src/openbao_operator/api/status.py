@@ -42,6 +42,8 @@ class ConditionType(StrEnum):
     """Result of image signature verification, when enabled."""
     PAUSED = "Paused"
     """True while spec.paused is set."""
+    UNSEAL_KEY_ROTATING = "UnsealKeyRotating"
+    """Static seal only: True while a key rotation waits for OpenBao to rewrap with the new key."""
 
 
 class Condition(ApiModel):

@@ -139,5 +139,12 @@ Hostname = Annotated[
     Pattern(HOSTNAME_REGEX, "must be a lower-case DNS name such as bao.example.com (a leading '*.' is allowed)", 253),
 ]
 
+ROTATION_ID_REGEX = r"^[a-z0-9](?:[-a-z0-9]{0,18}[a-z0-9])?$"
+"""A static unseal key rotation id. It becomes part of a Secret name (`<name>-unseal-key-<id>`) and of the
+key id OpenBao stores (`operator-rotated-<id>`), so it is a short DNS label; seal.secret compiles this same
+expression."""
+ROTATION_ID_MESSAGE = "must be 1-20 lower-case letters, digits or '-', starting and ending with a letter or digit"
+RotationId = Annotated[str, Pattern(ROTATION_ID_REGEX, ROTATION_ID_MESSAGE, 20)]
+
 HTTP_PATH_REGEX = r"^/[^\x00-\x1f\x7f\s\"\\]*$"
 HttpPath = Annotated[str, Pattern(HTTP_PATH_REGEX, "must be an absolute URL path starting with '/'", 1024)]

@@ -9,7 +9,9 @@ decides exactly what an uninterrupted operator would have. The steps, in order:
    False naming the field, and nothing is applied);
 3. ``spec.paused`` → leave everything as it is (status says so);
 4. security material before anything can mount it: TLS Secrets (CA before server), the static unseal
-   key (created once with POST), the image verdict (a blocked image holds the StatefulSet back);
+   key (created once with POST), the image verdict (a blocked image holds the StatefulSet back); then
+   bootstrap, and during a key rotation whether OpenBao has rewrapped (only then is the old key
+   unmounted; controller/rotation.py);
 5. render with those facts; the StatefulSet's immutable fields are checked first (recreate with orphaned
    pods and PVCs, expand PVCs, or refuse with a condition);
 6. apply only what differs (server-side apply as ``openbao-operator``; Gateway API kinds apart), then
@@ -65,15 +67,18 @@ from .image import Verifier, check_image
 from .kinds import CLUSTER, CLUSTER_LABEL, POD, PRUNABLE, PVC, SECRET, STATEFULSET, STORAGECLASS
 from .profile import judge_profile
 from .prune import leftovers
+from .rotation import observe_rewrap
 from .scaling import prepare_scale_down
 from .sources import Reader
 from .statefulset import StatefulSetPlan, compare_sizes, plan_statefulset, size_change
-from .status import Problem, StatusInput, Workload, build_status, paused_status
+from .status import Problem, StatusInput, Workload, build_status, paused_status, unseal_key_condition
 from .tls import TlsOutcome, plan_tls, secret_data
 from .unseal import UnsealOutcome, ensure_unseal_key
 from .workload import initialized, observe_workload
 
 EventType = Literal["Normal", "Warning"]
+ROTATION_RECHECK_SECONDS = 5.0
+"""While a static key rotation waits for its rewrap, look again this often (a pod event may come sooner)."""
 T = ConditionType
 
 
@@ -120,6 +125,8 @@ class _Pass:
     requeue_at: list[float] = field(default_factory=list)
     backoff: bool = False
     hold_statefulset: bool = False
+    rotation_waiting_for: str = ""
+    """What a static key rotation waits for before the old key can be retired (controller/rotation.py)."""
 
     def problem(self, reason: str, message: str) -> None:
         self.problems.append(Problem(reason, message))
@@ -302,20 +309,32 @@ class Reconciler:
         if boot.retry_after is not None:
             pass_.after(boot.retry_after)
 
+        def facts_for(keys: UnsealOutcome | None) -> RenderFacts:
+            return dataclasses.replace(
+                base_facts,
+                initialized=is_init,
+                verified_image=decision.image if decision.apply and decision.image != _plain_image(cluster) else None,
+                tls_cert_sha256=tls.cert_fingerprint,
+                tls_ca_pem=tls.ca_pem,
+                unseal_key=keys.current if keys is not None else None,
+                unseal_previous_key=keys.previous if keys is not None else None,
+            )
+
+        # (4c) a static key rotation retires the old key only once OpenBao has rewrapped with the new one
+        if unseal is not None and unseal.previous is not None and unseal.ok and is_init:
+            unseal = await self._rewrap(
+                cluster,
+                unseal,
+                desired_sts=_statefulset_of(render_desired(cluster, facts=facts_for(unseal))),
+                live_sts=live_sts,
+                namespace=namespace,
+                owner_uid=owner_uid,
+                ca_pem=tls.ca_pem,
+                pass_=pass_,
+            )
+
         # (5) render with the facts
-        facts = RenderFacts(
-            namespace=namespace,
-            cluster_domain=self.config.cluster_domain,
-            operator_namespace=self.config.operator_namespace,
-            api_server_cidr=self.config.api_server_cidr,
-            initialized=is_init,
-            owner_uid=owner_uid,
-            verified_image=decision.image if decision.apply and decision.image != _plain_image(cluster) else None,
-            tls_cert_sha256=tls.cert_fingerprint,
-            tls_ca_pem=tls.ca_pem,
-            unseal_key=unseal.current if unseal is not None else None,
-            unseal_previous_key=unseal.previous if unseal is not None else None,
-        )
+        facts = facts_for(unseal)
         desired = render_desired(cluster, facts=facts)
         if is_init:  # (5b) a scale-down first steps a leaving leader down and removes leaving raft peers
             desired = await self._scale_down(cluster, desired, live_sts, pods, namespace, tls.ca_pem, pass_)
@@ -331,6 +350,11 @@ class Reconciler:
         )
 
         # (7) status, events, requeue
+        rotating = (
+            unseal_key_condition(reason=unseal.reason, message=unseal.message, waiting_for=pass_.rotation_waiting_for)
+            if unseal is not None
+            else None
+        )
         live_sts = await self.reader.get(STATEFULSET, sts_key)
         status = build_status(
             StatusInput(
@@ -356,9 +380,10 @@ class Reconciler:
                 problem=pass_.problems[0] if pass_.problems else None,
                 verified_image=decision.verified_image,
                 keep_verified_image=not decision.apply,
+                unseal_key=rotating,
             )
         )
-        conds = [c for c in (profile.security_risk, tls.condition) if c is not None]
+        conds = [c for c in (profile.security_risk, tls.condition, rotating) if c is not None]
         await asyncio.gather(
             self._write_status(raw, key, status, transitions=conds),
             *(self._record(raw, *event) for event in pass_.events),
@@ -503,7 +528,7 @@ class Reconciler:
         return dataclasses.replace(outcome, condition=failed)
 
     async def _unseal(
-        self, cluster: OpenBaoCluster, *, namespace: str, owner_uid: str, pass_: _Pass
+        self, cluster: OpenBaoCluster, *, namespace: str, owner_uid: str, pass_: _Pass, rewrap_complete: bool = False
     ) -> UnsealOutcome | None:
         if cluster.spec.unseal is not None and cluster.spec.unseal.type != "static":
             return None
@@ -513,9 +538,28 @@ class Reconciler:
             reader=self.reader,
             namespace=namespace,
             owner_uid=owner_uid,
+            rewrap_complete=rewrap_complete,
             token_bytes=self.token_bytes,
         )
-        if outcome.created:
+        if outcome.rewrapped:
+            pass_.event(
+                "Normal",
+                "UnsealKeyRotated",
+                "RotateUnsealKey",
+                f"OpenBao has rewrapped its keys with {outcome.rewrapped}: the previous key is no longer mounted "
+                "(pods restart through the rollout) and its Secret is kept; delete it yourself once no backup "
+                "taken before the rotation needs it",
+            )
+        if outcome.created and outcome.predecessor:
+            pass_.event(
+                "Normal",
+                "UnsealKeyRotationStarted",
+                "RotateUnsealKey",
+                f"created the static unseal key Secret {outcome.created} (back it up: losing it loses the data); "
+                f"{outcome.predecessor} stays mounted as the previous key until OpenBao has rewrapped with the new "
+                "key; pods restart through the rollout",
+            )
+        elif outcome.created:
             pass_.event(
                 "Normal",
                 "UnsealKeyCreated",
@@ -527,6 +571,37 @@ class Reconciler:
             pass_.problem(outcome.reason, outcome.message)
             pass_.event("Warning", outcome.reason, "CheckUnsealKey", outcome.message)
         return outcome
+
+    async def _rewrap(
+        self,
+        cluster: OpenBaoCluster,
+        unseal: UnsealOutcome,
+        *,
+        desired_sts: Manifest | None,
+        live_sts: Manifest | None,
+        namespace: str,
+        owner_uid: str,
+        ca_pem: str | None,
+        pass_: _Pass,
+    ) -> UnsealOutcome:
+        """During a rotation: is the data rewrapped (controller/rotation.py)? Then the seal plan marks it on
+        the key Secret and the render goes on without the previous key; else both keys stay, and the next
+        pass looks again (pod events, or the recheck after a few seconds)."""
+        verdict = await observe_rewrap(
+            cluster,
+            desired_sts=desired_sts,
+            live_sts=live_sts,
+            pods=self.reader.list(POD, namespace=namespace, labels=names.infra_labels(cluster)),
+            namespace=namespace,
+            ca_pem=ca_pem,
+            connect=self.bao_connect,
+        )
+        if not verdict.complete:
+            pass_.rotation_waiting_for = verdict.waiting_for
+            pass_.after(ROTATION_RECHECK_SECONDS)
+            return unseal
+        done = await self._unseal(cluster, namespace=namespace, owner_uid=owner_uid, pass_=pass_, rewrap_complete=True)
+        return done if done is not None else unseal
 
     def _image(self, decision: ImageDecision, pass_: _Pass) -> None:
         if decision.event is not None:
@@ -743,6 +818,9 @@ class Reconciler:
                 await self._record(raw, "Warning", cond.reason, "Reconcile", cond.message)
             elif cond.type == T.TLS_READY.value and cond.status == "False":
                 await self._record(raw, "Warning", cond.reason, "CheckTLS", cond.message)
+            elif cond.type == T.UNSEAL_KEY_ROTATING.value and cond.reason == seal.UnsealKeyReason.ROTATION_DEFERRED:
+                # start and finish have their own Events (UnsealKeyRotationStarted, UnsealKeyRotated)
+                await self._record(raw, "Normal", cond.reason, "RotateUnsealKey", cond.message)
 
     async def _record(self, raw: Manifest, type_: EventType, reason: str, action: str, note: str) -> None:
         await self.events.record(raw, type=type_, reason=reason, action=action, note=note)
@@ -768,6 +846,10 @@ def status_differs(desired: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
 def _image_condition(decision: ImageDecision) -> Cond | None:
     c = decision.condition
     return Cond(T.IMAGE_VERIFIED.value, c.status, c.reason, c.message) if c is not None else None
+
+
+def _statefulset_of(desired: DesiredState) -> Manifest | None:
+    return next((o for o in desired.objects if o["kind"] == "StatefulSet" and o["apiVersion"] == "apps/v1"), None)
 
 
 def _plain_image(cluster: OpenBaoCluster) -> str:

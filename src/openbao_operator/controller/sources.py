@@ -55,6 +55,14 @@ def _rv(obj: Manifest | None) -> str:
     return str(((obj or {}).get("metadata") or {}).get("resourceVersion") or "")
 
 
+def _not_older(cached: str, written: str) -> bool:
+    """The cached version is the written one or a later one. resourceVersions are opaque, but the
+    API server's are etcd revisions (decimal, increasing); anything else is compared for equality only."""
+    if cached == written:
+        return bool(written)
+    return cached.isdigit() and written.isdigit() and int(cached) > int(written)
+
+
 class Reader:
     """Reads for the reconcile: the cache of a kind when there is one, else the API server."""
 
@@ -100,9 +108,17 @@ class Reader:
         cache = self.caches.get(rt)
         if cache is None:
             return
+        cached = cache.get(key)
+        if obj is not None and cached is not None and _not_older(_rv(cached), _rv(obj)):
+            # NB: the informer may run between our write's response and this call and already hold our
+            # write and even a later one (the StatefulSet controller's status update comes within
+            # milliseconds). Pinning our write then would serve a stale object until the next change of
+            # it, which for an idle StatefulSet never comes: a rollout would never start.
+            self._written.pop((rt, key), None)
+            return
         # NB: kept in the cache's own compact form: an entry may live until the key's next pass.
         entry = cache_transform(rt)(obj) if obj is not None else None
-        self._written[(rt, key)] = (entry, _rv(cache.get(key)))
+        self._written[(rt, key)] = (entry, _rv(cached))
 
     def _fresh(self, rt: ResourceType, key: ObjectKey, cached: Manifest | None) -> Manifest | None:
         entry = self._written.get((rt, key))

@@ -62,6 +62,8 @@ class StatusInput:
     problem: Problem | None
     verified_image: str | None
     keep_verified_image: bool
+    unseal_key: Cond | None = None
+    """UnsealKeyRotating (static seal only; see :func:`unseal_key_condition`)."""
 
 
 def out_of_date(w: Workload) -> int:
@@ -109,6 +111,20 @@ def _phase(inp: StatusInput, available: Cond) -> str:
     return "Upgrading" if out_of_date(w) else "Running"
 
 
+ROTATING_REASONS = frozenset({"UnsealKeyRotating", "UnsealKeyRotationDeferred"})
+"""seal.UnsealKeyReason values of a rotation under way (the status package does not import seal)."""
+
+
+def unseal_key_condition(*, reason: str, message: str, waiting_for: str) -> Cond:
+    """UnsealKeyRotating from the seal plan's reason and message, and what the rewrap waits for: True while
+    a rotation is under way (or deferred behind one), False when there is none (UnsealKeyReady) or the
+    key Secrets need a person (the plan's reason: a stale or invalid rotationID, a broken chain)."""
+    t = T.UNSEAL_KEY_ROTATING.value
+    if reason in ROTATING_REASONS:
+        return Cond(t, "True", reason, f"{message}; waiting for {waiting_for}" if waiting_for else message)
+    return Cond(t, "False", reason, message)
+
+
 def build_status(inp: StatusInput) -> dict[str, Any]:
     """The complete status to apply (conditions merged with live transition times)."""
     w = inp.workload
@@ -124,7 +140,9 @@ def build_status(inp: StatusInput) -> dict[str, Any]:
         else Cond(T.PAUSED.value, "False", "Reconciling", "the operator reconciles this cluster")
     )
     computed: list[Cond] = [available, inp.configuration]
-    computed += [c for c in (inp.tls, inp.production_ready, inp.security_risk, inp.image) if c is not None]
+    computed += [
+        c for c in (inp.tls, inp.production_ready, inp.security_risk, inp.image, inp.unseal_key) if c is not None
+    ]
     computed += [degraded, inp.fields_ignored, paused, _progressing(w)]
     live_conditions: Sequence[Mapping[str, Any]] = inp.live_status.get("conditions") or ()
     status: dict[str, Any] = {

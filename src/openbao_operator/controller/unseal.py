@@ -10,6 +10,7 @@ the renderer. Key material never leaves this module except inside the POST body.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from openbao_operator import seal
 from openbao_operator.api import API_VERSION, KIND, OpenBaoCluster
@@ -30,6 +31,10 @@ class UnsealOutcome:
     message: str
     created: str | None = None
     """Name of the key Secret created in this pass (for an Event), if any."""
+    predecessor: str | None = None
+    """The key Secret the created one replaces (a rotation started), if any."""
+    rewrapped: str | None = None
+    """Name of the key Secret marked rewrapped in this pass (a rotation finished), if any."""
 
 
 def observed_key_secret(cluster: OpenBaoCluster, secret: Manifest) -> seal.ObservedKeySecret:
@@ -47,18 +52,41 @@ def observed_key_secret(cluster: OpenBaoCluster, secret: Manifest) -> seal.Obser
     )
 
 
-async def observe_key_secrets(name: str, *, reader: Reader, namespace: str) -> list[Manifest]:
-    """The key Secrets of cluster ``name``: a GET of ``<name>-unseal-key`` plus, where Secrets are cached,
-    rotated keys found by label."""
+MAX_KEY_SECRETS = 64
+"""Bound on the key Secrets followed by their links (a chain of 64 rotations is far beyond any real one)."""
+
+
+async def observe_key_secrets(
+    name: str, *, reader: Reader, namespace: str, rotation_id: str | None = None
+) -> list[Manifest]:
+    """The key Secrets of cluster ``name``: ``<name>-unseal-key`` and the one ``rotation_id`` names (GET),
+    the rotated keys found by label where Secrets are cached, and, where they are not (cluster-wide mode:
+    no list of Secrets), the keys their predecessor and successor annotations lead to."""
     found: dict[str, Manifest] = {}
-    base = await reader.get(SECRET, ObjectKey(namespace, seal.key_secret_name(name)))
-    if base is not None:
-        found[seal.key_secret_name(name)] = base
-    # Rotated keys (``<name>-unseal-key-<id>``) are only visible where Secrets are cached (and listable).
+    pending = [seal.key_secret_name(name)]
+    if rotation_id is not None and seal.is_key_secret_name(name, seal.key_secret_name(name, rotation_id)):
+        pending.append(seal.key_secret_name(name, rotation_id))
     for secret in reader.list(SECRET, namespace=namespace, labels={CLUSTER_LABEL: name}):
         secret_name = str((secret.get("metadata") or {}).get("name"))
         if seal.is_key_secret_name(name, secret_name):
             found.setdefault(secret_name, secret)
+    follow = not reader.cached(SECRET)
+    asked: set[str] = set()
+    while pending and len(asked) < MAX_KEY_SECRETS:
+        secret_name = pending.pop()
+        if secret_name in asked:
+            continue
+        asked.add(secret_name)
+        seen = found.get(secret_name) or await reader.get(SECRET, ObjectKey(namespace, secret_name))
+        if seen is None:
+            continue
+        found[secret_name] = secret = seen
+        if follow:
+            annotations = (secret.get("metadata") or {}).get("annotations") or {}
+            for link in (seal.ANNOTATION_PREDECESSOR, seal.ANNOTATION_SUCCESSOR):
+                linked = annotations.get(link)
+                if linked and seal.is_key_secret_name(name, str(linked)):
+                    pending.append(str(linked))
     return list(found.values())
 
 
@@ -69,18 +97,40 @@ async def ensure_unseal_key(
     reader: Reader,
     namespace: str,
     owner_uid: str | None,
+    rewrap_complete: bool = False,
     token_bytes: seal.TokenBytes | None = None,
 ) -> UnsealOutcome:
-    """Create the key Secret if none exists, fix its ownership for the deletion policy, return the refs."""
-    secrets = await observe_key_secrets(cluster.metadata.name, reader=reader, namespace=namespace)
-    plan = _plan(cluster, secrets, namespace=namespace, owner_uid=owner_uid, token_bytes=token_bytes)
-    created = None
+    """Create the key Secret if none exists (or a rotation asks for one), fix ownership for the deletion
+    policy, mark a rotation rewrapped when ``rewrap_complete`` (see controller/rotation.py), return the refs."""
+    rotation_id = seal.requested_rotation_id(cluster)
+    secrets = await observe_key_secrets(
+        cluster.metadata.name, reader=reader, namespace=namespace, rotation_id=rotation_id
+    )
+
+    def decide(token: seal.TokenBytes | None) -> seal.UnsealKeyPlan:
+        return seal.plan_unseal_key(
+            cluster,
+            namespace=namespace,
+            observed=[observed_key_secret(cluster, s) for s in secrets],
+            rotation_id=rotation_id,
+            rewrap_complete=rewrap_complete,
+            owner_uid=owner_uid,
+            token_bytes=token,
+        )
+
+    plan = decide(token_bytes)
+    created = predecessor = None
     if plan.create is not None:
         manifest = plan.create.manifest
         key = ObjectKey(namespace, plan.create.ref.secret_name)
+        if plan.create.predecessor is not None:
+            # NB: the link forward is written before the new key exists, so an operator that cannot list
+            # Secrets (cluster-wide mode) always finds the newest key from the first one, even after a crash
+            # right after the POST. It is only a hint: the chain itself is the predecessor annotations.
+            await _patch(kube, reader, namespace, plan.create.predecessor, _successor(plan.create.ref.secret_name))
         try:
             result = await kube.create(manifest)
-            created = key.name
+            created, predecessor = key.name, plan.create.predecessor
             reader.wrote(SECRET, key, result)
         except AlreadyExists:
             # Someone (an earlier attempt) created it: keep theirs, decide again with it.
@@ -91,10 +141,12 @@ async def ensure_unseal_key(
             if existing is not None:
                 reader.wrote(SECRET, key, existing)
                 secrets = [s for s in secrets if (s.get("metadata") or {}).get("name") != key.name] + [existing]
-            plan = _plan(cluster, secrets, namespace=namespace, owner_uid=owner_uid, token_bytes=_never)
+            plan = decide(_never)
+    rewrapped = None
     for secret_name, patch in plan.metadata_patches.items():
-        result = await kube.merge_patch(SECRET, secret_name, {"metadata": patch}, namespace=namespace)
-        reader.wrote(SECRET, ObjectKey(namespace, secret_name), result)
+        await _patch(kube, reader, namespace, secret_name, patch)
+        if (patch.get("annotations") or {}).get(seal.ANNOTATION_REWRAPPED) == "true":
+            rewrapped = secret_name
     return UnsealOutcome(
         current=_ref(plan.current),
         previous=_ref(plan.previous),
@@ -102,7 +154,19 @@ async def ensure_unseal_key(
         reason=plan.reason.value,
         message=plan.message,
         created=created,
+        predecessor=predecessor,
+        rewrapped=rewrapped,
     )
+
+
+def _successor(secret_name: str) -> dict[str, Any]:
+    return {"annotations": {seal.ANNOTATION_SUCCESSOR: secret_name}}
+
+
+async def _patch(kube: KubeClient, reader: Reader, namespace: str, secret_name: str, patch: dict[str, Any]) -> None:
+    """A merge patch of a key Secret's metadata only (its data is immutable and never sent)."""
+    result = await kube.merge_patch(SECRET, secret_name, {"metadata": patch}, namespace=namespace)
+    reader.wrote(SECRET, ObjectKey(namespace, secret_name), result)
 
 
 class KeyVanishedError(RuntimeError):
@@ -111,23 +175,6 @@ class KeyVanishedError(RuntimeError):
 
 def _never(n: int) -> bytes:
     raise KeyVanishedError("the unseal key Secret existed a moment ago and is gone now; not generating another one")
-
-
-def _plan(
-    cluster: OpenBaoCluster,
-    secrets: list[Manifest],
-    *,
-    namespace: str,
-    owner_uid: str | None,
-    token_bytes: seal.TokenBytes | None,
-) -> seal.UnsealKeyPlan:
-    return seal.plan_unseal_key(
-        cluster,
-        namespace=namespace,
-        observed=[observed_key_secret(cluster, s) for s in secrets],
-        owner_uid=owner_uid,
-        token_bytes=token_bytes,
-    )
 
 
 def _ref(ref: seal.KeyRef | None) -> UnsealKeyRef | None:

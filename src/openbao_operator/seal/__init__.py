@@ -19,12 +19,14 @@ from .secret import (
     ANNOTATION_KEY_ID,
     ANNOTATION_PREDECESSOR,
     ANNOTATION_REWRAPPED,
+    ANNOTATION_SUCCESSOR,
     DATA_KEY,
     initial_key_id,
     is_key_secret_name,
     key_secret_manifest,
     key_secret_name,
     owner_references,
+    requested_rotation_id,
     rotated_key_id,
 )
 
@@ -32,6 +34,7 @@ __all__ = [
     "ANNOTATION_KEY_ID",
     "ANNOTATION_PREDECESSOR",
     "ANNOTATION_REWRAPPED",
+    "ANNOTATION_SUCCESSOR",
     "DATA_KEY",
     "KEY_BYTES",
     "KeyCreation",
@@ -49,6 +52,7 @@ __all__ = [
     "key_secret_name",
     "owner_references",
     "plan_unseal_key",
+    "requested_rotation_id",
     "rotated_key_id",
     "validate_key_secret",
 ]

@@ -7,7 +7,7 @@ Why it is shaped like this (ARCHITECTURE.md invariants; openbao-server.md §1.1)
   new key makes the data unreadable.
 - Creation is idempotent under crashes: the controller POSTs the Secret; AlreadyExists means an earlier
   attempt (maybe by an operator that died right after) won, and the next reconcile reads and keeps it.
-- Rotation (proposed field `spec.unseal.static.rotationID`, passed in as `rotation_id`): a new id names
+- Rotation (field `spec.unseal.static.rotationID`, passed in as `rotation_id`): a new id names
   a new Secret `<name>-unseal-key-<id>`. The new key becomes OpenBao's `current_key`, the old one its
   `previous_key`. OpenBao rewraps its stored keys with the current key when the active node unseals
   with both configured (bao 2.7.2 logs "upgrading stored keys"; tests/integration/test_seal_bao_rotation.py
@@ -26,6 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from openbao_operator.api import OpenBaoCluster
+from openbao_operator.api.types import ROTATION_ID_MESSAGE
 
 from . import secret as s
 from .key import KEY_BYTES, TokenBytes, generate_unseal_key
@@ -188,9 +189,9 @@ def plan_unseal_key(
 
     `observed`: every Secret named `<name>-unseal-key` or `<name>-unseal-key-*` in the namespace (LIST by
     label `openbao.org/cluster=<name>` plus a GET of `<name>-unseal-key`, which an adopted reference
-    Secret may hold without our labels). `rotation_id`: spec.unseal.static.rotationID once the API has
-    it. `rewrap_complete`: the controller has seen every pod run the config with the current key and an
-    unsealed active node. `token_bytes`: the CSPRNG, drawn from only when a key is created.
+    Secret may hold without our labels). `rotation_id`: spec.unseal.static.rotationID
+    (`secret.requested_rotation_id`). `rewrap_complete`: the controller has seen every pod run the config
+    with the current key and an unsealed active node. `token_bytes`: the CSPRNG, drawn from only when a key is created.
 
     Steps: (1) only the static seal has a key; (2) no key yet -> create the first; (3) find the newest key
     (the chain head) and check it; (4) keep its predecessor mounted until the rewrap; (5) compare with the
@@ -211,10 +212,7 @@ def plan_unseal_key(
     name = cluster.metadata.name
     rid_problem = ""
     if rotation_id is not None and not s.ROTATION_ID_PATTERN.fullmatch(rotation_id):
-        rid_problem = (
-            f"spec.unseal.static.rotationID {rotation_id!r} must be 1-20 lower-case letters, digits or '-', "
-            "starting and ending with a letter or digit"
-        )
+        rid_problem = f"spec.unseal.static.rotationID {rotation_id!r} {ROTATION_ID_MESSAGE}"
         rotation_id = None
 
     def make(ref: KeyRef, predecessor: str | None) -> KeyCreation:

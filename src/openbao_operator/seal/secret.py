@@ -11,6 +11,9 @@ records what the data cannot:
   `previous_key` until the data is rewrapped.
 - `openbao.org/unseal-key-rewrapped: "true"`: set once OpenBao has rewrapped with this key; from then
   on the predecessor is no longer mounted (but never deleted: old snapshots may need it).
+- `openbao.org/unseal-key-successor`: a hint on a key Secret naming the key created to replace it, written
+  just before that key is created, so an operator that may not list Secrets (cluster-wide mode) finds
+  the newest key by following links from the first one. The chain itself is the predecessor annotations.
 
 Ownership rule (ARCHITECTURE.md invariants): a key Secret carries a controller ownerReference to the
 cluster only under `deletionPolicy: DeleteAll`, so garbage collection deletes it with the cluster only
@@ -26,6 +29,7 @@ import re
 from typing import Any, Final
 
 from openbao_operator.api import API_VERSION, KIND, OpenBaoCluster
+from openbao_operator.api.types import ROTATION_ID_REGEX
 
 from .key import UnsealKey
 
@@ -35,13 +39,15 @@ SECRET_SUFFIX: Final = "-unseal-key"  # noqa: S105 - a name suffix, not a passwo
 ANNOTATION_KEY_ID: Final = "openbao.org/unseal-key-id"
 ANNOTATION_PREDECESSOR: Final = "openbao.org/unseal-key-predecessor"
 ANNOTATION_REWRAPPED: Final = "openbao.org/unseal-key-rewrapped"
+ANNOTATION_SUCCESSOR: Final = "openbao.org/unseal-key-successor"
 LABEL_COMPONENT: Final = "openbao.org/component"
 COMPONENT: Final = "unseal-key"
 DEFAULT_INITIAL_KEY_ID: Final = "operator-generated-v1"
 ROTATED_KEY_ID_PREFIX: Final = "operator-rotated-"
 
-ROTATION_ID_PATTERN: Final = re.compile(r"^[a-z0-9](?:[-a-z0-9]{0,18}[a-z0-9])?$")
-"""What a rotation id may look like (it becomes part of a Secret name and of the key id)."""
+ROTATION_ID_PATTERN: Final = re.compile(ROTATION_ID_REGEX)
+"""What a rotation id may look like (it becomes part of a Secret name and of the key id); the API's
+spec.unseal.static.rotationID is validated with the same expression."""
 
 
 def infra_labels(cluster_name: str) -> dict[str, str]:
@@ -73,6 +79,13 @@ def initial_key_id(cluster: OpenBaoCluster) -> str:
     unseal = cluster.spec.unseal
     static = unseal.static if unseal is not None else None
     return static.current_key_id if static is not None else DEFAULT_INITIAL_KEY_ID
+
+
+def requested_rotation_id(cluster: OpenBaoCluster) -> str | None:
+    """spec.unseal.static.rotationID: the key generation the user asks for (None: the first key)."""
+    unseal = cluster.spec.unseal
+    static = unseal.static if unseal is not None else None
+    return static.rotation_id if static is not None else None
 
 
 def rotated_key_id(rotation_id: str) -> str:

@@ -21,6 +21,23 @@ class FakeStore:
         return [o for k, o in self.items.items() if namespace in (None, k.namespace)]
 
 
+def reader_over(store: FakeStore) -> Reader:
+    """A Reader whose ConfigMaps come from ``store``; its client points nowhere (never called)."""
+    return Reader(
+        kube.connect(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "c",
+            }
+        ),
+        caches={kinds.CONFIGMAP: store},
+    )
+
+
 def cm(rv: str, value: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
@@ -34,19 +51,7 @@ async def test_read_your_writes_until_the_cache_moves() -> None:
     store = FakeStore()
     key = ObjectKey("ns", "a")
     store.items[key] = cm("1", "old")
-    reader = Reader(
-        kube.connect(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
-                "users": [{"name": "u", "user": {"token": "t"}}],
-                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
-                "current-context": "c",
-            }
-        ),
-        caches={kinds.CONFIGMAP: store},
-    )
+    reader = reader_over(store)
     reader.wrote(kinds.CONFIGMAP, key, cm("2", "new"))
     got = await reader.get(kinds.CONFIGMAP, key)
     assert got is not None
@@ -59,4 +64,21 @@ async def test_read_your_writes_until_the_cache_moves() -> None:
     reader.wrote(kinds.CONFIGMAP, key, None)
     assert await reader.get(kinds.CONFIGMAP, key) is None, "a delete is seen at once"
     assert reader.list(kinds.CONFIGMAP, namespace="ns", labels={}) == []
+    await reader.kube.close()
+
+
+async def test_a_write_the_cache_has_already_passed_is_not_pinned() -> None:
+    """The informer may see our write and a later update (a controller's status) before ``wrote`` runs."""
+    store = FakeStore()
+    key = ObjectKey("ns", "a")
+    store.items[key] = cm("12", "later, by someone else")
+    reader = reader_over(store)
+    reader.wrote(kinds.CONFIGMAP, key, cm("11", "ours"))
+    got = await reader.get(kinds.CONFIGMAP, key)
+    assert got is not None
+    assert got["data"]["v"] == "later, by someone else"
+    reader.wrote(kinds.CONFIGMAP, key, cm("12", "ours, seen"))
+    got = await reader.get(kinds.CONFIGMAP, key)
+    assert got is not None
+    assert got["data"]["v"] == "later, by someone else", "the cache holds exactly our write: it is served"
     await reader.kube.close()

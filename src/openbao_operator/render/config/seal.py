@@ -16,7 +16,9 @@ Why:
 from __future__ import annotations
 
 from openbao_operator.api.seal import KMS_PLUGIN_TYPES, KmsPlugin, StaticSeal, UnsealConfig
+from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.hcl import Attr, Block, Item
+from openbao_operator.render.names import UNSEAL_PREVIOUS_KEY_FILE
 
 from .context import Context
 from .errors import ConfigRenderError
@@ -114,9 +116,18 @@ def _options(unseal: UnsealConfig, ctx: Context) -> list[Item]:
     raise ConfigRenderError(f"{_UNSEAL}.type", f"unsupported seal type {t!r}")  # pragma: no cover - API enum
 
 
-def _static(static: StaticSeal | None) -> Block:
+def _static(static: StaticSeal | None, facts: RenderFacts) -> Block:
+    """The key ids come from the seal plan when it has run (bound to each key Secret at its creation, so a
+    later edit of currentKeyID, or a rotation, can never pair a key with another key's id); the render
+    without a live cluster (CLI) shows the spec's id of the first key. During a rotation the old key is
+    OpenBao's ``previous_key``, read from its own Secret volume, until the data is rewrapped."""
     s = static or StaticSeal()
-    return Block("seal", ("static",), (Attr("current_key_id", s.current_key_id), Attr("current_key", s.current_key)))
+    current_id = facts.unseal_key.key_id if facts.unseal_key is not None else s.current_key_id
+    body = [Attr("current_key_id", current_id), Attr("current_key", s.current_key)]
+    previous = facts.unseal_previous_key
+    if previous is not None:
+        body += [Attr("previous_key_id", previous.key_id), Attr("previous_key", f"file://{UNSEAL_PREVIOUS_KEY_FILE}")]
+    return Block("seal", ("static",), tuple(body))
 
 
 def _plugin(plugin: KmsPlugin, name: str) -> Block:
@@ -151,7 +162,7 @@ def seal(ctx: Context) -> list[Block]:
     unseal = ctx.spec.unseal
     if unseal is None or unseal.type == "static":
         require(ctx.version, STATIC_SEAL, f"{_UNSEAL}.type", "the static seal (the default)")
-        return [_static(unseal.static if unseal is not None else None)]
+        return [_static(unseal.static if unseal is not None else None, ctx.facts)]
     options = _options(unseal, ctx)
     if unseal.type not in KMS_PLUGIN_TYPES:
         return [Block("seal", (unseal.type,), tuple(options))]
