@@ -25,6 +25,22 @@ def _seal_type(m: Any) -> str:
     return str(m.unseal.type) if m.unseal is not None else "static"
 
 
+def _verified_seal_server(block: str) -> Rule:
+    """``unseal.<block>.tlsSkipVerify`` must not be true under Hardened (transit and kmip have the field)."""
+
+    def check(m: Any) -> bool:
+        settings = getattr(m.unseal, block, None) if m.unseal is not None else None
+        return not _hardened(m) or settings is None or not settings.tls_skip_verify
+
+    return Rule(
+        cel=_HARDENED + f"!has(self.unseal) || !has(self.unseal.{block}) || "
+        f"!has(self.unseal.{block}.tlsSkipVerify) || !self.unseal.{block}.tlsSkipVerify",
+        check=check,
+        message="must not be true under the Hardened profile",
+        field=f"unseal.{block}.tlsSkipVerify",
+    )
+
+
 HARDENED_RULES: tuple[Rule, ...] = (
     Rule(
         cel=_HARDENED + "(self.tls.enabled && has(self.tls.mode) && self.tls.mode != 'OperatorManaged')",
@@ -50,22 +66,6 @@ HARDENED_RULES: tuple[Rule, ...] = (
         message="Hardened needs at least 3 replicas",
         field="replicas",
     ),
-    Rule(
-        cel=_HARDENED + "!has(self.unseal) || !has(self.unseal.transit) || !has(self.unseal.transit.tlsSkipVerify) || "
-        "!self.unseal.transit.tlsSkipVerify",
-        check=lambda m: (
-            not _hardened(m) or m.unseal is None or m.unseal.transit is None or not m.unseal.transit.tls_skip_verify
-        ),
-        message="must not be true under the Hardened profile",
-        field="unseal.transit.tlsSkipVerify",
-    ),
-    Rule(
-        cel=_HARDENED + "!has(self.unseal) || !has(self.unseal.kmip) || !has(self.unseal.kmip.tlsSkipVerify) || "
-        "!self.unseal.kmip.tlsSkipVerify",
-        check=lambda m: (
-            not _hardened(m) or m.unseal is None or m.unseal.kmip is None or not m.unseal.kmip.tls_skip_verify
-        ),
-        message="must not be true under the Hardened profile",
-        field="unseal.kmip.tlsSkipVerify",
-    ),
+    _verified_seal_server("transit"),
+    _verified_seal_server("kmip"),
 )
