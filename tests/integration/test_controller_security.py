@@ -32,7 +32,7 @@ from tests.integration.operatorhelp import (
 )
 from tests.peers.controlplane import ControlPlane
 from tests.peers.registry import Cosign, Registry, push_tiny_image
-from tests.unit.imagesig.fulcio import EMAIL, OIDC_ISSUER, TestCA, trusted_root
+from tests.unit.imagesig.fulcio import EMAIL, OIDC_ISSUER, TestCA, trusted_root, wall_clock
 from tests.unit.imagesig.fulcio import pem as fulcio_pem
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180), pytest.mark.usefixtures("crd")]
@@ -297,7 +297,7 @@ async def test_keyless_signature_with_the_trusted_root_from_a_configmap(
     control_plane: ControlPlane, namespace: str, registry: Registry, cosign: Cosign, tmp_path: Path, peer_logs: Path
 ) -> None:
     """The operator reads `trusted_root.json` from the user's ConfigMap (by a direct GET, under its own RBAC)."""
-    ca = TestCA.new()
+    ca = TestCA.new(clock=wall_clock)
     key = cosign.generate_key_pair(name=f"keyless-{namespace}")
     public = serialization.load_pem_public_key(key.public.read_bytes())
     assert isinstance(public, ec.EllipticCurvePublicKey)

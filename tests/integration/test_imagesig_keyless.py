@@ -27,7 +27,7 @@ from openbao_operator.api.workload import ImageVerificationConfig
 from openbao_operator.imagesig import FailureReason, ImageVerifier, decide
 from tests.integration.test_imagesig_registry import RawRegistry, expect_failed, expect_verified, flip_b64, tag_of
 from tests.peers.registry import Cosign, KeyPair, Registry, push_tiny_image
-from tests.unit.imagesig.fulcio import EMAIL, OIDC_ISSUER, TestCA, TestRekor, b64, pem, trusted_root
+from tests.unit.imagesig.fulcio import EMAIL, OIDC_ISSUER, TestCA, TestRekor, b64, pem, trusted_root, wall_clock
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -39,7 +39,7 @@ class Pki:
     """The test Fulcio and Rekor of one test, and the trusted_root.json naming them (also on disk for cosign)."""
 
     def __init__(self, workdir: Path, *, name: str = "test-fulcio") -> None:
-        self.ca = TestCA.new(name)
+        self.ca = TestCA.new(name, clock=wall_clock)
         self.rekor = TestRekor()
         self.root_text = json.dumps(trusted_root([self.ca.authority()], [self.rekor.tlog()]))
         self.root_path = workdir / f"{name}-trusted_root.json"

@@ -14,6 +14,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,11 @@ def _der_utf8(text: str) -> bytes:
     return bytes([0x0C, 0x82]) + len(raw).to_bytes(2, "big") + raw
 
 
+def wall_clock() -> dt.datetime:
+    """The real time at the call: a long test session must not outlive leaves made for real signing."""
+    return dt.datetime.now(UTC)
+
+
 def pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
@@ -70,6 +76,9 @@ class TestCA:
     intermediate: x509.Certificate | None = None
     valid_from: dt.datetime = NOW - dt.timedelta(days=1)
     valid_to: dt.datetime | None = None
+    clock: Callable[[], dt.datetime] = lambda: NOW
+    """Where a leaf's default validity starts from. Unit tests check at NOW, so leaves start from NOW;
+    integration tests sign with real tools at real times and pass ``clock=wall_clock``."""
 
     __test__ = False  # not a pytest class
 
@@ -81,12 +90,15 @@ class TestCA:
         intermediate: bool = True,
         not_before: dt.datetime | None = None,
         not_after: dt.datetime | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> TestCA:
         start = not_before or NOW - dt.timedelta(days=30)
         end = not_after or NOW + dt.timedelta(days=365)
         root_key = ec.generate_private_key(ec.SECP384R1())
         root = _ca_cert(root_key, root_key.public_key(), _name(f"{name} root"), _name(f"{name} root"), start, end, 1)
         ca = cls(root_key=root_key, root=root, valid_from=start)
+        if clock is not None:
+            ca.clock = clock
         if intermediate:
             ikey = ec.generate_private_key(ec.SECP384R1())
             ca.intermediate_key = ikey
@@ -124,8 +136,7 @@ class TestCA:
     ) -> x509.Certificate:
         """A Fulcio-style leaf: empty subject, SAN email/URI, issuer extension(s), EKU codeSigning."""
         key, issuer_cert = self.issuing
-        # From "now" at the call, not at import: a long test session must not outlive its leaves.
-        start = not_before or dt.datetime.now(UTC).replace(microsecond=0) - dt.timedelta(minutes=5)
+        start = not_before or self.clock().replace(microsecond=0) - dt.timedelta(minutes=5)
         end = not_after or start + dt.timedelta(minutes=10)
         names: list[x509.GeneralName] = []
         if email:
