@@ -153,16 +153,15 @@ def check_simple_signing(
             "the signature verifies but has no transparency-log entry (signed with --tlog-upload=false?); "
             + _no_tlog_hint(signer),
         )
-    entry = entry_from_cosign_annotation(rekor_bundle)
-    tlog = _tlog(
-        entry,
+    return _logged(
+        entry_from_cosign_annotation(rekor_bundle),
         rekor_keys,
+        signer=signer,
         payload_sha256=hashlib.sha256(payload).hexdigest(),
         signature=signature,
         dsse=False,
         cert=cert,
     )
-    return _identity(signer, cert=cert, entry=entry, check=tlog)
 
 
 def check_bundle(
@@ -211,20 +210,16 @@ def check_bundle(
             + _no_tlog_hint(signer),
         )
     last = _fail(FailureReason.TLOG_UNVERIFIABLE, "no transparency-log entry could be checked")
+    payload_sha256 = hashlib.sha256(payload).hexdigest()
     for raw in entries:
-        entry = entry_from_bundle(raw)
-        last = _identity(
-            signer,
+        last = _logged(
+            entry_from_bundle(raw),
+            rekor_keys,
+            signer=signer,
+            payload_sha256=payload_sha256,
+            signature=signature,
+            dsse=True,
             cert=cert,
-            entry=entry,
-            check=_tlog(
-                entry,
-                rekor_keys,
-                payload_sha256=hashlib.sha256(payload).hexdigest(),
-                signature=signature,
-                dsse=True,
-                cert=cert,
-            ),
         )
         if last.ok:
             break
@@ -329,6 +324,26 @@ def _tlog_entries(doc: dict[str, Any]) -> Sequence[Any]:
         return []
     entries = material.get("tlogEntries")
     return entries if isinstance(entries, list) else []
+
+
+def _logged(
+    entry: TlogEntry | None,
+    rekor_keys: RekorKeys | None,
+    *,
+    signer: SignerPolicy,
+    payload_sha256: str,
+    signature: bytes,
+    dsse: bool,
+    cert: x509.Certificate | None,
+) -> SignatureCheck:
+    """A verified signature with its transparency-log entry: the entry, then (keyless) the certificate at the
+    entry's integratedTime."""
+    return _identity(
+        signer,
+        cert=cert,
+        entry=entry,
+        check=_tlog(entry, rekor_keys, payload_sha256=payload_sha256, signature=signature, dsse=dsse, cert=cert),
+    )
 
 
 def _tlog(
