@@ -82,6 +82,17 @@ ROTATION_RECHECK_SECONDS = 5.0
 T = ConditionType
 
 
+class StepReport(Protocol):
+    """The report of a step that talks to OpenBao (``BootstrapOutcome``, ``RolloutResult``)."""
+
+    @property
+    def event(self) -> tuple[str, str] | None: ...
+    @property
+    def problem(self) -> Problem | None: ...
+    @property
+    def retry_after(self) -> float | None: ...
+
+
 class EventSink(Protocol):
     """``runtime.EventRecorder`` as the reconcile uses it."""
 
@@ -136,6 +147,15 @@ class _Pass:
 
     def after(self, seconds: float) -> None:
         self.requeue_at.append(max(0.0, seconds))
+
+    def take(self, step: StepReport, *, action: str) -> None:
+        """What a step that talks to OpenBao (bootstrap, rollout) reports: a Normal Event, a problem, a requeue."""
+        if step.event is not None:
+            self.event("Normal", step.event[0], action, step.event[1])
+        if step.problem is not None:
+            self.problem(step.problem.reason, step.problem.message)
+        if step.retry_after is not None:
+            self.after(step.retry_after)
 
 
 def _wall_now() -> datetime:
@@ -302,12 +322,7 @@ class Reconciler:
             unstored=self.unstored,
         )
         is_init = boot.initialized
-        if boot.event is not None:
-            pass_.event("Normal", boot.event[0], "Initialize", boot.event[1])
-        if boot.problem is not None:
-            pass_.problem(boot.problem.reason, boot.problem.message)
-        if boot.retry_after is not None:
-            pass_.after(boot.retry_after)
+        pass_.take(boot, action="Initialize")
 
         def facts_for(keys: UnsealOutcome | None) -> RenderFacts:
             return dataclasses.replace(
@@ -461,12 +476,7 @@ class Reconciler:
             reader=self.reader,
             connect=self.bao_connect,
         )
-        if result.event is not None:
-            pass_.event("Normal", result.event[0], "Rollout", result.event[1])
-        if result.problem is not None:
-            pass_.problem(result.problem.reason, result.problem.message)
-        if result.retry_after is not None:
-            pass_.after(result.retry_after)
+        pass_.take(result, action="Rollout")
         return result.waiting_for
 
     async def _tls(
