@@ -27,37 +27,10 @@ from openbao_operator.seal.key import generate_unseal_key
 from openbao_operator.seal.secret import initial_key_id, key_secret_manifest, key_secret_name
 from tests.peers import pins
 from tests.peers.controlplane import ControlPlane
+from tests.peers.deploy import apply
 from tests.peers.nodeagent import JSON, NodeAgent, pod_ready, wait_pod
-from tests.peers.procs import PeerError, run_checked, wait_until
+from tests.peers.procs import run_checked, wait_until
 from tests.unit.render.config_cases import cluster, manifest
-
-_COLLECTIONS = {
-    ("v1", "ServiceAccount"): "serviceaccounts",
-    ("v1", "ConfigMap"): "configmaps",
-    ("v1", "Secret"): "secrets",
-    ("v1", "Service"): "services",
-    ("apps/v1", "StatefulSet"): "statefulsets",
-    ("rbac.authorization.k8s.io/v1", "Role"): "roles",
-    ("rbac.authorization.k8s.io/v1", "RoleBinding"): "rolebindings",
-    ("networking.k8s.io/v1", "NetworkPolicy"): "networkpolicies",
-    ("policy/v1", "PodDisruptionBudget"): "poddisruptionbudgets",
-}
-
-
-def apply(plane: ControlPlane, obj: dict[str, Any], *, manager: str = "agent-cluster") -> None:
-    """Server-side apply one namespaced object (force: these tests own every field they send)."""
-    api, kind = str(obj["apiVersion"]), str(obj["kind"])
-    base = "/api/v1" if api == "v1" else f"/apis/{api}"
-    meta = obj["metadata"]
-    path = f"{base}/namespaces/{meta['namespace']}/{_COLLECTIONS[(api, kind)]}/{meta['name']}"
-    status, body = plane.request(
-        "PATCH",
-        f"{path}?fieldManager={manager}&force=true",
-        body=json.dumps(obj).encode(),
-        content_type="application/apply-patch+yaml",
-    )
-    if status not in (200, 201):
-        raise PeerError(f"apply {kind} {meta['name']}: HTTP {status}: {body}")
 
 
 @dataclass
@@ -78,7 +51,7 @@ class AgentCluster:
         for obj in render_desired(
             self.cluster, facts=RenderFacts(namespace=self.namespace, initialized=initialized)
         ).objects:
-            apply(self.plane, dict(obj))
+            apply(self.plane, dict(obj), manager="agent-cluster")
 
     def pod(self, ordinal: int) -> str:
         return f"{self.name}-{ordinal}"
@@ -168,7 +141,7 @@ def deploy_rendered(
         server_secret=None,
     )
     for secret in tls_secret_manifests(c, plan, namespace=namespace, owner_uid=None):
-        apply(plane, secret)
+        apply(plane, secret, manager="agent-cluster")
     key = key_secret_manifest(
         c,
         namespace=namespace,
@@ -178,7 +151,7 @@ def deploy_rendered(
         predecessor=None,
         owner_uid=None,
     )
-    apply(plane, key)
+    apply(plane, key, manager="agent-cluster")
     workdir.mkdir(parents=True, exist_ok=True)
     ca_file = workdir / "trust-bundle.pem"
     ca_file.write_bytes(plan.trust_bundle)

@@ -31,6 +31,12 @@ SA_NAME = "openbao-operator"
 _PATHS = {
     "Namespace": "/api/v1/namespaces/{name}",
     "ServiceAccount": "/api/v1/namespaces/{namespace}/serviceaccounts/{name}",
+    "ConfigMap": "/api/v1/namespaces/{namespace}/configmaps/{name}",
+    "Secret": "/api/v1/namespaces/{namespace}/secrets/{name}",
+    "Service": "/api/v1/namespaces/{namespace}/services/{name}",
+    "StatefulSet": "/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}",
+    "NetworkPolicy": "/apis/networking.k8s.io/v1/namespaces/{namespace}/networkpolicies/{name}",
+    "PodDisruptionBudget": "/apis/policy/v1/namespaces/{namespace}/poddisruptionbudgets/{name}",
     "Role": "/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/roles/{name}",
     "RoleBinding": "/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/rolebindings/{name}",
     "ClusterRole": "/apis/rbac.authorization.k8s.io/v1/clusterroles/{name}",
