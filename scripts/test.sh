@@ -4,14 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-UV_VERSION=0.13.9
-if ! command -v uv >/dev/null 2>&1 || [ "$(uv --version | awk '{print $2}')" != "$UV_VERSION" ]; then
-  echo "== installing uv $UV_VERSION"
-  python3 -m pip install --quiet "uv==$UV_VERSION"
-fi
-
-echo "== uv sync (locked dependencies)"
-uv sync --frozen --quiet
+source scripts/setup.sh
 
 echo "== ruff check";          uv run --frozen ruff check .
 echo "== ruff format --check"; uv run --frozen ruff format --check .
