@@ -105,17 +105,20 @@ async def test_gone_relists_and_emits_synthetic_deletes(control_plane: ControlPl
 
     client = kube.connect(control_plane.admin_kubeconfig, wrap_transport=wrap)
     events: list[Event] = []
-    informer = Informer(client, CM, rng=random.Random(3), namespace=namespace)
+    # Only the test's own ConfigMaps: kube-controller-manager publishes kube-root-ca.crt into every new namespace
+    # at a moment of its choosing, which could otherwise land among the events this test counts.
+    mine = {"gone-test": namespace}
+    informer = Informer(client, CM, rng=random.Random(3), namespace=namespace, labels=mine)
     informer.add_handler(events.append)
     try:
-        await client.create(configmap(namespace, "stays", {}))
-        await client.create(configmap(namespace, "goes", {}))
+        await client.create(configmap(namespace, "stays", {}, labels=mine))
+        await client.create(configmap(namespace, "goes", {}, labels=mine))
         async with running(informer):
             await asyncio.wait_for(informer.synced.wait(), 10)
             assert {"stays", "goes"} <= _names(informer)
         # While nobody watches, one object goes away and one appears; then the informer's version expires.
         await client.delete(CM, "goes", namespace=namespace)
-        await client.create(configmap(namespace, "new", {}))
+        await client.create(configmap(namespace, "new", {}, labels=mine))
         faults[0].armed = True
         events.clear()
         async with running(informer):
