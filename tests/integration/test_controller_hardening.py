@@ -140,19 +140,20 @@ async def test_lost_status_never_shrinks_a_live_cluster(control_plane: ControlPl
             await client.apply(cluster_manifest("keep", namespace, replicas=3))
             new = await client.get(kinds.CLUSTER, "keep", namespace=namespace)
 
-            async def adopted_and_reported() -> dict[str, Any] | None:
-                obj = await client.get(kinds.CLUSTER, "keep", namespace=namespace)
+            async def adopted() -> dict[str, Any] | None:
                 sts = await client.get(kinds.STATEFULSET, "keep", namespace=namespace)
+                assert sts["spec"]["replicas"] == 3, "a missing fact lowered the replicas of a live cluster"
                 refs = sts["metadata"].get("ownerReferences") or []
-                held = condition(obj, "Degraded").get("reason") == "InitializationUnknown"
-                return obj if held and [r.get("uid") for r in refs] == [new["metadata"]["uid"]] else None
+                return sts if [r.get("uid") for r in refs] == [new["metadata"]["uid"]] else None
 
-            await eventually(adopted_and_reported, what="orphan adopted, InitializationUnknown reported", within=60)
+            await eventually(adopted, what="the orphaned StatefulSet adopted by the new cluster", within=60)
             deadline = time.monotonic() + 8
             while time.monotonic() < deadline:  # several passes (a recheck every few seconds): never below 3
                 sts = await client.get(kinds.STATEFULSET, "keep", namespace=namespace)
                 assert sts["spec"]["replicas"] == 3, "a missing fact lowered the replicas of a live cluster"
                 await asyncio.sleep(0.25)
+            obj = await client.get(kinds.CLUSTER, "keep", namespace=namespace)
+            assert condition(obj, "Degraded").get("reason") == "InitializationUnknown", obj.get("status")
             # OpenBao's service registration labels pod-0 again: initialized, still 3
             await mark_initialized(client, "keep", namespace)
 
@@ -218,10 +219,10 @@ async def test_an_unlabelled_ca_secret_is_never_replaced(control_plane: ControlP
                 lambda: get_or_none(client, kinds.STATEFULSET, "keepca", namespace), what="StatefulSet", within=30
             )
             after = await client.get(kinds.SECRET, "keepca-tls-ca", namespace=namespace)
-            assert after["data"]["tls.crt"] == restored["data"]["tls.crt"]
+            assert after["data"]["ca.crt"] == restored["data"]["ca.crt"]
             server = await client.get(kinds.SECRET, "keepca-tls-server", namespace=namespace)
             leaf = x509.load_pem_x509_certificate(base64.b64decode(server["data"]["tls.crt"]))
-            ca = x509.load_pem_x509_certificate(base64.b64decode(restored["data"]["tls.crt"]))
+            ca = x509.load_pem_x509_certificate(base64.b64decode(restored["data"]["ca.crt"]))
             assert leaf.issuer == ca.subject
     finally:
         await client.close()

@@ -124,8 +124,9 @@ async def bootstrap(
 ) -> BootstrapOutcome:
     """Initialize pod-0 once. ``live_replicas``: the live StatefulSet's replica count; above 1 while
     initialization is not known, pod-0 is asked even under selfInit, so the answer decides the replicas.
-    ``recorded``: status already says initialized (False: this pass is the first to see it, so the root-token
-    Secret is checked once for an answer lost to a crash)."""
+    ``recorded``: status already says initialized, and no earlier pass was left holding the answer (False: this
+    pass is the first to see OpenBao initialized, or the process that held the answer is gone; the root-token
+    Secret is then checked once for an answer lost to a crash)."""
     held = unstored.held(namespace, cluster.metadata.name) if unstored is not None else None
     if held is not None:
         stored = await _store(cluster, held, kube=kube, reader=reader, unstored=unstored, sleep=sleep, attempts=1)

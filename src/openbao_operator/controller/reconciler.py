@@ -351,7 +351,7 @@ class Reconciler:
             connect=self.bao_connect,
             unstored=self.unstored,
             live_replicas=_replicas_of(live_sts),
-            recorded=live_status.get("initialized") is True,
+            recorded=_init_recorded(live_status),
         )
         is_init = boot.initialized
         pass_.take(boot, action="Initialize")
@@ -971,6 +971,14 @@ def _replicas_of(sts: Manifest | None) -> int:
 
 def _statefulset_of(desired: DesiredState) -> Manifest | None:
     return next((o for o in desired.objects if o["kind"] == "StatefulSet" and o["apiVersion"] == "apps/v1"), None)
+
+
+def _init_recorded(live_status: Mapping[str, Any]) -> bool:
+    """Status says initialized, and no earlier pass was still holding the root token in memory. A pass that
+    held it wrote ``Degraded/RootTokenNotStored``: if this process does not hold it now, the one that did is
+    gone, and the bootstrap step must look at the Secret once (controller/roottoken.py, ``lost``)."""
+    reasons = [c.get("reason") for c in live_status.get("conditions") or () if c.get("type") == T.DEGRADED.value]
+    return live_status.get("initialized") is True and "RootTokenNotStored" not in reasons
 
 
 def _self_init(cluster: OpenBaoCluster) -> bool:
