@@ -36,7 +36,7 @@ from openbao_operator.seal import UnsealKey
 from tests.integration.conftest import peer_unavailable
 from tests.peers.controlplane import ControlPlane, _ssl_context
 from tests.peers.pins import REPO_ROOT
-from tests.unit.render.workload.cases import CASES, CONFIG_HASH, CONFIG_TEXT, Case
+from tests.unit.render.workload.cases import CASES, CONFIG_HASH, CONFIG_TEXT, SELF_INIT_TEXT, Case
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -266,7 +266,9 @@ def test_representative_cases_render_to_objects_the_api_server_accepts(
         **{**case.facts.__dict__, "namespace": restricted_namespace, "owner_uid": uid, "tls_ca_pem": CA_PEM_FOR_GATEWAY}
     )
     cluster = case.cluster()
-    objects = workload_objects(cluster, facts, config_text=CONFIG_TEXT, config_hash=CONFIG_HASH)
+    objects = workload_objects(
+        cluster, facts, config_text=CONFIG_TEXT, config_hash=CONFIG_HASH, self_init_text=SELF_INIT_TEXT
+    )
     shape = unseal_key_shape(cluster, facts)
     if shape is not None:
         objects.insert(0, with_key(shape))

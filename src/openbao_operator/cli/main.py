@@ -18,9 +18,10 @@ from openbao_operator.api import InvalidClusterError, OpenBaoCluster, parse_clus
 from openbao_operator.api.crd import crd as build_crd
 from openbao_operator.api.ignored import ignored_fields
 from openbao_operator.api.yamlio import dump_all, load_all
-from openbao_operator.render.config import ConfigRenderError, render_config
+from openbao_operator.render.config import ConfigRenderError, RenderedConfig, render_config
 from openbao_operator.render.desired import render_desired
 from openbao_operator.render.facts import RenderFacts
+from openbao_operator.render.names import SELF_INIT_FILE, self_init_secret_name
 
 EXIT_INVALID = 2
 
@@ -53,6 +54,14 @@ def read_clusters(path: str) -> list[OpenBaoCluster]:
     return clusters
 
 
+def _config_files(cluster: OpenBaoCluster, rendered: RenderedConfig) -> str:
+    """config.hcl, then the self-init file after a comment naming it: one text that means what bao reads."""
+    if not rendered.self_init_text:
+        return rendered.text
+    where = f"{SELF_INIT_FILE}, from the Secret {self_init_secret_name(cluster)}"
+    return f"{rendered.text}# {where}\n{rendered.self_init_text}"
+
+
 @click.group()
 @click.version_option(__version__, prog_name="openbao-operator")
 def main() -> None:
@@ -67,7 +76,9 @@ def crd() -> None:
 
 @main.command()
 @click.option("-f", "--filename", "path", required=True, help="Manifest with an OpenBaoCluster ('-' for stdin).")
-@click.option("--config-hcl", is_flag=True, help="Print only the rendered config.hcl.")
+@click.option(
+    "--config-hcl", is_flag=True, help="Print only the rendered config.hcl (and the self-init file after it)."
+)
 @click.option("--defaults", is_flag=True, help="Print only the validated cluster with every default filled in.")
 @click.option(
     "--namespace", default=None, help="Namespace when the manifest has none in metadata.namespace (default: default)."
@@ -105,7 +116,7 @@ def render(
         )
         try:
             if config_hcl:
-                texts.append(render_config(cluster, facts=facts).text)
+                texts.append(_config_files(cluster, render_config(cluster, facts=facts)))
             else:
                 documents += render_desired(cluster, facts=facts).documents()
         except ConfigRenderError as exc:

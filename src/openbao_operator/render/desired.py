@@ -1,7 +1,8 @@
 """`render_desired`: the whole desired state of one cluster, config.hcl and every object, in one pure call.
 
 This is the single place that composes the config renderer and the workload renderer, so the ConfigMap
-always carries exactly the text whose restart hash is on the pod template. The controller applies
+always carries exactly the text whose restart hash is on the pod template, and the self-init Secret exactly
+the `initialize` blocks the pods read beside it. The controller applies
 `objects` in order (server-side apply, Gateway API kinds as optional) and deletes owned objects that are
 no longer in `objects`. The static unseal key Secret is created by the seal package, never from here
 (see `render.workload.unseal`); the seal plan's current/previous key come in as facts.
@@ -22,7 +23,7 @@ class DesiredState:
     """What one cluster should look like; `objects` are in apply order."""
 
     config: RenderedConfig
-    """config.hcl and its restart hash (the pod template's openbao.org/config-hash)."""
+    """config.hcl, the self-init file and the restart hash (the pod template's openbao.org/config-hash)."""
     objects: tuple[Manifest, ...]
     """Every server-side-applied object, in apply order."""
     unseal_key_shape: Manifest | None
@@ -41,5 +42,11 @@ class DesiredState:
 def render_desired(cluster: OpenBaoCluster, *, facts: RenderFacts) -> DesiredState:
     """Render the cluster; raises `ConfigRenderError` (naming the spec field) when it cannot be rendered."""
     config = render_config(cluster, facts=facts)
-    objects = workload_objects(cluster, facts, config_text=config.text, config_hash=config.restart_hash)
+    objects = workload_objects(
+        cluster,
+        facts,
+        config_text=config.text,
+        config_hash=config.restart_hash,
+        self_init_text=config.self_init_text,
+    )
     return DesiredState(config=config, objects=tuple(objects), unseal_key_shape=unseal_key_shape(cluster, facts))
