@@ -1,7 +1,8 @@
 """Security profiles: what Hardened demands, what Development is reported as, and what unset means.
 
 As in the reference operator (reference-operator.md §6): Hardened requires TLS from External or ACME, a
-non-static seal, self-init, at least 3 replicas and no ``tlsSkipVerify`` in the seal; Development allows
+non-static seal, self-init, at least 3 replicas and no ``tlsSkipVerify`` in the seal (and, beyond the
+reference, no seal credential written inline into the resource); Development allows
 all of that and is reported by SecurityRisk=True and ProductionReady=False. The reference enforces
 Hardened at admission (a ValidatingAdmissionPolicy); here the same requirements are CEL rules of the CRD
 (``api/profile.py``), and a violating Hardened cluster that got stored anyway (before the rules existed) is
