@@ -2,7 +2,8 @@
 
 Beyond the reference, Hardened refuses seal credentials written inline into the resource (the deprecated
 ``transit.token``, ``awskms.secretKey``, ... fields, see ``seal.INLINE_CREDENTIALS``): they are never used,
-and a secret in the resource is readable by everyone who may read it.
+and a secret in the resource is readable by everyone who may read it. It also refuses pod security overrides
+that leave Pod Security "restricted" (``podsecurity.POD_SECURITY_RISKS``).
 
 Why here: the reference operator enforces Hardened at admission (a ValidatingAdmissionPolicy). Written as
 `Rule`s on the spec, the same requirements become CEL in the CRD (a violating Hardened cluster is rejected
@@ -16,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Rule
+from .podsecurity import POD_SECURITY_RISKS, PodSecurityRisk
 from .seal import INLINE_CREDENTIALS, InlineCredential
 
 # NB: has() first: CEL fails with "no such key" on an absent optional field (profile has no default).
@@ -63,6 +65,19 @@ def _no_inline_credential(cred: InlineCredential) -> Rule:
     )
 
 
+def _restricted_pod(risk: PodSecurityRisk) -> Rule:
+    def check(m: Any) -> bool:
+        return not _hardened(m) or m.security_context is None or risk.safe(m.security_context)
+
+    return Rule(
+        cel=_HARDENED + f"!has(self.securityContext) || {risk.cel_safe}",
+        check=check,
+        message=f"{risk.problem}; the Hardened profile keeps pods within Pod Security 'restricted': remove the "
+        "override",
+        field=risk.field,
+    )
+
+
 HARDENED_RULES: tuple[Rule, ...] = (
     Rule(
         cel=_HARDENED + "(self.tls.enabled && has(self.tls.mode) && self.tls.mode != 'OperatorManaged')",
@@ -91,4 +106,5 @@ HARDENED_RULES: tuple[Rule, ...] = (
     _verified_seal_server("transit"),
     _verified_seal_server("kmip"),
     *(_no_inline_credential(cred) for cred in INLINE_CREDENTIALS),
+    *(_restricted_pod(risk) for risk in POD_SECURITY_RISKS),
 )

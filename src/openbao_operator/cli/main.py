@@ -22,6 +22,7 @@ from openbao_operator.render.config import ConfigRenderError, RenderedConfig, re
 from openbao_operator.render.desired import render_desired
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.names import SELF_INIT_FILE, self_init_secret_name
+from openbao_operator.render.warnings import security_warnings
 
 EXIT_INVALID = 2
 
@@ -103,6 +104,8 @@ def render(
     for cluster in clusters:
         for field in ignored_fields(cluster.spec):
             click.echo(f"warning: {cluster.metadata.name}: {field}", err=True)
+        for warning in security_warnings(cluster):
+            click.echo(f"warning: {cluster.metadata.name}: {warning}", err=True)
     if defaults:
         click.echo(dump_all(c.to_json() for c in clusters), nl=False)
         return

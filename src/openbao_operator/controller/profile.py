@@ -2,9 +2,10 @@
 
 As in the reference operator (reference-operator.md §6): Hardened requires TLS from External or ACME, a
 non-static seal, self-init, at least 3 replicas and no ``tlsSkipVerify`` in the seal (and, beyond the
-reference, no seal credential written inline into the resource); Development allows
-all of that and is reported by SecurityRisk=True and ProductionReady=False. The reference enforces
-Hardened at admission (a ValidatingAdmissionPolicy); here the same requirements are CEL rules of the CRD
+reference, no seal credential written inline into the resource and no pod security override that leaves
+"restricted"); Development allows all of that and is reported by SecurityRisk=True and ProductionReady=False,
+the SecurityRisk message listing each risky choice (``render.warnings``). The reference enforces Hardened at
+admission (a ValidatingAdmissionPolicy); here the same requirements are CEL rules of the CRD
 (``api/profile.py``), and a violating Hardened cluster that got stored anyway (before the rules existed) is
 not applied at all, with ConfigurationValid=False naming each field.
 An unset profile is treated as Development and reported (ProductionReady=False/ProfileNotSet), where
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from openbao_operator.api import ConditionType, OpenBaoCluster
 from openbao_operator.api.profile import HARDENED_RULES
+from openbao_operator.render.warnings import security_warnings
 
 from .conditions import Cond
 
@@ -47,7 +49,7 @@ def _risks(cluster: OpenBaoCluster) -> list[str]:
         risks.append("the unseal key is a Kubernetes Secret next to the data")
     if spec.self_init is None or not spec.self_init.enabled:
         risks.append("self-init is off (a root token is handed out at initialization)")
-    return risks
+    return risks + security_warnings(cluster)
 
 
 def judge_profile(cluster: OpenBaoCluster) -> ProfileVerdict:
