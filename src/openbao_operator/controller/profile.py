@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from openbao_operator.api import ConditionType, OpenBaoCluster
 from openbao_operator.api.profile import HARDENED_RULES
 from openbao_operator.render.warnings import security_warnings
+from openbao_operator.render.workload.networkpolicy import api_exposure
 
 from .conditions import Cond
 
@@ -62,7 +63,11 @@ def judge_profile(cluster: OpenBaoCluster) -> ProfileVerdict:
             ready = Cond(ready_type, "False", "HardenedProfileViolated", "; ".join(violations))
         else:
             ready = Cond(ready_type, "True", "ProductionReady", "the Hardened profile's requirements are met")
-        return ProfileVerdict(violations=violations, production_ready=ready, security_risk=None)
+        # NB: Hardened still allows one implicit risk (8200 from any source for an unscoped entry point, kept so
+        # that existing clusters keep working); it is reported, not silent.
+        exposure = api_exposure(cluster).warning
+        risk = Cond(risk_type, "True", "APIOpenToAnySource", exposure) if exposure and not violations else None
+        return ProfileVerdict(violations=violations, production_ready=ready, security_risk=risk)
     risks = _risks(cluster)
     detail = "; ".join(risks) if risks else "Development allows insecure shortcuts"
     if profile is None:

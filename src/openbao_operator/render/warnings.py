@@ -2,16 +2,18 @@
 
 Why one place: the same sentences reach the user twice, from `openbao-operator render` (stderr) and from the
 controller (the SecurityRisk condition and its Event), and must not drift apart. Each names the spec field and
-the remedy. Under Hardened, pod security overrides are refused at admission instead, so only what Hardened
-still allows can appear.
+the remedy: pod security overrides that leave "restricted" (refused under Hardened, so they never appear
+there) and port 8200 open to any source without an explicit choice (render.workload.networkpolicy).
 """
 
 from __future__ import annotations
 
 from openbao_operator.api import OpenBaoCluster
 from openbao_operator.api.podsecurity import pod_security_risks
+from openbao_operator.render.workload.networkpolicy import api_exposure
 
 
 def security_warnings(cluster: OpenBaoCluster) -> list[str]:
     """``spec.<field>: <what it does and what to do>`` for each risky choice the spec makes."""
-    return pod_security_risks(cluster.spec)
+    exposure = api_exposure(cluster).warning
+    return pod_security_risks(cluster.spec) + ([exposure] if exposure else [])
