@@ -22,6 +22,7 @@ from openbao_operator.render.config import ConfigRenderError, RenderedConfig, re
 from openbao_operator.render.desired import render_desired
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.names import SELF_INIT_FILE, self_init_secret_name
+from openbao_operator.render.runtime import RuntimeObject, runtime_objects
 from openbao_operator.render.warnings import security_warnings
 
 EXIT_INVALID = 2
@@ -63,6 +64,18 @@ def _config_files(cluster: OpenBaoCluster, rendered: RenderedConfig) -> str:
     return f"{rendered.text}# {where}\n{rendered.self_init_text}"
 
 
+def _made_at_runtime(cluster: OpenBaoCluster, facts: RenderFacts) -> list[RuntimeObject]:
+    """Key, certificate and token objects the operator makes itself: named, never printed (see render.runtime)."""
+    # NB: imported here: the controller package is not needed by `crd` or by an invalid manifest
+    from openbao_operator.controller.bootstrap import root_token_secret_name
+
+    found = runtime_objects(cluster, facts)
+    if cluster.spec.self_init is None or not cluster.spec.self_init.enabled:
+        what = "the root token, stored at initialization because self-init is off"
+        found.append(RuntimeObject("Secret", root_token_secret_name(cluster), what))
+    return found
+
+
 @click.group()
 @click.version_option(__version__, prog_name="openbao-operator")
 def main() -> None:
@@ -97,8 +110,10 @@ def render(
 ) -> None:
     """Print what the operator would converge for a cluster, without a Kubernetes cluster.
 
-    Every object, as multi-document YAML in apply order (the unseal key Secret first, without its data:
-    the key is created in the cluster only). With --config-hcl: the config.hcl of each cluster.
+    Every object the operator applies from the spec, as multi-document YAML in apply order, each one
+    applicable as it is. Objects the operator makes itself at runtime (the unseal key, certificates, the
+    root token) are named on stderr, never printed: create none of them by hand. With --config-hcl: the
+    config.hcl of each cluster (and its self-init file).
     """
     clusters = read_clusters(path)
     for cluster in clusters:
@@ -122,6 +137,8 @@ def render(
                 texts.append(_config_files(cluster, render_config(cluster, facts=facts)))
             else:
                 documents += render_desired(cluster, facts=facts).documents()
+                for obj in _made_at_runtime(cluster, facts):
+                    click.echo(f"note: {cluster.metadata.name}: created by the operator, not printed: {obj}", err=True)
         except ConfigRenderError as exc:
             _fail(f"{path}: {exc.field}: {exc.reason}")
     click.echo("\n".join(texts) if config_hcl else dump_all(documents), nl=False)

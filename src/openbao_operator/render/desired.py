@@ -5,7 +5,8 @@ always carries exactly the text whose restart hash is on the pod template, and t
 the `initialize` blocks the pods read beside it. The controller applies
 `objects` in order (server-side apply, Gateway API kinds as optional) and deletes owned objects that are
 no longer in `objects`. The static unseal key Secret is created by the seal package, never from here
-(see `render.workload.unseal`); the seal plan's current/previous key come in as facts.
+(see `render.workload.unseal`); the seal plan's current/previous key come in as facts. Objects the operator
+makes at runtime are listed by `render.runtime`, not rendered.
 """
 
 from __future__ import annotations
@@ -27,16 +28,17 @@ class DesiredState:
     objects: tuple[Manifest, ...]
     """Every server-side-applied object, in apply order."""
     unseal_key_shape: Manifest | None
-    """For display only: the static unseal key Secret the seal package will create (no data), or None."""
+    """The static unseal key Secret the seal package will create, without its data, or None. Never printed
+    (applied as is, it would stand in the key's place for ever; see `render.runtime`); tests compare it with
+    what the seal package creates."""
 
     @property
     def config_hash(self) -> str:
         return self.config.restart_hash
 
     def documents(self) -> list[Manifest]:
-        """Everything for display (`openbao-operator render`): the unseal Secret's shape first, without data."""
-        head = [self.unseal_key_shape] if self.unseal_key_shape is not None else []
-        return [*head, *self.objects]
+        """What `openbao-operator render` prints: the applied objects, each applicable as it is."""
+        return list(self.objects)
 
 
 def render_desired(cluster: OpenBaoCluster, *, facts: RenderFacts) -> DesiredState:
