@@ -1,8 +1,13 @@
 """The answer of ``sys/init`` is never lost to an API server that refuses the root-token Secret for a while.
 
 Real peers: a real `bao` server (raft, TLS, static seal) is initialized by ``bootstrap`` and the Secret goes to
-the real kube-apiserver; a transport in front of it answers the first POSTs of Secrets with 403 (the operator
-missing the RBAC to create Secrets, or an admission webhook refusing them), which is the fault injected.
+the real kube-apiserver; a transport in front of it answers Secret writes with 403 (the operator missing the
+RBAC, or an admission webhook refusing them), which is the fault injected:
+
+- the placeholder cannot be created: OpenBao is not initialized at all (nothing is handed out that could be lost);
+- the fill after ``sys/init`` is refused: the answer is held in memory and written by a later pass;
+- OpenBao found initialized while the Secret is still a placeholder (a crash between the two): ``RootTokenLost``;
+- ``rootTokenPolicy: Revoke``: the stored token stops working in OpenBao and leaves the Secret.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import ssl
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -20,10 +26,12 @@ import pytest
 from openbao_operator import kube
 from openbao_operator.api import parse_cluster
 from openbao_operator.baoapi import BaoClient, Target
+from openbao_operator.controller import roottoken
 from openbao_operator.controller.bootstrap import (
     STORE_ATTEMPTS,
     UnstoredInitResults,
     bootstrap,
+    revoke_root_token,
     root_token_secret_name,
 )
 from openbao_operator.controller.kinds import SECRET
@@ -35,16 +43,18 @@ from tests.peers.controlplane import ControlPlane
 pytestmark = pytest.mark.integration
 
 
-class RefuseSecretPosts(httpx2.AsyncBaseTransport):
-    """Answers the next ``failures`` POSTs of Secrets with 403; everything else reaches the real API server."""
+class RefuseSecretWrites(httpx2.AsyncBaseTransport):
+    """Answers the next ``failures`` requests of ``method`` on Secrets with 403; everything else reaches the
+    real API server."""
 
-    def __init__(self, inner: httpx2.AsyncBaseTransport, *, failures: int) -> None:
+    def __init__(self, inner: httpx2.AsyncBaseTransport, *, failures: int, method: str) -> None:
         self.inner = inner
         self.failures = failures
+        self.method = method
         self.refused = 0
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        if request.method == "POST" and request.url.path.endswith("/secrets") and self.failures > 0:
+        if request.method == self.method and "/secrets" in request.url.path and self.failures > 0:
             self.failures -= 1
             self.refused += 1
             status = {
@@ -53,7 +63,7 @@ class RefuseSecretPosts(httpx2.AsyncBaseTransport):
                 "status": "Failure",
                 "code": 403,
                 "reason": "Forbidden",
-                "message": 'secrets is forbidden: injected by the test (no "create" on secrets)',
+                "message": f'secrets is forbidden: injected by the test (no "{self.method.lower()}" on secrets)',
             }
             return httpx2.Response(403, json=status, request=request)
         return await self.inner.handle_async_request(request)
@@ -62,7 +72,7 @@ class RefuseSecretPosts(httpx2.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-def _cluster(namespace: str) -> Any:
+def _cluster(namespace: str, **spec: Any) -> Any:
     return parse_cluster(
         {
             "apiVersion": "openbao.org/v1alpha1",
@@ -73,6 +83,7 @@ def _cluster(namespace: str) -> Any:
                 "replicas": 1,
                 "tls": {"enabled": True},
                 "storage": {"size": "1Gi"},
+                **spec,
             },
         }
     )
@@ -83,7 +94,11 @@ def _pod0(namespace: str) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": "boot-0", "namespace": namespace},
-        "status": {"phase": "Running", "podIP": "127.0.0.1"},
+        "status": {
+            "phase": "Running",
+            "podIP": "127.0.0.1",
+            "conditions": [{"type": "Ready", "status": "True"}],
+        },
     }
 
 
@@ -97,8 +112,19 @@ def _token_works(server: BaoServer, token: str) -> bool:
     context = ssl.create_default_context(cafile=str(server.cacert))
     url = f"{server.addr}/v1/auth/token/lookup-self"
     request = urllib.request.Request(url, headers={"X-Vault-Token": token})  # noqa: S310 - https to the peer
-    with urllib.request.urlopen(request, context=context, timeout=10) as response:  # noqa: S310
-        return bool(json.load(response)["data"]["policies"] == ["root"])
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=10) as response:  # noqa: S310
+            return bool(json.load(response)["data"]["policies"] == ["root"])
+    except urllib.error.HTTPError as exc:
+        if exc.code == 403:
+            return False
+        raise
+
+
+def _initialized(server: BaoServer) -> bool:
+    context = ssl.create_default_context(cafile=str(server.cacert))
+    with urllib.request.urlopen(f"{server.addr}/v1/sys/init", context=context, timeout=10) as response:  # noqa: S310
+        return bool(json.load(response)["initialized"])
 
 
 async def _no_sleep(_seconds: float) -> None:
@@ -110,10 +136,10 @@ async def test_the_init_answer_survives_refused_secret_writes(
     control_plane: ControlPlane, namespace: str, bao_factory: Callable[..., BaoServer], failures: int
 ) -> None:
     server = bao_factory(name=f"boot-{failures}").start()
-    faults: list[RefuseSecretPosts] = []
+    faults: list[RefuseSecretWrites] = []
 
     def wrap(inner: httpx2.AsyncBaseTransport) -> httpx2.AsyncBaseTransport:
-        faults.append(RefuseSecretPosts(inner, failures=failures))
+        faults.append(RefuseSecretWrites(inner, failures=failures, method="PATCH"))  # the fill after sys/init
         return faults[0]
 
     client = kube.connect(control_plane.admin_kubeconfig, wrap_transport=wrap)
@@ -144,7 +170,8 @@ async def test_the_init_answer_survives_refused_secret_writes(
         else:
             assert first.problem is not None
             assert first.problem.reason == "RootTokenNotStored"
-            assert await _absent(checker, secret_name, namespace)
+            placeholder = await checker.get(SECRET, secret_name, namespace=namespace)
+            assert not placeholder.get("data"), "only the placeholder exists, without data"
             assert unstored.held(namespace, "boot") is not None
             assert "UnstoredInitResults([(" in repr(unstored)
             assert "token" not in repr(unstored)
@@ -162,6 +189,7 @@ async def test_the_init_answer_survives_refused_secret_writes(
         token = base64.b64decode(secret["data"]["token"]).decode()
         assert _token_works(server, token)
         assert set(secret["data"]) == {"token", "recovery-key-0"}
+        assert secret["metadata"]["annotations"]["openbao.org/root-token-state"] == "stored"
         for outcome in passes:
             said = " ".join(
                 [outcome.problem.message if outcome.problem else "", outcome.event[1] if outcome.event else ""]
@@ -179,3 +207,123 @@ async def _absent(client: kube.KubeClient, name: str, namespace: str) -> bool:
     except kube.NotFound:
         return True
     return False
+
+
+def _common(
+    client: kube.KubeClient, server: BaoServer, namespace: str, unstored: UnstoredInitResults
+) -> dict[str, Any]:
+    return {
+        "namespace": namespace,
+        "owner_uid": None,
+        "ca_pem": None,
+        "kube": client,
+        "reader": Reader(client, caches={}),
+        "connect": _connect_to(server),
+        "unstored": unstored,
+        "sleep": _no_sleep,
+    }
+
+
+async def test_no_initialization_while_the_secret_cannot_be_created(
+    control_plane: ControlPlane, namespace: str, bao_factory: Callable[..., BaoServer]
+) -> None:
+    server = bao_factory(name="boot-refused").start()
+    faults: list[RefuseSecretWrites] = []
+
+    def wrap(inner: httpx2.AsyncBaseTransport) -> httpx2.AsyncBaseTransport:
+        faults.append(RefuseSecretWrites(inner, failures=1, method="POST"))
+        return faults[0]
+
+    client = kube.connect(control_plane.admin_kubeconfig, wrap_transport=wrap)
+    unstored = UnstoredInitResults()
+    try:
+        cluster = _cluster(namespace)
+        first = await bootstrap(
+            cluster, [_pod0(namespace)], is_initialized=False, **_common(client, server, namespace, unstored)
+        )
+        assert not first.initialized
+        assert first.problem is not None
+        assert first.problem.reason == "RootTokenSecretNotWritable"
+        assert not _initialized(server), "OpenBao must not hand out a token the operator could not store"
+        assert unstored.held(namespace, "boot") is None
+        # once the Secret can be written, the next pass initializes and stores
+        second = await bootstrap(
+            cluster, [_pod0(namespace)], is_initialized=False, **_common(client, server, namespace, unstored)
+        )
+        assert second.initialized
+        assert second.problem is None
+        assert _initialized(server)
+        secret = await client.get(SECRET, root_token_secret_name(cluster), namespace=namespace)
+        assert _token_works(server, base64.b64decode(secret["data"]["token"]).decode())
+    finally:
+        await client.close()
+
+
+async def test_an_answer_lost_between_init_and_fill_is_reported(
+    control_plane: ControlPlane, namespace: str, bao_factory: Callable[..., BaoServer]
+) -> None:
+    """The state a crash between ``PUT sys/init`` and the fill leaves: a placeholder, OpenBao initialized by
+    an answer nobody kept. (The SIGKILL of a real operator process in that window: test_roottoken_sigkill.)"""
+    server = bao_factory(name="boot-lost").start()
+    client = admin(control_plane)
+    unstored = UnstoredInitResults()
+    try:
+        cluster = _cluster(namespace)
+        await client.create(roottoken.placeholder(cluster, namespace=namespace, owner_uid=None))
+        lost_answer = await BaoClient(Target(base_url=server.addr, ca_pem=server.cacert.read_text())).initialize(
+            recovery_shares=1, recovery_threshold=1
+        )
+        outcome = await bootstrap(
+            cluster, [_pod0(namespace)], is_initialized=False, **_common(client, server, namespace, unstored)
+        )
+        assert outcome.initialized
+        assert outcome.lost
+        assert outcome.problem is not None
+        assert outcome.problem.reason == "RootTokenLost"
+        assert lost_answer.root_token.reveal() not in outcome.problem.message
+        secret = await client.get(SECRET, root_token_secret_name(cluster), namespace=namespace)
+        assert secret["metadata"]["annotations"]["openbao.org/root-token-state"] == "lost"
+        assert not secret.get("data")
+        # reported once, when initialization is first seen; a recorded cluster is not checked again
+        later = await bootstrap(
+            cluster,
+            [_pod0(namespace)],
+            is_initialized=True,
+            recorded=True,
+            **_common(client, server, namespace, unstored),
+        )
+        assert later.problem is None
+    finally:
+        await client.close()
+
+
+async def test_revoke_policy_revokes_the_stored_root_token(
+    control_plane: ControlPlane, namespace: str, bao_factory: Callable[..., BaoServer]
+) -> None:
+    server = bao_factory(name="boot-revoke").start()
+    client = admin(control_plane)
+    unstored = UnstoredInitResults()
+    try:
+        cluster = _cluster(namespace, rootTokenPolicy="Revoke")
+        common = _common(client, server, namespace, unstored)
+        first = await bootstrap(cluster, [_pod0(namespace)], is_initialized=False, **common)
+        assert first.initialized
+        stored = await client.get(SECRET, root_token_secret_name(cluster), namespace=namespace)
+        token = base64.b64decode(stored["data"]["token"]).decode()
+        assert _token_works(server, token)
+        common.pop("owner_uid")
+        common.pop("unstored")
+        common.pop("sleep")
+        revoked = await revoke_root_token(cluster, [_pod0(namespace)], **common)
+        assert revoked.event is not None
+        assert revoked.event[0] == "RootTokenRevoked"
+        assert token not in revoked.event[1]
+        assert not _token_works(server, token), "the revoked token must no longer work in OpenBao"
+        secret = await client.get(SECRET, root_token_secret_name(cluster), namespace=namespace)
+        assert set(secret["data"]) == {"recovery-key-0"}
+        assert secret["metadata"]["annotations"]["openbao.org/root-token-state"] == "revoked"
+        again = await revoke_root_token(cluster, [_pod0(namespace)], **common)
+        assert again.event is None
+        assert again.problem is None
+    finally:
+        await client.close()

@@ -104,6 +104,14 @@ class OpenBaoClusterSpec(ApiModel):
     """Signature verification of the OpenBao image."""
     operator_image_verification: ImageVerificationConfig | None = None
     """Accepted for compatibility: verifies the reference operator's init-container image, which is not used here."""
+    root_token_policy: Literal["Store", "Revoke"] = "Store"  # noqa: S105 (a policy name)
+    """Without selfInit the operator initializes OpenBao and receives a root token and a recovery key, kept in
+    the Secret `<name>-root-token`. Store (as the reference operator does) keeps the token there; the operator
+    uses it to step a leader down before replacing it and to remove raft peers when scaling down. Revoke
+    revokes it in OpenBao right after it is stored and removes it from the Secret, which keeps the recovery key
+    (`bao operator generate-root` makes a new root token from it); rollouts then rely on the leader's graceful
+    shutdown, and departed raft peers are left to autopilot's dead-server cleanup. Not used with selfInit,
+    which hands out no root token."""
     deletion_policy: Literal["Retain", "DeletePVCs", "DeleteAll"] = "Retain"
     """What happens to data when the cluster is deleted. Retain keeps PVCs and the unseal key; DeletePVCs deletes
     the PVCs; DeleteAll also deletes the unseal key."""

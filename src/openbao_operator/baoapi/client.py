@@ -187,6 +187,10 @@ class BaoClient:
         """``PUT sys/step-down``: the active node gives up leadership (a standby takes over)."""
         await self._request("PUT", "sys/step-down", what="step-down", token=token)
 
+    async def revoke_self(self, token: Sensitive) -> None:
+        """``PUT auth/token/revoke-self``: the token (and its children) stop working."""
+        await self._request("PUT", "auth/token/revoke-self", what="revoke token", token=token)
+
     async def raft_peers(self, token: Sensitive) -> list[RaftPeer]:
         _, body = await self._request("GET", "sys/storage/raft/configuration", what="raft peers", token=token)
         servers = (((body or {}).get("data") or {}).get("config") or {}).get("servers") or []

@@ -71,7 +71,7 @@ def _made_at_runtime(cluster: OpenBaoCluster, facts: RenderFacts) -> list[Runtim
 
     found = runtime_objects(cluster, facts)
     if cluster.spec.self_init is None or not cluster.spec.self_init.enabled:
-        what = "the root token, stored at initialization because self-init is off"
+        what = "the root token and recovery key, stored at initialization because self-init is off"
         found.append(RuntimeObject("Secret", root_token_secret_name(cluster), what))
     return found
 

@@ -34,6 +34,7 @@ from openbao_operator.api import OpenBaoCluster
 from openbao_operator.kube import Forbidden, KubeClient, NotFound
 from openbao_operator.render import names
 
+from .concurrent import all_of
 from .kinds import GATEWAY
 
 DNS_TIMEOUT = 2.0
@@ -177,7 +178,7 @@ async def _dns(cluster: OpenBaoCluster, *, namespace: str, initialized: bool, re
         except TimeoutError:
             return False
 
-    results = await asyncio.gather(*(resolves(d) for d in domains))
+    results = await all_of(*(resolves(d) for d in domains))
     failed = [d for d, ok in zip(domains, results, strict=True) if not ok]
     if not failed:
         return None

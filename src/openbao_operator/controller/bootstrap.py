@@ -35,12 +35,11 @@ import base64
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from openbao_operator.api import API_VERSION, KIND, OpenBaoCluster
-from openbao_operator.baoapi import BaoApiError, BaoClient, BaoUnavailable, InitResult, Sensitive, Target
-from openbao_operator.kube import AlreadyExists, KubeClient, KubeError, Manifest, ObjectKey
-from openbao_operator.render import names
+from openbao_operator.api import OpenBaoCluster
+from openbao_operator.baoapi import BaoApiError, BaoClient, BaoUnavailable, Sensitive, Target
+from openbao_operator.kube import AlreadyExists, Conflict, KubeClient, KubeError, Manifest, ObjectKey
 
-from . import podview
+from . import podview, roottoken
 from .kinds import SECRET
 from .sources import Reader
 from .status import Problem
@@ -48,7 +47,6 @@ from .status import Problem
 BaoConnect = Callable[[Target], BaoClient]
 """How the controller gets a client for one pod (tests inject transports through it)."""
 
-TOKEN_KEY = "token"  # noqa: S105 (a key name, not a value)
 RECOVERY_SHARES = 1
 RECOVERY_THRESHOLD = 1
 STORE_ATTEMPTS = 4
@@ -77,7 +75,7 @@ class UnstoredInitResults:
 
 
 def root_token_secret_name(cluster: OpenBaoCluster) -> str:
-    return f"{cluster.metadata.name}-root-token"
+    return roottoken.secret_name(cluster)
 
 
 def default_connect(target: Target) -> BaoClient:
@@ -88,38 +86,21 @@ def default_connect(target: Target) -> BaoClient:
 class BootstrapOutcome:
     initialized: bool
     """OpenBao is initialized (observed, or done in this pass)."""
+    said_uninitialized: bool = False
+    """pod-0's ``sys/init`` answered ``initialized: false`` in this pass: the one fact that may shrink a live
+    StatefulSet back to its bootstrap pod (a missing status or label never does)."""
     event: tuple[str, str] | None = None
     """(reason, note) of a Normal Event to record."""
     problem: Problem | None = None
     retry_after: float | None = None
-
-
-def _secret_manifest(cluster: OpenBaoCluster, result: InitResult, *, namespace: str, owner_uid: str | None) -> Manifest:
-    data = {TOKEN_KEY: result.root_token.reveal()}
-    for i, key in enumerate(result.recovery_keys):
-        data[f"recovery-key-{i}"] = key.reveal()
-    meta: dict[str, object] = {
-        "name": root_token_secret_name(cluster),
-        "namespace": namespace,
-        "labels": {**names.infra_labels(cluster), "app.kubernetes.io/component": "root-token"},
-    }
-    if cluster.spec.deletion_policy == "DeleteAll" and owner_uid:
-        meta["ownerReferences"] = [
-            {"apiVersion": API_VERSION, "kind": KIND, "name": cluster.metadata.name, "uid": owner_uid}
-        ]
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": meta,
-        "type": "Opaque",
-        "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
-    }
+    lost: bool = False
+    """OpenBao was found initialized while the root-token Secret was still a placeholder (a Warning)."""
 
 
 async def root_token(cluster: OpenBaoCluster, *, reader: Reader, namespace: str) -> Sensitive | None:
     """The stored root token (None: selfInit, or none stored)."""
     secret = await reader.get(SECRET, ObjectKey(namespace, root_token_secret_name(cluster)), direct=True)
-    raw = ((secret or {}).get("data") or {}).get(TOKEN_KEY)
+    raw = ((secret or {}).get("data") or {}).get(roottoken.TOKEN_KEY)
     if not raw:
         return None
     return Sensitive(base64.b64decode(raw).decode())
@@ -138,7 +119,13 @@ async def bootstrap(
     connect: BaoConnect,
     unstored: UnstoredInitResults | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    live_replicas: int = 0,
+    recorded: bool = True,
 ) -> BootstrapOutcome:
+    """Initialize pod-0 once. ``live_replicas``: the live StatefulSet's replica count; above 1 while
+    initialization is not known, pod-0 is asked even under selfInit, so the answer decides the replicas.
+    ``recorded``: status already says initialized (False: this pass is the first to see it, so the root-token
+    Secret is checked once for an answer lost to a crash)."""
     held = unstored.held(namespace, cluster.metadata.name) if unstored is not None else None
     if held is not None:
         stored = await _store(cluster, held, kube=kube, reader=reader, unstored=unstored, sleep=sleep, attempts=1)
@@ -146,9 +133,12 @@ async def bootstrap(
             return stored
         note = f"Secret {root_token_secret_name(cluster)} (root token and recovery key) is stored now, after retries"
         return BootstrapOutcome(initialized=True, event=("RootTokenStored", note))
+    self_init = cluster.spec.self_init is not None and cluster.spec.self_init.enabled
     if is_initialized:
-        return BootstrapOutcome(initialized=True)
-    if cluster.spec.self_init is not None and cluster.spec.self_init.enabled:
+        if recorded or self_init:
+            return BootstrapOutcome(initialized=True)
+        return await _check_not_lost(cluster, kube=kube, reader=reader, namespace=namespace)
+    if self_init and live_replicas <= 1:
         return BootstrapOutcome(initialized=False)  # the initialize blocks do it; the pod's label reports it
     pod0 = next((p for p in pods if podview.ordinal(p) == 0 and podview.running(p)), None)
     if pod0 is None:
@@ -159,15 +149,21 @@ async def bootstrap(
     client = connect(where)
     try:
         if await client.initialized():
-            return BootstrapOutcome(initialized=True)
+            if self_init:
+                return BootstrapOutcome(initialized=True)
+            return await _check_not_lost(cluster, kube=kube, reader=reader, namespace=namespace)
     except BaoUnavailable:
         return BootstrapOutcome(initialized=False, retry_after=2.0)  # still starting
     except BaoApiError as exc:
         return BootstrapOutcome(initialized=False, problem=Problem("InitializationFailed", str(exc)), retry_after=10.0)
+    if self_init:
+        return BootstrapOutcome(initialized=False, said_uninitialized=True)  # asked only to decide the replicas
     secret_name = root_token_secret_name(cluster)
-    if await reader.get(SECRET, ObjectKey(namespace, secret_name), direct=True) is not None:
+    existing = await reader.get(SECRET, ObjectKey(namespace, secret_name), direct=True)
+    if existing is not None and roottoken.state(existing) != roottoken.PENDING:
         return BootstrapOutcome(
             initialized=False,
+            said_uninitialized=True,
             problem=Problem(
                 "RootTokenSecretExists",
                 f"OpenBao is not initialized but Secret {secret_name} exists (from an earlier cluster?); "
@@ -175,12 +171,30 @@ async def bootstrap(
             ),
             retry_after=30.0,
         )
+    if existing is None:
+        try:
+            existing = await kube.create(roottoken.placeholder(cluster, namespace=namespace, owner_uid=owner_uid))
+        except AlreadyExists:
+            return BootstrapOutcome(initialized=False, said_uninitialized=True, retry_after=1.0)  # read it next pass
+        except KubeError as exc:
+            return BootstrapOutcome(
+                initialized=False,
+                said_uninitialized=True,
+                problem=Problem(
+                    "RootTokenSecretNotWritable",
+                    f"Secret {secret_name} could not be created ({exc}); OpenBao is initialized only once the "
+                    "operator can store the root token and recovery key it returns: check the operator's RBAC "
+                    "for creating Secrets, quotas and admission webhooks",
+                ),
+                retry_after=30.0,
+            )
+        reader.wrote(SECRET, ObjectKey(namespace, secret_name), existing)
     try:
         result = await client.initialize(recovery_shares=RECOVERY_SHARES, recovery_threshold=RECOVERY_THRESHOLD)
     except (BaoUnavailable, BaoApiError) as exc:
         # NB: a lost answer may still have initialized the node; the next pass asks sys/init again.
         return BootstrapOutcome(initialized=False, problem=Problem("InitializationFailed", str(exc)), retry_after=5.0)
-    manifest = _secret_manifest(cluster, result, namespace=namespace, owner_uid=owner_uid)
+    manifest = roottoken.filled(cluster, result, namespace=namespace, owner_uid=owner_uid)
     stored = await _store(
         cluster, manifest, kube=kube, reader=reader, unstored=unstored, sleep=sleep, attempts=STORE_ATTEMPTS
     )
@@ -192,10 +206,32 @@ async def bootstrap(
         event=(
             "Initialized",
             f"initialized OpenBao through {pod_name} with {RECOVERY_SHARES} recovery share; the root token and "
-            f"recovery key are stored in Secret {secret_name} (RootTokenStored): restrict access to it, or use "
-            "spec.selfInit to keep no root token",
+            f"recovery key are stored in Secret {secret_name} (RootTokenStored): restrict access to it, set "
+            "spec.rootTokenPolicy: Revoke to keep only the recovery key, or use spec.selfInit to keep no root "
+            "token",
         ),
     )
+
+
+async def _check_not_lost(
+    cluster: OpenBaoCluster, *, kube: KubeClient, reader: Reader, namespace: str
+) -> BootstrapOutcome:
+    """OpenBao is initialized and this is the first pass to see it: was the root token lost to a crash?
+
+    A placeholder that is still ``pending`` means the operator initialized OpenBao and died before it stored
+    the answer (controller/roottoken.py). It is marked ``lost`` (a fill that is still under way in a dying
+    process is not blocked by that: the fill only needs the token to be absent), and reported."""
+    secret_name = root_token_secret_name(cluster)
+    existing = await reader.get(SECRET, ObjectKey(namespace, secret_name), direct=True)
+    if roottoken.state(existing) != roottoken.PENDING:
+        return BootstrapOutcome(initialized=True)
+    try:
+        marked = await kube.merge_patch(SECRET, secret_name, roottoken.mark_patch(roottoken.LOST), namespace=namespace)
+        reader.wrote(SECRET, ObjectKey(namespace, secret_name), marked)
+    except KubeError:
+        pass  # reported all the same; the next first-seen pass marks it
+    message = roottoken.LOST_MESSAGE.format(secret=secret_name)
+    return BootstrapOutcome(initialized=True, problem=Problem("RootTokenLost", message), event=None, lost=True)
 
 
 async def _store(
@@ -208,19 +244,18 @@ async def _store(
     sleep: Callable[[float], Awaitable[None]],
     attempts: int,
 ) -> BootstrapOutcome:
-    """Write the root-token Secret (POST, never overwrite); on failure hold it for the next pass."""
+    """Fill the placeholder with what ``sys/init`` returned (or create the Secret if the placeholder was
+    deleted meanwhile); never overwrite a stored token. On failure hold the answer for the next pass."""
     meta = manifest["metadata"]
     namespace, secret_name = str(meta["namespace"]), str(meta["name"])
+    key = ObjectKey(namespace, secret_name)
     failure = ""
     for attempt in range(attempts):
         if attempt:
             await sleep(0.5 * 2 ** (attempt - 1))
         try:
-            created = await kube.create(manifest)
-            reader.wrote(SECRET, ObjectKey(namespace, secret_name), created)
-            break
-        except AlreadyExists:
-            break  # an earlier attempt whose answer was lost wrote it; never overwrite
+            if await _write_once(manifest, key=key, kube=kube, reader=reader):
+                break
         except KubeError as exc:
             failure = str(exc)  # KubeError messages carry the API status, never the request body
     else:
@@ -232,10 +267,71 @@ async def _store(
                 "RootTokenNotStored",
                 f"OpenBao is initialized but Secret {secret_name} (root token and recovery key) could not be "
                 f"written: {failure}. The operator keeps them in memory and retries; do not restart or delete "
-                "the operator until this condition clears (check its RBAC for creating Secrets)",
+                "the operator until this condition clears (check its RBAC for updating Secrets)",
             ),
             retry_after=5.0,
         )
     if unstored is not None:
         unstored.release(namespace, cluster.metadata.name)
     return BootstrapOutcome(initialized=True)
+
+
+async def _write_once(manifest: Manifest, *, key: ObjectKey, kube: KubeClient, reader: Reader) -> bool:
+    """One attempt; True when the answer is stored (by this attempt or an earlier one whose reply was lost)."""
+    live = await reader.get(SECRET, key, direct=True)
+    if live is None:
+        try:
+            reader.wrote(SECRET, key, await kube.create(manifest))
+        except AlreadyExists:
+            return False  # appeared meanwhile: the next attempt reads it
+        return True
+    if roottoken.state(live) not in (roottoken.PENDING, roottoken.LOST):
+        return True  # a token is there: an earlier attempt stored it; never overwrite
+    patch = roottoken.fill_patch(manifest, resource_version=str(live["metadata"]["resourceVersion"]))
+    try:
+        reader.wrote(SECRET, key, await kube.merge_patch(SECRET, key.name, patch, namespace=key.namespace))
+    except Conflict:
+        return False  # changed since the read (marked lost, relabelled): read again, fill again
+    return True
+
+
+async def revoke_root_token(
+    cluster: OpenBaoCluster,
+    pods: Sequence[Manifest],
+    *,
+    namespace: str,
+    ca_pem: str | None,
+    kube: KubeClient,
+    reader: Reader,
+    connect: BaoConnect,
+) -> BootstrapOutcome:
+    """``spec.rootTokenPolicy: Revoke``: revoke a stored root token in OpenBao, then remove it from the Secret.
+
+    In this order, so a crash between the two leaves a revoked token in the Secret, which the next pass
+    removes (OpenBao answers 403 for a token it no longer knows). The recovery key stays."""
+    secret_name = root_token_secret_name(cluster)
+    key = ObjectKey(namespace, secret_name)
+    secret = await reader.get(SECRET, key, direct=True)
+    raw = ((secret or {}).get("data") or {}).get(roottoken.TOKEN_KEY)
+    if not raw:
+        return BootstrapOutcome(initialized=True)
+    token = Sensitive(base64.b64decode(raw).decode())
+    pod = next((p for p in sorted(pods, key=podview.ordinal) if podview.running(p) and podview.ready(p)), None)
+    where = podview.target(cluster, pod, namespace=namespace, ca_pem=ca_pem) if pod is not None else None
+    if where is None:
+        return BootstrapOutcome(initialized=True, retry_after=10.0)  # no pod serving yet: a pod event comes
+    try:
+        await connect(where).revoke_self(token)
+    except BaoUnavailable:
+        return BootstrapOutcome(initialized=True, retry_after=10.0)
+    except BaoApiError as exc:
+        if exc.status != 403:  # 403: the token is unknown to OpenBao, i.e. already revoked
+            problem = Problem("RootTokenNotRevoked", f"revoking the root token in {secret_name} failed: {exc}")
+            return BootstrapOutcome(initialized=True, problem=problem, retry_after=30.0)
+    patch = roottoken.mark_patch(roottoken.REVOKED, drop_token=True)
+    reader.wrote(SECRET, key, await kube.merge_patch(SECRET, secret_name, patch, namespace=namespace))
+    note = (
+        f"revoked the root token (spec.rootTokenPolicy: Revoke) and removed it from Secret {secret_name}, which "
+        "keeps the recovery key: `bao operator generate-root` makes a new root token when one is needed"
+    )
+    return BootstrapOutcome(initialized=True, event=("RootTokenRevoked", note))

@@ -7,7 +7,8 @@ garbage collection alone never deletes data. What the finalizer adds, per ``spec
 - ``Retain``: nothing is deleted. Key Secrets lose any ownerReference first (a policy changed to Retain
   just before the delete must still keep the key), then the finalizer goes.
 - ``DeletePVCs``: the StatefulSet is deleted first (so its controller cannot recreate a claim for a pod
-  that still exists), then every PVC labelled ``openbao.org/cluster=<name>``. The key survives.
+  that still exists), then every PVC labelled ``openbao.org/cluster=<name>``. The key survives. Only a
+  StatefulSet of this cluster is deleted (controller/ownership.py): one of another owner is left alone.
 - ``DeleteAll``: as DeletePVCs, and the unseal key Secrets are deleted too.
 
 Everything else is owned by the cluster and goes by garbage collection. Each step is idempotent, so an
@@ -16,9 +17,10 @@ operator killed half-way finishes the job on its next pass.
 
 from __future__ import annotations
 
-from openbao_operator.kube import KubeClient, Manifest, NotFound, ResourceType
+from openbao_operator.kube import Conflict, KubeClient, Manifest, NotFound, Preconditions, ResourceType
 
 from .kinds import CLUSTER, CLUSTER_LABEL, FINALIZER, PVC, SECRET, STATEFULSET
+from .ownership import foreign_message, ownership
 from .sources import Reader
 from .unseal import observe_key_secrets
 
@@ -51,6 +53,26 @@ async def remove_finalizer(kube: KubeClient, obj: Manifest) -> None:
         return
 
 
+async def _delete_statefulset(kube: KubeClient, raw: Manifest, *, name: str, namespace: str, kept: list[str]) -> bool:
+    """Delete the StatefulSet of this name only if it is this cluster's (controller/ownership.py), with its
+    uid as a precondition, so a StatefulSet that took the name in the meantime is never the one deleted."""
+    try:
+        live = await kube.get(STATEFULSET, name, namespace=namespace)
+    except NotFound:
+        return False
+    owner_uid = str((raw.get("metadata") or {}).get("uid") or "")
+    if not ownership(live, owner_uid=owner_uid, cluster_name=name).writable:
+        kept.append(foreign_message(live, cluster_name=name))
+        return False
+    try:
+        await kube.delete(
+            STATEFULSET, name, namespace=namespace, preconditions=Preconditions(uid=live["metadata"]["uid"])
+        )
+    except (NotFound, Conflict):
+        return False
+    return True
+
+
 async def _delete(kube: KubeClient, rt: ResourceType, name: str, namespace: str) -> bool:
     try:
         await kube.delete(rt, name, namespace=namespace)
@@ -65,8 +87,10 @@ def deletion_policy(raw: Manifest) -> str:
     return value if value in ("Retain", "DeletePVCs", "DeleteAll") else "Retain"
 
 
-async def finalize(raw: Manifest, *, kube: KubeClient, reader: Reader) -> list[str]:
-    """Carry out the deletion policy, then drop the finalizer. Returns what was deleted (for logs/Events)."""
+async def finalize(raw: Manifest, *, kube: KubeClient, reader: Reader, kept: list[str] | None = None) -> list[str]:
+    """Carry out the deletion policy, then drop the finalizer. Returns what was deleted (for logs/Events);
+    ``kept`` receives a note per object of our name that was left alone because it is not ours."""
+    kept = kept if kept is not None else []
     meta = raw.get("metadata") or {}
     name, namespace = str(meta["name"]), str(meta["namespace"])
     policy = deletion_policy(raw)
@@ -85,7 +109,7 @@ async def finalize(raw: Manifest, *, kube: KubeClient, reader: Reader) -> list[s
                 patch = {"metadata": {"ownerReferences": kept or None}}
                 await kube.merge_patch(SECRET, str(secret["metadata"]["name"]), patch, namespace=namespace)
     if policy in ("DeletePVCs", "DeleteAll"):
-        if await _delete(kube, STATEFULSET, name, namespace):
+        if await _delete_statefulset(kube, raw, name=name, namespace=namespace, kept=kept):
             deleted.append(f"StatefulSet/{name}")
         claims = await kube.list(PVC, namespace=namespace, labels={CLUSTER_LABEL: name})
         for claim in claims.items:

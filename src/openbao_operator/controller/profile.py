@@ -42,13 +42,20 @@ def hardened_violations(cluster: OpenBaoCluster) -> list[str]:
 def _risks(cluster: OpenBaoCluster) -> list[str]:
     spec = cluster.spec
     risks = []
-    if not spec.tls.enabled:
+    self_init = spec.self_init is not None and spec.self_init.enabled
+    if not spec.tls.enabled and not self_init:
+        # the operator's own requests carry the root token: say so where people look
+        risks.append(
+            "TLS is disabled: the operator receives the root token and recovery key from sys/init over plain "
+            "HTTP and sends the root token over plain HTTP for step-down and raft peer removal"
+        )
+    elif not spec.tls.enabled:
         risks.append("TLS is disabled")
     elif spec.tls.mode == "OperatorManaged":
         risks.append("certificates come from the operator's own CA")
     if spec.unseal is None or spec.unseal.type == "static":
         risks.append("the unseal key is a Kubernetes Secret next to the data")
-    if spec.self_init is None or not spec.self_init.enabled:
+    if not self_init:
         risks.append("self-init is off (a root token is handed out at initialization)")
     return risks + security_warnings(cluster)
 

@@ -15,11 +15,7 @@ from collections.abc import Iterable
 from openbao_operator.kube import Manifest, ObjectKey, ResourceType, resource_of
 
 from .kinds import PRUNABLE
-
-
-def controlled_by(obj: Manifest, owner_uid: str) -> bool:
-    refs = (obj.get("metadata") or {}).get("ownerReferences") or ()
-    return any(ref.get("controller") and ref.get("uid") == owner_uid for ref in refs)
+from .ownership import controlled_by
 
 
 def leftovers(

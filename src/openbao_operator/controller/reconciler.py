@@ -25,7 +25,6 @@ observed difference, so an unchanged cluster costs zero write requests.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 from collections.abc import Callable, Mapping
@@ -38,6 +37,7 @@ from openbao_operator.api import ConditionType, InvalidClusterError, OpenBaoClus
 from openbao_operator.api.ignored import ignored_fields
 from openbao_operator.imagesig import ImageDecision
 from openbao_operator.kube import (
+    AlreadyExists,
     Applier,
     Conflict,
     Forbidden,
@@ -50,6 +50,7 @@ from openbao_operator.kube import (
     ResourceType,
     differences,
     resource_of,
+    stamped,
 )
 from openbao_operator.render import names
 from openbao_operator.render.config import ConfigRenderError
@@ -60,11 +61,13 @@ from openbao_operator.render.workload.statefulset import desired_replicas
 
 from . import acme
 from . import rollout as rollout_step
-from .bootstrap import BaoConnect, UnstoredInitResults, bootstrap, default_connect, root_token
+from .bootstrap import BaoConnect, UnstoredInitResults, bootstrap, default_connect, revoke_root_token, root_token
+from .concurrent import all_of, each
 from .conditions import Cond, changed
 from .deletion import add_finalizer, finalize, has_finalizer
 from .image import Verifier, check_image
 from .kinds import CLUSTER, CLUSTER_LABEL, POD, PRUNABLE, PVC, SECRET, STATEFULSET, STORAGECLASS
+from .ownership import foreign_message, ownership
 from .profile import judge_profile
 from .prune import leftovers
 from .rotation import observe_rewrap
@@ -77,6 +80,8 @@ from .unseal import UnsealOutcome, ensure_unseal_key
 from .workload import initialized, observe_workload
 
 EventType = Literal["Normal", "Warning"]
+INIT_UNKNOWN_RECHECK_SECONDS = 5.0
+"""While a live StatefulSet is held because initialization is unknown, ask pod-0 again this often."""
 ROTATION_RECHECK_SECONDS = 5.0
 """While a static key rotation waits for its rewrap, look again this often (a pod event may come sooner)."""
 T = ConditionType
@@ -148,6 +153,12 @@ class _Pass:
     def after(self, seconds: float) -> None:
         self.requeue_at.append(max(0.0, seconds))
 
+    def foreign(self, message: str, *, hold: bool) -> None:
+        """An object of our name that is not ours is in the way (controller/ownership.py): report, never write."""
+        self.problem("ForeignObject", message)
+        self.event("Warning", "ForeignObject", "Apply", message)
+        self.hold_statefulset = self.hold_statefulset or hold
+
     def take(self, step: StepReport, *, action: str) -> None:
         """What a step that talks to OpenBao (bootstrap, rollout) reports: a Normal Event, a problem, a requeue."""
         if step.event is not None:
@@ -156,6 +167,14 @@ class _Pass:
             self.problem(step.problem.reason, step.problem.message)
         if step.retry_after is not None:
             self.after(step.retry_after)
+
+
+@dataclass(frozen=True)
+class _Owner:
+    """The cluster whose objects a pass writes: its uid (ownerReferences) and name (labels)."""
+
+    uid: str
+    name: str
 
 
 def _wall_now() -> datetime:
@@ -202,9 +221,12 @@ class Reconciler:
             return Outcome()
         if (raw.get("metadata") or {}).get("deletionTimestamp"):
             if has_finalizer(raw):
-                deleted = await finalize(raw, kube=self.kube, reader=self.reader)
+                kept: list[str] = []
+                deleted = await finalize(raw, kube=self.kube, reader=self.reader, kept=kept)
                 if deleted:
                     await self._record(raw, "Normal", "Deleted", "Delete", "deletion policy: " + ", ".join(deleted))
+                for note in kept:
+                    await self._record(raw, "Warning", "ForeignObject", "Delete", note)
             return Outcome()
         now = self.clock()
         pass_ = _Pass()
@@ -230,7 +252,14 @@ class Reconciler:
         live_status: Mapping[str, Any] = raw.get("status") or {}
         generation = int(raw["metadata"].get("generation") or 0)
         sts_key = ObjectKey(namespace, names.statefulset_name(cluster))
-        live_sts = await self.reader.get(STATEFULSET, sts_key)
+
+        async def own_statefulset() -> Manifest | None:
+            live = await self.reader.get(STATEFULSET, sts_key)
+            if not ownership(live, owner_uid=owner_uid, cluster_name=cluster.metadata.name).writable:
+                return None  # not ours: never scaled, recreated or rolled; the apply step reports it
+            return live
+
+        live_sts = await own_statefulset()
         pods = self.reader.list(POD, namespace=namespace, labels=names.infra_labels(cluster))
         is_init = initialized(live_status, pods)
         base_facts = RenderFacts(
@@ -299,8 +328,9 @@ class Reconciler:
 
         # (4) security material
         # NB: the finalizer and the three security steps are independent (the CR's metadata, different
-        # Secrets, a registry): run them concurrently; all are done before anything below is applied.
-        _, tls, unseal, decision = await asyncio.gather(
+        # Secrets, a registry): run them concurrently; all are done (or cancelled, when one fails) before
+        # anything below is applied, so no write of a failed pass outlives it (controller/concurrent.py).
+        _, tls, unseal, decision = await all_of(
             self._finalizer(raw, key),
             self._tls(cluster, namespace=namespace, owner_uid=owner_uid, now=now, initialized=is_init, pass_=pass_),
             self._unseal(cluster, namespace=namespace, owner_uid=owner_uid, pass_=pass_),
@@ -320,14 +350,39 @@ class Reconciler:
             reader=self.reader,
             connect=self.bao_connect,
             unstored=self.unstored,
+            live_replicas=_replicas_of(live_sts),
+            recorded=live_status.get("initialized") is True,
         )
         is_init = boot.initialized
         pass_.take(boot, action="Initialize")
+        if boot.lost and boot.problem is not None:
+            pass_.event("Warning", "RootTokenLost", "Initialize", boot.problem.message)
+        if is_init and cluster.spec.root_token_policy == "Revoke" and not _self_init(cluster):  # noqa: S105
+            revoked = await revoke_root_token(
+                cluster,
+                pods,
+                namespace=namespace,
+                ca_pem=tls.ca_pem,
+                kube=self.kube,
+                reader=self.reader,
+                connect=self.bao_connect,
+            )
+            pass_.take(revoked, action="RevokeRootToken")
+        held = hold_replicas(live_sts, initialized=is_init, said_uninitialized=boot.said_uninitialized)
+        if held is not None:
+            pass_.problem(
+                "InitializationUnknown",
+                f"neither status.initialized nor a pod's openbao-initialized label says whether OpenBao is "
+                f"initialized, and pod-0 has not answered sys/init yet: the StatefulSet keeps its {held} replicas "
+                "(a live cluster is never shrunk on a missing fact) until OpenBao answers",
+            )
+            pass_.after(INIT_UNKNOWN_RECHECK_SECONDS)
 
         def facts_for(keys: UnsealOutcome | None) -> RenderFacts:
             return dataclasses.replace(
                 base_facts,
                 initialized=is_init,
+                replicas=held,
                 verified_image=decision.image if decision.apply and decision.image != _plain_image(cluster) else None,
                 tls_cert_sha256=tls.cert_fingerprint,
                 tls_ca_pem=tls.ca_pem,
@@ -359,7 +414,7 @@ class Reconciler:
         await self._prune(raw, desired, namespace=namespace, owner_uid=owner_uid, cluster_name=cluster.metadata.name)
 
         # (6b) the rollout step: at most one out-of-date pod replaced (controller/rollout.py)
-        live_sts = await self.reader.get(STATEFULSET, sts_key)
+        live_sts = await own_statefulset()
         waiting_for = await self._rollout(
             cluster, live_sts, namespace=namespace, ca_pem=tls.ca_pem, now=now, pass_=pass_
         )
@@ -370,7 +425,7 @@ class Reconciler:
             if unseal is not None
             else None
         )
-        live_sts = await self.reader.get(STATEFULSET, sts_key)
+        live_sts = await own_statefulset()
         status = build_status(
             StatusInput(
                 generation=generation,
@@ -399,9 +454,8 @@ class Reconciler:
             )
         )
         conds = [c for c in (profile.security_risk, tls.condition, rotating) if c is not None]
-        await asyncio.gather(
-            self._write_status(raw, key, status, transitions=conds),
-            *(self._record(raw, *event) for event in pass_.events),
+        await each(
+            [self._write_status(raw, key, status, transitions=conds), *(self._record(raw, *e) for e in pass_.events)]
         )
         if tls.recheck_at is not None:
             pass_.after((tls.recheck_at - now).total_seconds())
@@ -493,9 +547,27 @@ class Reconciler:
         ca_key = ObjectKey(namespace, pki.ca_secret_name(name))
         server_key = ObjectKey(namespace, pki.server_secret_name(name))
         wanted = cluster.spec.tls.enabled and cluster.spec.tls.mode in ("OperatorManaged", "External")
-        live_ca = await self.reader.get(SECRET, ca_key) if wanted and cluster.spec.tls.mode != "External" else None
         external = cluster.spec.tls.mode == "External"
-        live_server = await self.reader.get(SECRET, server_key, direct=external) if wanted else None
+        # NB: lookup, not a cache read: in namespace mode the Secret cache selects our label, and a CA Secret
+        # without it (restored, relabelled) must be found, not replaced by a new CA (controller/ownership.py).
+        live_ca = await self.reader.lookup(SECRET, ca_key) if wanted and not external else None
+        if external:
+            live_server = await self.reader.get(SECRET, server_key, direct=True) if wanted else None
+        else:
+            live_server = await self.reader.lookup(SECRET, server_key) if wanted else None
+        owner = _Owner(uid=owner_uid, name=name)
+        foreign = [
+            live
+            for live in (live_ca, live_server if not external else None)
+            if not ownership(live, owner_uid=owner_uid, cluster_name=name).writable
+        ]
+        if foreign:
+            # never write over, never plan from, material this cluster does not own
+            for live in foreign:
+                assert live is not None
+                pass_.foreign(foreign_message(live, cluster_name=name), hold=True)
+            message = "; ".join(foreign_message(live, cluster_name=name) for live in foreign if live is not None)
+            return TlsOutcome(Cond(T.TLS_READY.value, "False", "ForeignObject", message), hold_workload=True)
         outcome = plan_tls(
             cluster,
             namespace=namespace,
@@ -509,9 +581,8 @@ class Reconciler:
             policy=self.config.tls_policy,
         )
         for secret, live in zip(outcome.secrets, (live_ca, live_server), strict=False):
-            result = await self.applier.ensure(secret, live)
-            if result.written:
-                self.reader.wrote(SECRET, ObjectKey.of(secret), result.object)
+            if not await self._ensure_secret(secret, live, owner=owner, pass_=pass_):
+                break  # the CA Secret first: no server certificate from a CA that is not stored
         if outcome.actions and live_server is not None:
             # NB: the first issuance of a new cluster is no news; a reissue or CA rollover is.
             pass_.event("Normal", "CertificateIssued", "IssueCertificate", "; ".join(outcome.actions))
@@ -536,6 +607,23 @@ class Reconciler:
         pass_.hold_statefulset = pass_.hold_statefulset or verdict.hold_workload
         failed = Cond(T.TLS_READY.value, "False", verdict.reason, verdict.message)
         return dataclasses.replace(outcome, condition=failed)
+
+    async def _ensure_secret(self, secret: Manifest, live: Manifest | None, *, owner: _Owner, pass_: _Pass) -> bool:
+        """Write one TLS Secret: created with POST when absent (never over a Secret that appeared meanwhile),
+        applied only over our own. False when it is not in place as planned (the next pass plans again)."""
+        key = ObjectKey.of(secret)
+        if live is not None:
+            result = await self.applier.ensure(secret, live)
+            if result.written:
+                self.reader.wrote(SECRET, key, result.object)
+            return True
+        try:
+            created = await self.kube.create(stamped(secret))
+        except AlreadyExists:
+            pass_.after(self.config.wait_seconds)  # appeared since the read: look at it in the next pass
+            return False
+        self.reader.wrote(SECRET, key, created)
+        return True
 
     async def _unseal(
         self, cluster: OpenBaoCluster, *, namespace: str, owner_uid: str, pass_: _Pass, rewrap_complete: bool = False
@@ -641,7 +729,8 @@ class Reconciler:
         workload = [o for o in desired.objects if o["kind"] == "StatefulSet" and o["apiVersion"] == "apps/v1"]
         bindings = [o for o in desired.objects if o["kind"] == "RoleBinding"]
         first = [o for o in desired.objects if o not in optional and o not in workload and o not in bindings]
-        await asyncio.gather(*(self._ensure(obj, pass_) for obj in first))
+        owner = _Owner(uid=str(raw["metadata"]["uid"]), name=cluster.metadata.name)
+        await each([self._ensure(obj, pass_, owner=owner) for obj in first])
 
         async def statefulsets() -> None:
             for obj in workload:
@@ -649,16 +738,20 @@ class Reconciler:
                     continue
                 sts = await self._statefulset(raw, cluster, obj, live_sts, pass_=pass_)
                 if sts is not None:
-                    await self._ensure(sts, pass_)
+                    await self._ensure(sts, pass_, owner=owner)
 
-        await asyncio.gather(statefulsets(), *(self._ensure(obj, pass_) for obj in bindings))
-        await asyncio.gather(*(self._ensure(obj, pass_, optional=True) for obj in optional))
+        await each([statefulsets(), *(self._ensure(obj, pass_, owner=owner) for obj in bindings)])
+        await each([self._ensure(obj, pass_, owner=owner, optional=True) for obj in optional])
 
-    async def _ensure(self, obj: Manifest, pass_: _Pass, *, optional: bool = False) -> None:
+    async def _ensure(self, obj: Manifest, pass_: _Pass, *, owner: _Owner, optional: bool = False) -> None:
         rt, key = resource_of(obj), ObjectKey.of(obj)
         where = f"{obj['kind']} {key.name}"
         try:
-            live = await self.reader.get(rt, key)
+            live = await self.reader.lookup(rt, key)
+            if not ownership(live, owner_uid=owner.uid, cluster_name=owner.name).writable:
+                assert live is not None
+                pass_.foreign(foreign_message(live, cluster_name=owner.name), hold=rt is STATEFULSET)
+                return
             result = await self.applier.ensure(obj, live)
         except NotFound as exc:
             if not optional:
@@ -858,8 +951,30 @@ def _image_condition(decision: ImageDecision) -> Cond | None:
     return Cond(T.IMAGE_VERIFIED.value, c.status, c.reason, c.message) if c is not None else None
 
 
+def hold_replicas(live_sts: Manifest | None, *, initialized: bool, said_uninitialized: bool) -> int | None:
+    """The live replica count to keep, or None to render as usual.
+
+    Before initialization the render wants the single bootstrap pod. A live StatefulSet with more replicas
+    while nothing says "initialized" is a cluster whose status was lost (re-created or restored without
+    status, no pod labelled yet): shrinking it would lose quorum. Only OpenBao saying it is uninitialized
+    (pod-0's sys/init) lets the render shrink it; until then its count is kept."""
+    live = _replicas_of(live_sts)
+    if initialized or said_uninitialized or live <= 1:
+        return None
+    return live
+
+
+def _replicas_of(sts: Manifest | None) -> int:
+    replicas = ((sts or {}).get("spec") or {}).get("replicas")
+    return replicas if isinstance(replicas, int) else 0
+
+
 def _statefulset_of(desired: DesiredState) -> Manifest | None:
     return next((o for o in desired.objects if o["kind"] == "StatefulSet" and o["apiVersion"] == "apps/v1"), None)
+
+
+def _self_init(cluster: OpenBaoCluster) -> bool:
+    return cluster.spec.self_init is not None and cluster.spec.self_init.enabled
 
 
 def _plain_image(cluster: OpenBaoCluster) -> str:

@@ -88,6 +88,18 @@ class Reader:
                 return None
         return expand(self._fresh(rt, key, cache.get(key)))
 
+    async def lookup(self, rt: ResourceType, key: ObjectKey) -> Manifest | None:
+        """The object, from the cache when it is there, else one GET: for the object about to be created.
+
+        Why: the informers select this operator's label, so a cache miss means "none of ours", not "none".
+        A same-named object without the label (another team's Service, a Secret restored without labels)
+        is found here before anything writes over it (controller/ownership.py decides what happens then).
+        """
+        found = await self.get(rt, key)
+        if found is None and self.cached(rt):
+            return await self.get(rt, key, direct=True)
+        return found
+
     def list(self, rt: ResourceType, *, namespace: str, labels: Mapping[str, str]) -> builtins.list[Manifest]:
         """Cached objects of a cached kind (never an API call; an uncached kind lists nothing)."""
         cache = self.caches.get(rt)

@@ -36,6 +36,9 @@ class RenderFacts:
     """Fingerprint of the served certificate, for versions that cannot reload certificates themselves."""
     initialized: bool = False
     """OpenBao reported initialized (status.initialized)."""
+    replicas: int | None = None
+    """The StatefulSet's replica count when the controller has decided it (a live count held while
+    initialization is unknown); None: spec.replicas once initialized, 1 before (the bootstrap pod)."""
     owner_uid: str | None = None
     """metadata.uid of the OpenBaoCluster; the controller ownerReference of every owned object needs it.
     Unknown (the CLI without a live cluster): objects are rendered without an ownerReference."""

@@ -62,7 +62,10 @@ def image(cluster: OpenBaoCluster, facts: RenderFacts) -> str:
 
 
 def desired_replicas(cluster: OpenBaoCluster, facts: RenderFacts) -> int:
-    """1 until OpenBao is initialized, then spec.replicas (see the module docstring)."""
+    """1 until OpenBao is initialized, then spec.replicas (see the module docstring); the controller's
+    decision instead when it made one (``facts.replicas``)."""
+    if facts.replicas is not None:
+        return facts.replicas
     return cluster.spec.replicas if facts.initialized else 1
 
 
