@@ -27,6 +27,8 @@ class PodFiles:
 
     root: Path
     config_text: str
+    self_init_text: str = ""
+    """The self-init file (the Secret <name>-config-init), mounted at its pod path when not empty."""
     ca: TestCA | None = None
     ips: tuple[str, ...] = ("127.0.0.1",)
     dns: tuple[str, ...] = ("localhost",)
@@ -42,6 +44,11 @@ class PodFiles:
         data.mkdir(exist_ok=True)
         plugins.mkdir(exist_ok=True)
         out = {names.CONFIG_DIR: config, names.DATA_DIR: data, names.PLUGIN_DIR: plugins}
+        if self.self_init_text:
+            init = self.root / "config-init"
+            init.mkdir(exist_ok=True)
+            (init / Path(names.SELF_INIT_FILE).name).write_text(self.self_init_text)
+            out[names.SELF_INIT_DIR] = init
         if self.ca is not None:
             tls = self.root / "tls"
             tls.mkdir(exist_ok=True)
@@ -73,6 +80,8 @@ class PodBao:
     env: dict[str, str]
     log: Path
     scheme: str = "https"
+    args: tuple[str, ...] = ("server", f"-config={names.CONFIG_FILE}")
+    """`bao` arguments, as the pod's container has them (render.workload.statefulset.server_args)."""
     proc: PeerProcess | None = None
     layout: PodLayout | None = None
     extra: list[PeerProcess] = field(default_factory=list)
@@ -88,9 +97,7 @@ class PodBao:
         return env
 
     def start(self, *, wait_listener: bool = True, timeout: float = 60.0) -> PodBao:
-        argv, self.layout = pod_layout_argv(
-            [str(pins.bao_binary()), "server", f"-config={names.CONFIG_FILE}"], mounts=self.files.mounts()
-        )
+        argv, self.layout = pod_layout_argv([str(pins.bao_binary()), *self.args], mounts=self.files.mounts())
         env = self._base_env() | self.env
         self.proc = PeerProcess(name=self.name, argv=[*self.prefix, *argv], log=self.log, env=env).start()
         if wait_listener:

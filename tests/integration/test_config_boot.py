@@ -5,8 +5,9 @@ with the files and environment a pod has.
   (service_registration "kubernetes" against the test control plane), unseals by itself after a crash.
 - The transit seal: auto-unseals through a real transit engine, authenticated by the environment variable
   the renderer documents (VAULT_TRANSIT_SEAL_TOKEN), never by the file.
-- Self-init: OpenBao initializes itself from the initialize blocks; the base64-sent policy is stored
-  byte for byte.
+- Self-init: OpenBao initializes itself from the initialize blocks, which come from a second config file
+  (the Secret <name>-config-init, passed as a second -config exactly as the pod's arguments say); config.hcl
+  holds no request; the base64-sent policy is stored byte for byte.
 - ACME and every KMS seal type: bao reads the file and fails only where it must reach the outside world
   (or run a plugin binary the test does not have), asserted by message.
 Each run also asserts that OpenBao reported no "unknown or unsupported field".
@@ -30,8 +31,9 @@ from lightkube.resources.core_v1 import Namespace, Pod, ServiceAccount
 from lightkube.resources.rbac_authorization_v1 import Role, RoleBinding
 
 from openbao_operator.render import names
-from openbao_operator.render.config import render_config
+from openbao_operator.render.config import RenderedConfig, render_config
 from openbao_operator.render.facts import RenderFacts
+from openbao_operator.render.workload.statefulset import server_args
 from tests.integration import netns
 from tests.integration.config_pods import PodBao, PodFiles
 from tests.peers import pins
@@ -145,9 +147,9 @@ def pod_env(plane: ControlPlane | None, namespace: str, pod: str, ip: str, schem
     return env
 
 
-def render(doc: dict[str, Any]) -> str:
+def render(doc: dict[str, Any]) -> RenderedConfig:
     c = cluster(doc)
-    return render_config(c, facts=RenderFacts(namespace=str(doc["metadata"]["namespace"]))).text
+    return render_config(c, facts=RenderFacts(namespace=str(doc["metadata"]["namespace"])))
 
 
 def start_single(
@@ -166,9 +168,11 @@ def start_single(
     create_pod(plane, namespace, pod_name, names.infra_labels(c))
     ns = network.add_pod(0, api_server_port=api_port(plane))
     ca = TestCA(directory=tmp_path / "ca", common_name="config-tests-ca") if doc["spec"]["tls"]["enabled"] else None
+    rendered = render(doc)
     files = PodFiles(
         root=tmp_path / pod_name,
-        config_text=render(doc),
+        config_text=rendered.text,
+        self_init_text=rendered.self_init_text,
         ca=ca,
         dns=("localhost", f"openbao-cluster-{name}.local"),
         service_account=sa_files(plane, namespace, tmp_path / "sa"),
@@ -181,6 +185,7 @@ def start_single(
         env=pod_env(plane, namespace, pod_name, "127.0.0.1", scheme) | (env or {}),
         log=logs / f"{namespace}-{pod_name}.log",
         scheme=scheme,
+        args=tuple(server_args(c)),
     )
 
 
@@ -268,7 +273,7 @@ def test_transit_seal_auto_unseals_with_token_from_environment(
             "credentialsSecretRef": {"name": "transit"},
         },
     )
-    assert "inline-token-never-used" not in render(doc)
+    assert "inline-token-never-used" not in render(doc).text
     bao = start_single(plane=control_plane, network=network, namespace=kube_ns, doc=doc, tmp_path=tmp_path,
                        logs=peer_logs, env={"VAULT_TRANSIT_SEAL_TOKEN": "transit-root"})  # fmt: skip
     pods.append(bao)
@@ -300,6 +305,7 @@ def test_transit_seal_auto_unseals_with_token_from_environment(
     assert "Auto Seal: transit" in " ".join(bao.log_text().split())
 
 
+PASSWORD = "alice-s3cret-pw"
 POLICY = 'path "sys/policies/acl/*" {\n  capabilities = ["read"]\n}\n\n# odd but legal: $ % { } " \\ é\n'
 
 
@@ -334,7 +340,7 @@ def test_self_init_runs_the_rendered_requests(
                     "name": "alice",
                     "operation": "update",
                     "path": "auth/userpass/users/alice",
-                    "data": {"password": "pw", "token_policies": ["reader"], "token_ttl": 3600, "nothing": None},
+                    "data": {"password": PASSWORD, "token_policies": ["reader"], "token_ttl": 3600, "nothing": None},
                 },
             ],
         },
@@ -342,15 +348,21 @@ def test_self_init_runs_the_rendered_requests(
     bao = start_single(plane=control_plane, network=network, namespace=kube_ns, doc=doc, tmp_path=tmp_path,
                        logs=peer_logs)  # fmt: skip
     pods.append(bao)
+    assert bao.args == ("server", f"-config={names.CONFIG_FILE}", f"-config={names.SELF_INIT_FILE}")
+    assert "initialize" not in bao.files.config_text  # the ConfigMap's file: no request, no password
+    assert PASSWORD not in bao.files.config_text
+    assert PASSWORD in bao.files.self_init_text
     bao.start()
     bao.wait_unsealed(timeout=90)  # initialized by itself: nobody called operator init
-    login = json.loads(bao.cli("login", "-method=userpass", "-format=json", "username=alice", "password=pw").stdout)
+    login = json.loads(
+        bao.cli("login", "-method=userpass", "-format=json", "username=alice", f"password={PASSWORD}").stdout
+    )
     token = login["auth"]["client_token"]
     assert login["auth"]["lease_duration"] == 3600
     got = json.loads(bao.cli("read", "-format=json", "sys/policies/acl/reader", token=token).stdout)
     assert got["data"]["policy"] == POLICY
     assert UNKNOWN not in bao.log_text()
-    assert base64.b64encode(POLICY.encode()).decode() in bao.files.config_text
+    assert base64.b64encode(POLICY.encode()).decode() in bao.files.self_init_text
 
 
 def _expect_failure(bao: PodBao, *messages: str) -> str:

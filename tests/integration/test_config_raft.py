@@ -71,7 +71,7 @@ def test_three_pods_form_one_raft_cluster_through_auto_join(
     bao_bin: Path,  # noqa: F811
 ) -> None:
     doc = manifest(name="bao", namespace=kube_ns, replicas=3, configuration={"raft": {"performanceMultiplier": 1}})
-    text = render(doc)  # one file for every pod
+    text = render(doc).text  # one file for every pod
     labels = names.infra_labels(cluster(doc))
     ca = TestCA(directory=tmp_path / "ca", common_name="raft-test-ca")
     seal_key = os.urandom(32)  # the one unseal Secret every pod mounts

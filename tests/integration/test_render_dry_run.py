@@ -26,9 +26,11 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from openbao_operator.api import parse_cluster
 from openbao_operator.api.yamlio import load_all
+from openbao_operator.cli.main import main
 from openbao_operator.render.desired import render_desired
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload import unseal_key_shape, workload_objects
@@ -36,7 +38,7 @@ from openbao_operator.seal import UnsealKey
 from tests.integration.conftest import peer_unavailable
 from tests.peers.controlplane import ControlPlane, _ssl_context
 from tests.peers.pins import REPO_ROOT
-from tests.unit.render.workload.cases import CASES, CONFIG_HASH, CONFIG_TEXT, Case
+from tests.unit.render.workload.cases import CASES, CONFIG_HASH, CONFIG_TEXT, SELF_INIT_TEXT, Case
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -257,6 +259,31 @@ def test_examples_render_to_objects_the_api_server_accepts(
     check_objects(crds, objects, restricted_namespace)
 
 
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_cli_output_applies_as_it_is(
+    crds: ControlPlane, restricted_namespace: str, example: Path, tmp_path: Path
+) -> None:
+    """What a GitOps tool applies: the `render` command's stdout, every document unchanged (the manifest's
+    namespace is moved to --namespace). No Secret without data (an unseal key applied like that would stand in
+    the key's place for ever); what the operator makes itself is named on stderr."""
+    doc = load_all(example.read_text())[0]
+    doc["metadata"].pop("namespace", None)
+    manifest = tmp_path / example.name
+    manifest.write_text(yaml.safe_dump(doc))
+    result = CliRunner().invoke(main, ["render", "-f", str(manifest), "--namespace", restricted_namespace])
+    assert result.exit_code == 0, result.stderr
+    documents = load_all(result.stdout)
+    for obj in documents:
+        assert obj.get("immutable") is not True
+        assert obj["kind"] != "Secret" or obj.get("data"), obj["metadata"]["name"]
+        status, body, warnings = dry_run_apply(crds, obj, restricted_namespace)
+        where = f"{obj['kind']}/{obj['metadata']['name']}"
+        assert status in (200, 201), f"{where} rejected: HTTP {status}: {body.get('message') if body else body}"
+        assert not [w for w in warnings if "PodSecurity" in w or "unknown field" in w], f"{where}: {warnings}"
+    if doc["spec"].get("unseal", {}).get("type", "static") == "static":
+        assert f"Secret {doc['metadata']['name']}-unseal-key (" in result.stderr
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_representative_cases_render_to_objects_the_api_server_accepts(
     crds: ControlPlane, openbao_crd: bool, restricted_namespace: str, case: Case
@@ -266,7 +293,9 @@ def test_representative_cases_render_to_objects_the_api_server_accepts(
         **{**case.facts.__dict__, "namespace": restricted_namespace, "owner_uid": uid, "tls_ca_pem": CA_PEM_FOR_GATEWAY}
     )
     cluster = case.cluster()
-    objects = workload_objects(cluster, facts, config_text=CONFIG_TEXT, config_hash=CONFIG_HASH)
+    objects = workload_objects(
+        cluster, facts, config_text=CONFIG_TEXT, config_hash=CONFIG_HASH, self_init_text=SELF_INIT_TEXT
+    )
     shape = unseal_key_shape(cluster, facts)
     if shape is not None:
         objects.insert(0, with_key(shape))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .cluster import OpenBaoClusterSpec
-from .seal import SEAL_BLOCKS
+from .seal import INLINE_CREDENTIALS, SEAL_BLOCKS
 
 _ADVICE_INLINE = "a secret in the resource is never written into config.hcl; put it in the credentials Secret"
 
@@ -29,26 +29,14 @@ class IgnoredField:
 
 
 def _inline_secrets(spec: OpenBaoClusterSpec) -> list[IgnoredField]:
-    unseal = spec.unseal
-    found: list[IgnoredField] = []
-    if unseal is not None:
-        candidates = [
-            ("transit.token", unseal.transit and unseal.transit.token, "key token"),
-            ("awskms.accessKey", unseal.awskms and unseal.awskms.access_key, "key AWS_ACCESS_KEY_ID"),
-            ("awskms.secretKey", unseal.awskms and unseal.awskms.secret_key, "key AWS_SECRET_ACCESS_KEY"),
-            ("awskms.sessionToken", unseal.awskms and unseal.awskms.session_token, "key AWS_SESSION_TOKEN"),
-            (
-                "azureKeyVault.clientSecret",
-                unseal.azure_key_vault and unseal.azure_key_vault.client_secret,
-                "key AZURE_CLIENT_SECRET",
-            ),
-            ("pkcs11.pin", unseal.pkcs11 and unseal.pkcs11.pin, "key BAO_HSM_PIN"),
-        ]
-        for path, value, key in candidates:
-            if value:
-                found.append(
-                    IgnoredField(f"spec.unseal.{path}", f"{_ADVICE_INLINE} (spec.unseal.credentialsSecretRef, {key})")
-                )
+    found = [
+        IgnoredField(
+            f"spec.{cred.path}",
+            f"{_ADVICE_INLINE} (spec.unseal.credentialsSecretRef, key {cred.secret_key})",
+        )
+        for cred in INLINE_CREDENTIALS
+        if cred.value(spec.unseal)
+    ]
     if spec.telemetry is not None and spec.telemetry.circonus_api_key:
         found.append(IgnoredField("spec.telemetry.circonusAPIKey", _ADVICE_INLINE))
     return found

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from .base import ApiModel
+from .base import ApiModel, Rule
 from .types import DNS_SUBDOMAIN_REGEX, ObjectName, Pattern
 
 IntOrString = int | str
@@ -238,8 +238,8 @@ class SELinuxOptions(ApiModel):
 class Sysctl(ApiModel):
     """A namespaced kernel parameter."""
 
-    name: str
-    """The parameter name."""
+    name: Annotated[str, Field(min_length=1, max_length=253)]
+    """The parameter name (at most 253 characters, as Kubernetes allows)."""
     value: str
     """The value."""
 
@@ -260,6 +260,28 @@ class WindowsSecurityContextOptions(ApiModel):
 class PodSecurityContext(ApiModel):
     """Per-field overrides of the pod security context the operator sets (restricted by default)."""
 
+    # Overrides that can never run, refused in every profile. The OpenBao container's own context is fixed
+    # (runAsNonRoot: true, no privilege, no capabilities), so the kubelet refuses to start it as UID 0; the API
+    # server refuses a host-process pod without hostNetwork, which OpenBao pods never use. Overrides that only
+    # leave Pod Security "restricted" are judged per profile (api/podsecurity.py).
+    rules = (
+        Rule(
+            cel="!has(self.runAsUser) || self.runAsUser != 0",
+            check=lambda m: m.run_as_user != 0,
+            message="the OpenBao container always runs with runAsNonRoot: true, so the kubelet refuses to start "
+            "it as UID 0; use a non-zero UID (default 100)",
+            field="runAsUser",
+        ),
+        Rule(
+            cel="!has(self.windowsOptions) || !has(self.windowsOptions.hostProcess) || "
+            "!self.windowsOptions.hostProcess",
+            check=lambda m: m.windows_options is None or not m.windows_options.host_process,
+            message="OpenBao pods run on Linux without hostNetwork, and the API server refuses a host-process pod "
+            "without it; remove it",
+            field="windowsOptions.hostProcess",
+        ),
+    )
+
     run_as_user: Annotated[int, Field(ge=0)] | None = None
     """UID of the container processes (default 100, the OpenBao image's user)."""
     run_as_group: Annotated[int, Field(ge=0)] | None = None
@@ -278,8 +300,8 @@ class PodSecurityContext(ApiModel):
     """Extra groups of the container processes."""
     supplemental_groups_policy: Literal["Merge", "Strict"] | None = None
     """How supplemental groups are computed."""
-    sysctls: list[Sysctl] | None = None
-    """Namespaced sysctls."""
+    sysctls: Annotated[list[Sysctl], Field(max_length=32)] | None = None
+    """Namespaced sysctls (at most 32)."""
     se_linux_options: SELinuxOptions | None = Field(default=None, alias="seLinuxOptions")
     """SELinux labels."""
     se_linux_change_policy: Literal["Recursive", "MountOption"] | None = Field(

@@ -35,6 +35,10 @@ class IngressConfig(ApiModel):
     """Secret with the certificate the Ingress controller serves (default <name>-tls-server)."""
     annotations: dict[str, str] | None = None
     """Annotations of the Ingress."""
+    controller_namespace: DnsLabel | None = None
+    """Namespace of the ingress controller's pods: the NetworkPolicy lets that namespace reach port 8200. Unset
+    (and no network.ingressRules), the controller's namespace is unknown and port 8200 stays open to any source,
+    as reported in status (see network.allowAPIFromAnywhere)."""
 
 
 class GatewayRef(ApiModel):
@@ -105,4 +109,10 @@ class NetworkConfig(ApiModel):
     egress_rules: list[NetworkPolicyEgressRule] | None = None
     """Extra egress rules, appended after the operator's."""
     ingress_rules: list[NetworkPolicyIngressRule] | None = None
-    """Extra ingress rules, appended after the operator's."""
+    """Extra ingress rules, appended after the operator's. With an entry point for clients outside the namespace
+    (Ingress, a NodePort or LoadBalancer Service, ACME), these rules are its scope: no any-source rule is added."""
+    allow_api_from_anywhere: bool | None = Field(default=None, alias="allowAPIFromAnywhere")
+    """Port 8200 from any source (every namespace and outside the cluster). true: always. false: never; clients
+    of an Ingress (without ingress.controllerNamespace), a NodePort or LoadBalancer Service or ACME validation
+    need ingressRules. Unset: only while such an entry point has no narrower scope (ingress.controllerNamespace,
+    ingressRules), and then reported in the SecurityRisk condition."""

@@ -1,5 +1,10 @@
 """What the Hardened profile demands of a spec, as admission rules and as the controller's own check.
 
+Beyond the reference, Hardened refuses seal credentials written inline into the resource (the deprecated
+``transit.token``, ``awskms.secretKey``, ... fields, see ``seal.INLINE_CREDENTIALS``): they are never used,
+and a secret in the resource is readable by everyone who may read it. It also refuses pod security overrides
+that leave Pod Security "restricted" (``podsecurity.POD_SECURITY_RISKS``).
+
 Why here: the reference operator enforces Hardened at admission (a ValidatingAdmissionPolicy). Written as
 `Rule`s on the spec, the same requirements become CEL in the CRD (a violating Hardened cluster is rejected
 when it is applied, naming the field) and the controller's check (`controller/profile.py`), which still
@@ -12,6 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Rule
+from .podsecurity import POD_SECURITY_RISKS, PodSecurityRisk
+from .seal import INLINE_CREDENTIALS, InlineCredential
 
 # NB: has() first: CEL fails with "no such key" on an absent optional field (profile has no default).
 _HARDENED = "!has(self.profile) || self.profile != 'Hardened' || "
@@ -38,6 +45,36 @@ def _verified_seal_server(block: str) -> Rule:
         check=check,
         message="must not be true under the Hardened profile",
         field=f"unseal.{block}.tlsSkipVerify",
+    )
+
+
+def _no_inline_credential(cred: InlineCredential) -> Rule:
+    """A secret written into the resource is readable by everyone who may read the OpenBaoCluster (and sits
+    in etcd, backups and GitOps repositories); it was never used anyway (credentialsSecretRef is)."""
+
+    def check(m: Any) -> bool:
+        return not _hardened(m) or not cred.value(m.unseal)
+
+    return Rule(
+        cel=_HARDENED + f"!has(self.unseal) || !has(self.unseal.{cred.block}) || "
+        f"!has(self.unseal.{cred.block}.{cred.field}) || size(self.unseal.{cred.block}.{cred.field}) == 0",
+        check=check,
+        message="a secret written into the resource is refused under the Hardened profile: remove it and put it "
+        f"in the Secret named by spec.unseal.credentialsSecretRef, key {cred.secret_key}",
+        field=cred.path,
+    )
+
+
+def _restricted_pod(risk: PodSecurityRisk) -> Rule:
+    def check(m: Any) -> bool:
+        return not _hardened(m) or m.security_context is None or risk.safe(m.security_context)
+
+    return Rule(
+        cel=_HARDENED + f"!has(self.securityContext) || {risk.cel_safe}",
+        check=check,
+        message=f"{risk.problem}; the Hardened profile keeps pods within Pod Security 'restricted': remove the "
+        "override",
+        field=risk.field,
     )
 
 
@@ -68,4 +105,6 @@ HARDENED_RULES: tuple[Rule, ...] = (
     ),
     _verified_seal_server("transit"),
     _verified_seal_server("kmip"),
+    *(_no_inline_credential(cred) for cred in INLINE_CREDENTIALS),
+    *(_restricted_pod(risk) for risk in POD_SECURITY_RISKS),
 )

@@ -9,7 +9,7 @@ credentials Secret instead (see credentialsSecretRef).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import Field
 
@@ -229,6 +229,42 @@ class KmsPlugin(ApiModel):
     """Arguments passed to the plugin."""
     env: list[HclStr] | None = None
     """Environment (KEY=VALUE) passed to the plugin."""
+
+
+class InlineCredential(NamedTuple):
+    """A deprecated seal field that carries a secret in the resource itself."""
+
+    block: str
+    """JSON name of the seal block (``transit``)."""
+    block_attr: str
+    """Model attribute of the block."""
+    field: str
+    """JSON name of the field (``token``)."""
+    attr: str
+    """Model attribute of the field."""
+    secret_key: str
+    """Key of the credentials Secret (spec.unseal.credentialsSecretRef) that replaces it."""
+
+    @property
+    def path(self) -> str:
+        """``unseal.<block>.<field>``, relative to the spec."""
+        return f"unseal.{self.block}.{self.field}"
+
+    def value(self, unseal: Any) -> str | None:
+        block = getattr(unseal, self.block_attr, None) if unseal is not None else None
+        value = getattr(block, self.attr, None) if block is not None else None
+        return value if isinstance(value, str) else None
+
+
+INLINE_CREDENTIALS: tuple[InlineCredential, ...] = (
+    InlineCredential("transit", "transit", "token", "token", "token"),
+    InlineCredential("awskms", "awskms", "accessKey", "access_key", "AWS_ACCESS_KEY_ID"),
+    InlineCredential("awskms", "awskms", "secretKey", "secret_key", "AWS_SECRET_ACCESS_KEY"),
+    InlineCredential("awskms", "awskms", "sessionToken", "session_token", "AWS_SESSION_TOKEN"),
+    InlineCredential("azureKeyVault", "azure_key_vault", "clientSecret", "client_secret", "AZURE_CLIENT_SECRET"),
+    InlineCredential("pkcs11", "pkcs11", "pin", "pin", "BAO_HSM_PIN"),
+)
+"""Every seal field that holds a secret inline: never rendered, reported (FieldsIgnored), refused under Hardened."""
 
 
 def _block_present(spec: Any, seal_type: str, attr: str) -> bool:

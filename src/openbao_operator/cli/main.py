@@ -18,9 +18,12 @@ from openbao_operator.api import InvalidClusterError, OpenBaoCluster, parse_clus
 from openbao_operator.api.crd import crd as build_crd
 from openbao_operator.api.ignored import ignored_fields
 from openbao_operator.api.yamlio import dump_all, load_all
-from openbao_operator.render.config import ConfigRenderError, render_config
+from openbao_operator.render.config import ConfigRenderError, RenderedConfig, render_config
 from openbao_operator.render.desired import render_desired
 from openbao_operator.render.facts import RenderFacts
+from openbao_operator.render.names import SELF_INIT_FILE, self_init_secret_name
+from openbao_operator.render.runtime import RuntimeObject, runtime_objects
+from openbao_operator.render.warnings import security_warnings
 
 EXIT_INVALID = 2
 
@@ -53,6 +56,26 @@ def read_clusters(path: str) -> list[OpenBaoCluster]:
     return clusters
 
 
+def _config_files(cluster: OpenBaoCluster, rendered: RenderedConfig) -> str:
+    """config.hcl, then the self-init file after a comment naming it: one text that means what bao reads."""
+    if not rendered.self_init_text:
+        return rendered.text
+    where = f"{SELF_INIT_FILE}, from the Secret {self_init_secret_name(cluster)}"
+    return f"{rendered.text}# {where}\n{rendered.self_init_text}"
+
+
+def _made_at_runtime(cluster: OpenBaoCluster, facts: RenderFacts) -> list[RuntimeObject]:
+    """Key, certificate and token objects the operator makes itself: named, never printed (see render.runtime)."""
+    # NB: imported here: the controller package is not needed by `crd` or by an invalid manifest
+    from openbao_operator.controller.bootstrap import root_token_secret_name
+
+    found = runtime_objects(cluster, facts)
+    if cluster.spec.self_init is None or not cluster.spec.self_init.enabled:
+        what = "the root token and recovery key, stored at initialization because self-init is off"
+        found.append(RuntimeObject("Secret", root_token_secret_name(cluster), what))
+    return found
+
+
 @click.group()
 @click.version_option(__version__, prog_name="openbao-operator")
 def main() -> None:
@@ -67,7 +90,9 @@ def crd() -> None:
 
 @main.command()
 @click.option("-f", "--filename", "path", required=True, help="Manifest with an OpenBaoCluster ('-' for stdin).")
-@click.option("--config-hcl", is_flag=True, help="Print only the rendered config.hcl.")
+@click.option(
+    "--config-hcl", is_flag=True, help="Print only the rendered config.hcl (and the self-init file after it)."
+)
 @click.option("--defaults", is_flag=True, help="Print only the validated cluster with every default filled in.")
 @click.option(
     "--namespace", default=None, help="Namespace when the manifest has none in metadata.namespace (default: default)."
@@ -85,13 +110,17 @@ def render(
 ) -> None:
     """Print what the operator would converge for a cluster, without a Kubernetes cluster.
 
-    Every object, as multi-document YAML in apply order (the unseal key Secret first, without its data:
-    the key is created in the cluster only). With --config-hcl: the config.hcl of each cluster.
+    Every object the operator applies from the spec, as multi-document YAML in apply order, each one
+    applicable as it is. Objects the operator makes itself at runtime (the unseal key, certificates, the
+    root token) are named on stderr, never printed: create none of them by hand. With --config-hcl: the
+    config.hcl of each cluster (and its self-init file).
     """
     clusters = read_clusters(path)
     for cluster in clusters:
         for field in ignored_fields(cluster.spec):
             click.echo(f"warning: {cluster.metadata.name}: {field}", err=True)
+        for warning in security_warnings(cluster):
+            click.echo(f"warning: {cluster.metadata.name}: {warning}", err=True)
     if defaults:
         click.echo(dump_all(c.to_json() for c in clusters), nl=False)
         return
@@ -105,9 +134,11 @@ def render(
         )
         try:
             if config_hcl:
-                texts.append(render_config(cluster, facts=facts).text)
+                texts.append(_config_files(cluster, render_config(cluster, facts=facts)))
             else:
                 documents += render_desired(cluster, facts=facts).documents()
+                for obj in _made_at_runtime(cluster, facts):
+                    click.echo(f"note: {cluster.metadata.name}: created by the operator, not printed: {obj}", err=True)
         except ConfigRenderError as exc:
             _fail(f"{path}: {exc.field}: {exc.reason}")
     click.echo("\n".join(texts) if config_hcl else dump_all(documents), nl=False)

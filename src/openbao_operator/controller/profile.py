@@ -1,9 +1,11 @@
 """Security profiles: what Hardened demands, what Development is reported as, and what unset means.
 
 As in the reference operator (reference-operator.md §6): Hardened requires TLS from External or ACME, a
-non-static seal, self-init, at least 3 replicas and no ``tlsSkipVerify`` in the seal; Development allows
-all of that and is reported by SecurityRisk=True and ProductionReady=False. The reference enforces
-Hardened at admission (a ValidatingAdmissionPolicy); here the same requirements are CEL rules of the CRD
+non-static seal, self-init, at least 3 replicas and no ``tlsSkipVerify`` in the seal (and, beyond the
+reference, no seal credential written inline into the resource and no pod security override that leaves
+"restricted"); Development allows all of that and is reported by SecurityRisk=True and ProductionReady=False,
+the SecurityRisk message listing each risky choice (``render.warnings``). The reference enforces Hardened at
+admission (a ValidatingAdmissionPolicy); here the same requirements are CEL rules of the CRD
 (``api/profile.py``), and a violating Hardened cluster that got stored anyway (before the rules existed) is
 not applied at all, with ConfigurationValid=False naming each field.
 An unset profile is treated as Development and reported (ProductionReady=False/ProfileNotSet), where
@@ -16,6 +18,8 @@ from dataclasses import dataclass
 
 from openbao_operator.api import ConditionType, OpenBaoCluster
 from openbao_operator.api.profile import HARDENED_RULES
+from openbao_operator.render.warnings import security_warnings
+from openbao_operator.render.workload.networkpolicy import api_exposure
 
 from .conditions import Cond
 
@@ -53,7 +57,7 @@ def _risks(cluster: OpenBaoCluster) -> list[str]:
         risks.append("the unseal key is a Kubernetes Secret next to the data")
     if not self_init:
         risks.append("self-init is off (a root token is handed out at initialization)")
-    return risks
+    return risks + security_warnings(cluster)
 
 
 def judge_profile(cluster: OpenBaoCluster) -> ProfileVerdict:
@@ -66,7 +70,11 @@ def judge_profile(cluster: OpenBaoCluster) -> ProfileVerdict:
             ready = Cond(ready_type, "False", "HardenedProfileViolated", "; ".join(violations))
         else:
             ready = Cond(ready_type, "True", "ProductionReady", "the Hardened profile's requirements are met")
-        return ProfileVerdict(violations=violations, production_ready=ready, security_risk=None)
+        # NB: Hardened still allows one implicit risk (8200 from any source for an unscoped entry point, kept so
+        # that existing clusters keep working); it is reported, not silent.
+        exposure = api_exposure(cluster).warning
+        risk = Cond(risk_type, "True", "APIOpenToAnySource", exposure) if exposure and not violations else None
+        return ProfileVerdict(violations=violations, production_ready=ready, security_risk=risk)
     risks = _risks(cluster)
     detail = "; ".join(risks) if risks else "Development allows insecure shortcuts"
     if profile is None:

@@ -17,6 +17,9 @@ CLUSTER_PORT: Final = 8201
 # Where files are inside the pod.
 CONFIG_DIR: Final = "/etc/bao/config"
 CONFIG_FILE: Final = f"{CONFIG_DIR}/config.hcl"
+SELF_INIT_DIR: Final = "/etc/bao/config-init"
+SELF_INIT_FILE: Final = f"{SELF_INIT_DIR}/config.hcl"
+"""The ``initialize`` blocks, from the Secret ``<name>-config-init`` (path and key as the reference's ConfigMap)."""
 TLS_DIR: Final = "/etc/bao/tls"
 TLS_CERT_FILE: Final = f"{TLS_DIR}/tls.crt"
 TLS_KEY_FILE: Final = f"{TLS_DIR}/tls.key"
@@ -80,6 +83,11 @@ def headless_service_name(cluster: OpenBaoCluster) -> str:
 
 def config_map_name(cluster: OpenBaoCluster) -> str:
     return f"{cluster.metadata.name}-config"
+
+
+def self_init_secret_name(cluster: OpenBaoCluster) -> str:
+    """Secret with the self-init requests (the reference's ConfigMap of the same name; a Secret here)."""
+    return f"{cluster.metadata.name}-config-init"
 
 
 def unseal_secret_name(cluster: OpenBaoCluster) -> str:

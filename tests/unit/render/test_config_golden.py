@@ -1,7 +1,9 @@
 """Golden files of config.hcl: every stanza, seal type, TLS mode, and every error naming its field.
 
 Each golden file under golden/config/ was read against OpenBao's documentation and, for the cases the
-integration tier boots, against bao 2.7.2 itself. Regenerate after an intended change with
+integration tier boots, against bao 2.7.2 itself. ``<case>.hcl`` is config.hcl (the ConfigMap); a case with
+self-init also has ``<case>.config-init.hcl``, the ``initialize`` blocks (the Secret ``<name>-config-init``).
+Regenerate after an intended change with
 ``UPDATE_GOLDEN=1 uv run pytest tests/unit/render/test_config_golden.py`` and read the diff.
 """
 
@@ -15,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from openbao_operator.cli.main import main
-from openbao_operator.render.config import ConfigRenderError, render_config
+from openbao_operator.render.config import ConfigRenderError, RenderedConfig, render_config
 from openbao_operator.render.facts import RenderFacts
 from tests.unit.render.config_cases import ERRORS, GOLDEN, SECRETS, cluster
 
@@ -23,25 +25,42 @@ GOLDEN_DIR = Path(__file__).parent / "golden" / "config"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 
-def _render(doc: dict[str, Any]) -> str:
+SELF_INIT_SUFFIX = ".config-init"
+
+
+def _rendered(doc: dict[str, Any]) -> RenderedConfig:
     c = cluster(doc)
-    return render_config(c, facts=RenderFacts(namespace=c.metadata.namespace or "default")).text
+    return render_config(c, facts=RenderFacts(namespace=c.metadata.namespace or "default"))
 
 
-@pytest.mark.parametrize("case", sorted(GOLDEN))
-def test_golden(case: str) -> None:
-    text = _render(GOLDEN[case])
-    path = GOLDEN_DIR / f"{case}.hcl"
+def _render(doc: dict[str, Any]) -> str:
+    return _rendered(doc).text
+
+
+def _check_golden(path: Path, text: str) -> None:
     if UPDATE:
         path.write_text(text)
     assert path.exists(), f"no golden file {path}; run with UPDATE_GOLDEN=1"
     assert text == path.read_text()
+
+
+@pytest.mark.parametrize("case", sorted(GOLDEN))
+def test_golden(case: str) -> None:
+    rendered = _rendered(GOLDEN[case])
+    _check_golden(GOLDEN_DIR / f"{case}.hcl", rendered.text)
+    assert "initialize" not in rendered.text
+    init_path = GOLDEN_DIR / f"{case}{SELF_INIT_SUFFIX}.hcl"
+    if rendered.self_init_text:
+        _check_golden(init_path, rendered.self_init_text)
+    else:
+        assert not init_path.exists()
     for secret in SECRETS:
-        assert secret not in text
+        assert secret not in rendered.text
+        assert secret not in rendered.self_init_text
 
 
 def test_every_golden_file_has_a_case() -> None:
-    assert {p.stem for p in GOLDEN_DIR.glob("*.hcl")} == set(GOLDEN)
+    assert {p.stem.removesuffix(SELF_INIT_SUFFIX) for p in GOLDEN_DIR.glob("*.hcl")} == set(GOLDEN)
 
 
 @pytest.mark.parametrize("case", sorted(ERRORS))

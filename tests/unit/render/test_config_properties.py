@@ -104,8 +104,10 @@ def specs(draw: st.DrawFn) -> tuple[dict[str, Any], list[str]]:
 
 
 def _render(doc: dict[str, Any]) -> str:
+    """config.hcl followed by the self-init file: what OpenBao reads, merged as it merges two -config files."""
     c = cluster(doc)
-    return render_config(c, facts=RenderFacts(namespace=str(doc["metadata"]["namespace"]))).text
+    rendered = render_config(c, facts=RenderFacts(namespace=str(doc["metadata"]["namespace"])))
+    return rendered.text + rendered.self_init_text
 
 
 def _unquote(v: Any) -> Any:
@@ -213,12 +215,16 @@ def test_restart_hash_covers_everything_but_initialize(case: tuple[dict[str, Any
     facts = RenderFacts(namespace=str(doc["metadata"]["namespace"]))
     body, init = config_items(c, facts=facts)
     rendered = render_config(c, facts=facts)
-    assert rendered.text == emit([*body, *init])  # the two halves concatenate exactly
+    assert rendered.text == emit(body)
+    assert rendered.self_init_text == emit(init)
+    assert "initialize" not in rendered.text
+    assert bool(rendered.self_init_text) == ("selfInit" in doc["spec"])
     if "selfInit" in doc["spec"]:
         changed = json.loads(json.dumps(doc))
         changed["spec"]["selfInit"]["requests"][0]["policy"]["policy"] = "another policy"
         again = render_config(cluster(changed), facts=facts)
-        assert again.text != rendered.text
+        assert again.self_init_text != rendered.self_init_text
+        assert again.text == rendered.text
         assert again.restart_hash == rendered.restart_hash
     changed = json.loads(json.dumps(doc))
     changed["spec"]["configuration"]["logLevel"] = (

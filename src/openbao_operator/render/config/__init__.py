@@ -1,7 +1,8 @@
 """config.hcl from the cluster spec: one file for every pod, every stanza typed, version-gated and safe.
 
 Pure code (no I/O, clock or randomness): :func:`render_config` takes the cluster and the injected facts
-and returns the text plus the restart hash. Each stanza lives in its own module with the reasons for its
+and returns config.hcl, the self-init file (``initialize`` blocks only, which go into a Secret) and the
+restart hash. Each stanza lives in its own module with the reasons for its
 choices; :mod:`.secrets` says how each seal secret reaches the pod instead of the file.
 
 Contract with the workload renderer (what the pod must provide for this file to work):
@@ -13,13 +14,15 @@ Contract with the workload renderer (what the pod must provide for this file to 
 - the credentials Secret per :data:`.secrets.SEAL_CREDENTIALS`;
 - a ServiceAccount that may ``get``/``list`` pods (auto_join) and ``get``/``update``/``patch`` them
   (service registration);
-- while self-init is enabled, one replica until the cluster reports initialized.
+- while self-init is enabled, the self-init file at ``names.SELF_INIT_FILE`` passed as a second ``-config``,
+  and one replica until the cluster reports initialized.
 """
 
 from .context import TlsKind, tls_kind
 from .errors import ConfigRenderError
 from .render import RenderedConfig, config_items, render_config
 from .secrets import SEAL_CREDENTIALS, SealCredential
+from .selfinit import self_init_enabled
 from .storage import auto_join, raft_tls_server_name
 
 __all__ = [
@@ -32,5 +35,6 @@ __all__ = [
     "config_items",
     "raft_tls_server_name",
     "render_config",
+    "self_init_enabled",
     "tls_kind",
 ]

@@ -1,5 +1,8 @@
 """``initialize`` blocks from spec.selfInit: requests OpenBao runs once, when it initializes itself.
 
+They form a file of their own (the Secret ``<name>-config-init``, never the config.hcl ConfigMap): request
+data may be a secret, such as a userpass password or an OIDC client secret.
+
 Why:
 - One ``initialize "<name>"`` per request, with ``request "<name>-request"`` inside (as the reference), in
   spec order; OpenBao runs them in file order.
@@ -12,7 +15,7 @@ Why:
   spec (proven against bao 2.7.2 in tests/integration/test_config_boot.py).
 - OpenBao refuses audit devices created through the API unless ``unsafe_allow_api_audit_creation`` is
   set, so a ``sys/audit/`` request without it is an error pointing at spec.audit instead.
-- The file is shared by every pod, so every pod carries the requests: the controller must keep the
+- The file is mounted into every pod, so every pod carries the requests: the controller must keep the
   StatefulSet at one replica until the cluster reports initialized (openbao-server.md §2, the self-init
   versus retry_join race); ``initialize`` never runs again on an initialized cluster, which is also why
   these blocks are left out of the restart hash.
@@ -27,6 +30,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from openbao_operator.api import OpenBaoCluster
 from openbao_operator.api.selfinit import SelfInitRequest
 from openbao_operator.render.hcl import Attr, Block, Item, Value
 
@@ -125,6 +129,12 @@ def _autopilot(ctx: Context) -> Block:
             if value is not None:
                 data[key] = value
     return _request_block(AUTOPILOT_REQUEST, "update", AUTOPILOT_PATH, data, False)
+
+
+def self_init_enabled(cluster: OpenBaoCluster) -> bool:
+    """Are there ``initialize`` blocks (then always at least the autopilot request), hence a self-init file?"""
+    si = cluster.spec.self_init
+    return si is not None and si.enabled
 
 
 def self_init(ctx: Context) -> list[Block]:

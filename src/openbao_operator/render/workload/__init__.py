@@ -1,9 +1,10 @@
 """Every Kubernetes object the infrastructure manager owns for one cluster, as plain dicts.
 
-Pure functions of (cluster, facts) plus config.hcl's text and restart hash, which come from the config
-renderer as keyword arguments. `workload_objects` returns the server-side-applied objects in a stable
-apply order (identity, config, Services, the StatefulSet, disruption and network policy, then the entry
-points, Gateway API kinds last because their CRDs may be missing). The static unseal key Secret is not
+Pure functions of (cluster, facts) plus config.hcl's text and restart hash and the self-init file, which
+come from the config renderer as keyword arguments. `workload_objects` returns the server-side-applied
+objects in a stable apply order (identity, config and the self-init Secret, Services, the StatefulSet,
+disruption and network policy, then the entry points, Gateway API kinds last because their CRDs may be
+missing). The static unseal key Secret is not
 among them: the seal package creates it (see `unseal`).
 """
 
@@ -24,6 +25,7 @@ from openbao_operator.render.workload.routes import (
     is_optional_kind,
     tls_route,
 )
+from openbao_operator.render.workload.selfinit import self_init_secret
 from openbao_operator.render.workload.services import acme_service, active_service, headless_service, public_service
 from openbao_operator.render.workload.statefulset import statefulset
 from openbao_operator.render.workload.unseal import unseal_key_shape
@@ -39,7 +41,7 @@ __all__ = [
 
 
 def workload_objects(
-    cluster: OpenBaoCluster, facts: RenderFacts, *, config_text: str, config_hash: str
+    cluster: OpenBaoCluster, facts: RenderFacts, *, config_text: str, config_hash: str, self_init_text: str
 ) -> list[Manifest]:
     """The applied objects, in apply order; objects that are not wanted are absent (so the controller deletes them)."""
     candidates: list[Manifest | None] = [
@@ -47,6 +49,7 @@ def workload_objects(
         role(cluster, facts),
         role_binding(cluster, facts),
         config_map(cluster, facts, config_text=config_text),
+        self_init_secret(cluster, facts, self_init_text=self_init_text),
         headless_service(cluster, facts),
         active_service(cluster, facts),
         public_service(cluster, facts),

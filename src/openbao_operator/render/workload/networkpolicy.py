@@ -1,25 +1,39 @@
 """NetworkPolicy `<name>-network-policy`: deny by default, then exactly what OpenBao needs, then the user's rules.
 
 Ingress (in order): peers on 8200/8201; the operator on 8200 (init, health, step-down); the Gateway's
-namespace on 8200 when it differs; 8200 from anywhere when a client entry point outside the namespace
-was asked for (Ingress, a NodePort/LoadBalancer Service, ACME challenges); then `network.ingressRules`.
+namespace on 8200 when it differs; the ingress controller's namespace on 8200 (`spec.ingress.controllerNamespace`);
+8200 from any source when that is the choice (see below); then `network.ingressRules`.
 Egress (in order): DNS to the DNS namespace on 53/UDP+TCP; the kube-apiserver (service registration and
 auto_join cannot start without it, cozystack#2793) as the Service CIDR on 443 and the endpoint IPs on
 6443, since CNIs differ in whether they match before or after the Service DNAT; peers on 8200/8201; then
 `network.egressRules`.
 
-Differences from the reference, on purpose: a LoadBalancer/NodePort Service and ACME mode open 8200
-(the reference's policy silently blackholes them); a missing API-server address does not fail the
-render but falls back to ports 443 and 6443 to any address (the controller always supplies the detected
-address, so this only shows in offline `render`). The seal's endpoint (transit, KMIP, a cloud KMS) and
-the ACME directory are needed to unseal and to get a certificate, but are DNS names, not IPs: they get an
-egress rule scoped to their port only (any destination), so a default policy never leaves a cluster
-sealed. Audit sinks and other external endpoints need the user's egressRules.
+8200 from any source (`api_exposure`): entry points for clients outside the namespace are an Ingress (its
+controller runs in a namespace the spec may name), a NodePort/LoadBalancer Service (clients come from outside
+the cluster, as client or node addresses) and ACME mode (the CA validates TLS-ALPN-01 from its own servers,
+which for a public CA are anywhere on the internet). An any-source rule would make every narrower rule
+meaningless, so:
+- `network.allowAPIFromAnywhere: true` adds it; `false` never does (unscoped clients then need ingressRules);
+- unset, it is added only for an entry point with no narrower scope (no `ingress.controllerNamespace` for an
+  Ingress, no `network.ingressRules` at all), because such clusters worked that way before and must keep
+  working; the render then says so (`api_exposure(...).warning`: `render` prints it, the controller puts it into
+  the SecurityRisk condition) with the remedy. Given `ingressRules`, they are the scope of every entry point.
+
+Differences from the reference, on purpose: a LoadBalancer/NodePort Service and ACME mode can reach 8200
+(the reference's policy silently blackholes them); an Ingress without a known controller namespace is said to
+open 8200 to any source (the reference opens it silently, and also next to the user's rules); a missing
+API-server address does not fail the render but falls back to ports 443 and 6443 to any address (the
+controller always supplies the detected address, so this only shows in offline `render`). The seal's
+endpoint (transit, KMIP, a cloud KMS) and the ACME directory are needed to unseal and to get a certificate,
+but are DNS names, not IPs: they get an egress rule scoped to their port only (any destination), so a
+default policy never leaves a cluster sealed. Audit sinks and other external endpoints need the user's
+egressRules.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -102,13 +116,44 @@ def external_ports(cluster: OpenBaoCluster) -> list[int]:
     return sorted(set(ports))
 
 
-def _clients_from_anywhere(cluster: OpenBaoCluster) -> bool:
+@dataclass(frozen=True)
+class ApiExposure:
+    """Whether port 8200 is open to any source, and what the user should hear about it."""
+
+    from_anywhere: bool
+    unscoped: tuple[str, ...]
+    """Entry points for outside clients the operator cannot scope (human-readable, naming their spec field)."""
+    warning: str | None
+    """``spec.network.allowAPIFromAnywhere: ...`` when any source is allowed without the user saying so."""
+
+
+def _unscoped_entry_points(cluster: OpenBaoCluster) -> list[str]:
     spec = cluster.spec
-    if spec.ingress is not None and spec.ingress.enabled:
-        return True
+    found = []
+    if spec.ingress is not None and spec.ingress.enabled and spec.ingress.controller_namespace is None:
+        found.append("spec.ingress (the ingress controller's namespace is not set)")
     if spec.service is not None and spec.service.type in ("NodePort", "LoadBalancer"):
-        return True
-    return spec.tls.enabled and spec.tls.mode == "ACME"
+        found.append(f"spec.service.type {spec.service.type} (clients from outside the cluster)")
+    if spec.tls.enabled and spec.tls.mode == "ACME":
+        found.append("spec.tls.mode ACME (the CA validates from its own servers)")
+    return found
+
+
+def api_exposure(cluster: OpenBaoCluster) -> ApiExposure:
+    """The any-source decision of the module docstring, with the warning that goes with it."""
+    network = cluster.spec.network
+    choice = network.allow_api_from_anywhere if network is not None else None
+    unscoped = tuple(_unscoped_entry_points(cluster))
+    if choice is not None:
+        return ApiExposure(from_anywhere=choice, unscoped=unscoped, warning=None)
+    if not unscoped or (network is not None and network.ingress_rules):
+        return ApiExposure(from_anywhere=False, unscoped=unscoped, warning=None)
+    warning = (
+        f"spec.network.allowAPIFromAnywhere: unset, and port {names.API_PORT} is open to any source for "
+        f"{'; '.join(unscoped)}; scope it with spec.ingress.controllerNamespace or spec.network.ingressRules, "
+        "or set spec.network.allowAPIFromAnywhere: true to confirm"
+    )
+    return ApiExposure(from_anywhere=True, unscoped=unscoped, warning=warning)
 
 
 def network_policy(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest:
@@ -127,7 +172,10 @@ def network_policy(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest:
         gateway_ns = gateway.gateway_ref.namespace or facts.namespace
         if gateway_ns != facts.namespace:
             ingress.append({"from": [_ns(gateway_ns)], "ports": _tcp(names.API_PORT)})
-    if _clients_from_anywhere(cluster):
+    ingress_spec = cluster.spec.ingress
+    if ingress_spec is not None and ingress_spec.enabled and ingress_spec.controller_namespace is not None:
+        ingress.append({"from": [_ns(ingress_spec.controller_namespace)], "ports": _tcp(names.API_PORT)})
+    if api_exposure(cluster).from_anywhere:
         ingress.append({"ports": _tcp(names.API_PORT)})
     ingress.extend(rule.to_json() for rule in (network.ingress_rules if network else None) or [])
 

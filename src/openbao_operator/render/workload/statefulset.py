@@ -2,7 +2,8 @@
 
 Pods run `/usr/bin/bao server -config=/etc/bao/config/config.hcl` directly (the path is the same in the
 Alpine, UBI and distroless images): no shell, no init container, no helper binary, and `bao` is PID 1,
-so it receives SIGTERM itself and steps down cleanly.
+so it receives SIGTERM itself and steps down cleanly. With self-init, a second
+`-config=/etc/bao/config-init/config.hcl` adds the `initialize` blocks from the Secret `<name>-config-init`.
 
 Replica plan and pod management (why bootstrap cannot deadlock):
 raft `auto_join` discovers peers through go-discover's k8s provider, which returns only Running pods
@@ -36,6 +37,7 @@ from typing import Any
 
 from openbao_operator.api import OpenBaoCluster
 from openbao_operator.render import names
+from openbao_operator.render.config import self_init_enabled
 from openbao_operator.render.config.version import TLS_AUTO_RELOAD, parse_version
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.env import container_env
@@ -85,13 +87,21 @@ def pod_labels(cluster: OpenBaoCluster) -> dict[str, str]:
     return {**user, **names.infra_labels(cluster)}
 
 
+def server_args(cluster: OpenBaoCluster) -> list[str]:
+    """`bao server` with config.hcl, and the self-init file when there is one (OpenBao merges both)."""
+    args = ["server", f"-config={names.CONFIG_FILE}"]
+    if self_init_enabled(cluster):
+        args.append(f"-config={names.SELF_INIT_FILE}")
+    return args
+
+
 def container(cluster: OpenBaoCluster, facts: RenderFacts, mounts: list[dict[str, Any]]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": image(cluster, facts),
         "imagePullPolicy": "IfNotPresent",
         "command": [BAO_BINARY],
-        "args": ["server", f"-config={names.CONFIG_FILE}"],
+        "args": server_args(cluster),
         "env": container_env(cluster, facts),
         "ports": [
             {"name": "api", "containerPort": names.API_PORT, "protocol": "TCP"},

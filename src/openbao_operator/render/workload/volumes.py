@@ -1,11 +1,13 @@
-"""Volumes and mounts: config, data, writable scratch, a short-lived API token, TLS files and seal material.
+"""Volumes and mounts: config (and the self-init file), data, writable scratch, a short-lived API token, TLS
+files and seal material.
 
 Why this set: the root filesystem is read-only and the official images (the distroless one has no
 `/openbao` at all) provide no writable path, so every path OpenBao writes is a volume: `/tmp`, the
 plugin directory, the raft data. The API token is a projected, expiring, audience-bound-by-default
 ServiceAccount token mounted only into the OpenBao container at the standard path (where service
 registration and go-discover look), instead of the automounted one. Secrets (TLS key, unseal key, seal
-credentials) are mounted read-only with mode 0440: readable by the pod's fsGroup, by nobody else.
+credentials, the self-init requests) are mounted read-only with mode 0440: readable by the pod's fsGroup,
+by nobody else.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from openbao_operator.api import OpenBaoCluster
 from openbao_operator.render import names
+from openbao_operator.render.config import self_init_enabled
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.meta import tls_files_mounted
 from openbao_operator.render.workload.unseal import uses_static_seal
@@ -95,6 +98,9 @@ def volumes_and_mounts(
         _mount("plugins", names.PLUGIN_DIR, read_only=False),
         _mount("kube-api-access", names.SERVICE_ACCOUNT_DIR, read_only=True),
     ]
+    if self_init_enabled(cluster):
+        volumes.append(_secret_volume("config-init", names.self_init_secret_name(cluster)))
+        mounts.append(_mount("config-init", names.SELF_INIT_DIR, read_only=True))
     if tls_files_mounted(cluster):
         volumes.append(_secret_volume("tls", names.tls_server_secret_name(cluster)))
         mounts.append(_mount("tls", names.TLS_DIR, read_only=True))

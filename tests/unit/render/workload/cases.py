@@ -18,6 +18,8 @@ NAMESPACE = "vault"
 OWNER_UID = "5f0c3a52-1b7e-4c1e-9d57-6a3f2c0d9e11"
 CONFIG_TEXT = 'ui = true\nstorage "raft" {\n  path = "/bao/data"\n}\n'
 CONFIG_HASH = "0" * 63 + "1"
+SELF_INIT_TEXT = 'initialize "kv" {\n  request "kv-request" {\n    operation = "update"\n  }\n}\n'
+"""What the self-init Secret carries in these cases (the config renderer's part, tested on its own)."""
 CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
 
 

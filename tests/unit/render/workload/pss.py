@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from openbao_operator.api.podsecurity import SAFE_SYSCTLS as SAFE_SYSCTL_NAMES
+
 ALLOWED_VOLUME_TYPES = {
     "configMap",
     "csi",
@@ -19,18 +21,7 @@ ALLOWED_VOLUME_TYPES = {
     "projected",
     "secret",
 }
-SAFE_SYSCTLS = {
-    "kernel.shm_rmid_forced",
-    "net.ipv4.ip_local_port_range",
-    "net.ipv4.ip_unprivileged_port_start",
-    "net.ipv4.tcp_syncookies",
-    "net.ipv4.ping_group_range",
-    "net.ipv4.ip_local_reserved_ports",
-    "net.ipv4.tcp_keepalive_time",
-    "net.ipv4.tcp_fin_timeout",
-    "net.ipv4.tcp_keepalive_intvl",
-    "net.ipv4.tcp_keepalive_probes",
-}
+SAFE_SYSCTLS = set(SAFE_SYSCTL_NAMES)  # the real PodSecurity admission checks the list in test_render_dry_run
 
 
 def restricted_violations(pod_spec: dict[str, Any]) -> list[str]:

@@ -16,7 +16,7 @@ import pytest
 from openbao_operator.api.yamlio import dump_all
 from openbao_operator.render.workload import unseal_key_shape, workload_objects
 
-from .cases import CASES, CONFIG_HASH, CONFIG_TEXT, Case
+from .cases import CASES, CONFIG_HASH, CONFIG_TEXT, SELF_INIT_TEXT, Case
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -25,7 +25,9 @@ def render_case(case: Case) -> list[dict[str, Any]]:
     """The unseal Secret's shape (while the first key is still to be created) first, then the applied objects."""
     cluster = case.cluster()
     unseal = unseal_key_shape(cluster, case.facts)
-    objects = workload_objects(cluster, case.facts, config_text=CONFIG_TEXT, config_hash=CONFIG_HASH)
+    objects = workload_objects(
+        cluster, case.facts, config_text=CONFIG_TEXT, config_hash=CONFIG_HASH, self_init_text=SELF_INIT_TEXT
+    )
     return ([unseal] if unseal is not None else []) + objects
 
 

@@ -231,7 +231,11 @@ def test_network_policy_appends_user_rules_after_the_operators() -> None:
 def test_only_gateway_api_kinds_are_optional_and_they_come_last() -> None:
     gw = {"enabled": True, "gatewayRef": {"name": "g"}, "hostname": "h.example"}
     objects = workload_objects(
-        parse_cluster(manifest(gateway=gw)), facts(tls_ca_pem="pem"), config_text="x", config_hash=CONFIG_HASH
+        parse_cluster(manifest(gateway=gw)),
+        facts(tls_ca_pem="pem"),
+        config_text="x",
+        config_hash=CONFIG_HASH,
+        self_init_text="",
     )
     flags = [is_optional_kind(o) for o in objects]
     assert [o["kind"] for o, f in zip(objects, flags, strict=True) if f] == ["HTTPRoute", "BackendTLSPolicy"]
@@ -240,7 +244,7 @@ def test_only_gateway_api_kinds_are_optional_and_they_come_last() -> None:
 
 def test_object_order_is_stable_and_unique() -> None:
     doc = manifest(service={}, ingress={"enabled": True, "host": "h.example"})
-    objects = workload_objects(parse_cluster(doc), facts(), config_text="x", config_hash=CONFIG_HASH)
+    objects = workload_objects(parse_cluster(doc), facts(), config_text="x", config_hash=CONFIG_HASH, self_init_text="")
     keys = [(o["kind"], o["metadata"]["name"]) for o in objects]
     assert len(set(keys)) == len(keys)
     assert keys[:4] == [

@@ -30,6 +30,7 @@ from openbao_operator.render import names
 from openbao_operator.render.workload import unseal_key_shape, workload_objects
 from openbao_operator.seal import UnsealKey, key_secret_manifest
 
+from .cases import SELF_INIT_TEXT
 from .pss import restricted_violations
 from .strategies import Drawn, drawn_clusters
 
@@ -53,7 +54,9 @@ GATEWAY_KINDS = {"HTTPRoute", "TLSRoute", "BackendTLSPolicy"}
 
 
 def render(d: Drawn, *, config_hash: str = HASH_A, config_text: str = "ui = true\n") -> list[dict[str, Any]]:
-    return workload_objects(d.cluster, d.facts, config_text=config_text, config_hash=config_hash)
+    return workload_objects(
+        d.cluster, d.facts, config_text=config_text, config_hash=config_hash, self_init_text=SELF_INIT_TEXT
+    )
 
 
 def by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
