@@ -38,7 +38,7 @@ def hardened_violations(cluster: OpenBaoCluster) -> list[str]:
 def _risks(cluster: OpenBaoCluster) -> list[str]:
     spec = cluster.spec
     risks = []
-    if not spec.tls.enabled:
+    if not spec.tls.serves:
         risks.append("TLS is disabled")
     elif spec.tls.mode == "OperatorManaged":
         risks.append("certificates come from the operator's own CA")

@@ -492,7 +492,7 @@ class Reconciler:
         name = cluster.metadata.name
         ca_key = ObjectKey(namespace, pki.ca_secret_name(name))
         server_key = ObjectKey(namespace, pki.server_secret_name(name))
-        wanted = cluster.spec.tls.enabled and cluster.spec.tls.mode in ("OperatorManaged", "External")
+        wanted = cluster.spec.tls.serves and cluster.spec.tls.mode in ("OperatorManaged", "External")
         live_ca = await self.reader.get(SECRET, ca_key) if wanted and cluster.spec.tls.mode != "External" else None
         external = cluster.spec.tls.mode == "External"
         live_server = await self.reader.get(SECRET, server_key, direct=external) if wanted else None

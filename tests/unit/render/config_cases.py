@@ -164,6 +164,30 @@ GOLDEN: dict[str, dict[str, Any]] = {
             }
         }
     ),
+    # Issue 14: fields with no effect on the chosen version, or that OpenBao would skip, are left out (and
+    # reported in FieldsIgnored), not refused.
+    "plugins-before-2.5-left-out": manifest(
+        version="2.4.1",
+        configuration={"plugin": {"autoRegister": True, "autoDownload": True, "downloadBehavior": "fail"}},
+        plugins=[{"type": "secret", "name": "kv", "command": "kv", "version": "v1.0.0"}],
+    ),
+    "plugins-openbao-would-skip-left-out": manifest(
+        version="2.7.2",
+        configuration={"plugin": {"downloadBehavior": "direct"}},
+        plugins=[
+            {"type": "secrets", "name": "wrong-type", "command": "kv", "version": "v1.0.0"},
+            {"type": "secret", "name": "no-version", "command": "kv"},
+            {"type": "secret", "name": "unpinned", "image": "ghcr.io/x/kv:v1", "version": "v1"},
+            {"type": "auth", "name": "kept", "command": "auth-bin", "version": "v2.0.0"},
+            {
+                "type": "database",
+                "name": "image-wins",
+                "image": "ghcr.io/x/db@sha256:" + SHA,
+                "command": "db",
+                "version": "v1",
+            },
+        ],
+    ),
     "raft-and-proxy": manifest(
         configuration={"raft": {"performanceMultiplier": 1}, "listener": {"proxyProtocolBehavior": "use_always"}}
     ),
@@ -201,16 +225,6 @@ ERRORS: dict[str, tuple[dict[str, Any], str, str]] = {
         _vendor("pkcs11", "2.5.3", kms_plugin()),
         "spec.unseal.kmsPlugin",
         "requires OpenBao >= 2.6.0",
-    ),
-    "plugin-settings-before-2.5": (
-        manifest(version="2.4.1", configuration={"plugin": {"autoRegister": True}}),
-        "spec.configuration.plugin.autoRegister",
-        "requires OpenBao >= 2.5.0",
-    ),
-    "plugins-before-2.5": (
-        manifest(version="2.4.1", plugins=[{"type": "secret", "name": "kv", "command": "kv"}]),
-        "spec.plugins[0]",
-        "requires OpenBao >= 2.5.0",
     ),
     "selfinit-before-2.4": (
         manifest(
@@ -267,8 +281,20 @@ ERRORS: dict[str, tuple[dict[str, Any], str, str]] = {
     ),
     "reference-every-field-on-2.4": (
         yaml.safe_load((ROOT / "tests" / "data" / "valid" / "reference-every-field.yaml").read_text()),
-        "spec.configuration.plugin.autoDownload",
-        "requires OpenBao >= 2.5.0",
+        "spec.configuration.listener.proxyProtocolBehavior",
+        "unknown behavior type for proxy proto config",
+    ),
+    "selfinit-audit-raw-data-through-api": (
+        manifest(
+            selfInit={
+                "enabled": True,
+                "requests": [
+                    {"name": "a", "operation": "update", "path": "sys/audit/x", "data": {"type": "file"}},
+                ],
+            }
+        ),
+        "spec.selfInit.requests[0].path",
+        "cannot enable audit device via API",
     ),
 }
 """Case name -> (manifest, the field the error names, a phrase of the reason)."""

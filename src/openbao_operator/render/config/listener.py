@@ -35,8 +35,12 @@ def _proxy_protocol(ctx: Context) -> list[Item]:
     behavior = listener.proxy_protocol_behavior
     field = "spec.configuration.listener.proxyProtocolBehavior"
     if behavior == "allow_any":
-        # The reference's enum value; OpenBao 2.7.2 stops with "unknown behavior type for proxy proto config".
-        raise ConfigRenderError(field, "OpenBao has no behavior 'allow_any'; use use_always or allow_authorized")
+        # In the reference's enum, not an OpenBao behaviour: bao 2.7.2 stops at startup.
+        raise ConfigRenderError(
+            field,
+            "OpenBao has no behavior 'allow_any' (bao stops: \"unknown behavior type for proxy proto config\"); "
+            "use use_always, or allow_authorized / deny_unauthorized with proxyProtocolAuthorizedAddrs",
+        )
     addrs = listener.proxy_protocol_authorized_addrs
     if behavior != "use_always" and addrs:
         return [Attr("proxy_protocol_behavior", behavior), Attr("proxy_protocol_authorized_addrs", list(addrs))]

@@ -97,7 +97,7 @@ def external_ports(cluster: OpenBaoCluster) -> list[int]:
         elif unseal.type in ("awskms", "gcpckms", "azurekeyvault", "ocikms"):
             ports.append(CLOUD_KMS_PORT)
     tls = cluster.spec.tls
-    if tls.enabled and tls.mode == "ACME" and tls.acme is not None:
+    if tls.mode == "ACME" and tls.acme is not None:
         ports.append(_url_port(tls.acme.directory_url, 443))
     return sorted(set(ports))
 
@@ -108,7 +108,7 @@ def _clients_from_anywhere(cluster: OpenBaoCluster) -> bool:
         return True
     if spec.service is not None and spec.service.type in ("NodePort", "LoadBalancer"):
         return True
-    return spec.tls.enabled and spec.tls.mode == "ACME"
+    return spec.tls.mode == "ACME"
 
 
 def network_policy(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest:
@@ -131,7 +131,7 @@ def network_policy(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest:
         ingress.append({"ports": _tcp(names.API_PORT)})
     ingress.extend(rule.to_json() for rule in (network.ingress_rules if network else None) or [])
 
-    dns_namespace = network.dns_namespace if network is not None else "kube-system"
+    dns_namespace = (network.dns_namespace if network is not None else None) or "kube-system"
     egress: list[dict[str, Any]] = [
         {"to": [_ns(dns_namespace)], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
     ]
