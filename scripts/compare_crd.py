@@ -1,220 +1,25 @@
-"""List every difference between the reference operator's CRD schema and this operator's, mechanically.
+"""Print every difference between the reference operator's CRD and this operator's (see tests/crd_diff.py).
 
-Why: "a manifest the reference's CRD admits is accepted here" is a claim about two schemas; reading them
-side by side misses things (24 merge markers went unnoticed that way). This walks both `spec` schemas
-path by path and reports, for each path of the reference (tests/data/reference/openbaoclusters.crd.yaml):
-
-- ``missing``: the path does not exist here (the API server would prune or reject the field);
-- ``type``: a different JSON type (or int-or-string / preserve-unknown-fields where the other has a type);
-- ``enum``: different allowed values (values the reference allows and this CRD does not, and additions);
-- ``default``: a different (or absent) default;
-- ``marker``: a different ``x-kubernetes-*`` merge or structure marker (list-type, map-type, list-map-keys,
-  preserve-unknown-fields, int-or-string, embedded-resource): these decide how server-side apply merges;
-- ``required``: required here, optional in the reference;
-- ``bound``: a stricter minLength/maxLength/minimum/maximum/minItems/maxItems;
-- ``pattern``: a pattern here where the reference has none or another one.
-
-Each difference must be fixed or named, with its reason, in the table "CRD differences" of
-docs/compatibility.md (path globs allowed, ``*`` within one path segment, ``**`` across segments);
-tests/unit/api/test_reference_crd.py fails on an unlisted difference and on a listed one that no longer
-exists. Paths use ``[]`` for list items and ``{}`` for map values, as in the doc.
-
-Usage: uv run python scripts/compare_crd.py            # every difference, with the doc's reason if any
-       uv run python scripts/compare_crd.py --unlisted # only those the doc does not name (exit 1 if any)
+Each difference is shown with the reason docs/compatibility.md gives for it ("CRD differences"), or as NOT
+LISTED; rows of the doc that match no difference are printed as stale. Exit status 1 when anything is
+unlisted or stale (tests/unit/api/test_reference_crd.py fails then too).
+Usage: uv run python scripts/compare_crd.py            # every difference, with its reason
+       uv run python scripts/compare_crd.py --unlisted # only what the doc does not name
 """
 
 from __future__ import annotations
 
-import re
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT / "tests" / "data" / "reference" / "openbaoclusters.crd.yaml"
-DOC = ROOT / "docs" / "compatibility.md"
-TABLE_HEADING = "## CRD differences"
+from tests.crd_diff import differences, load_allowed, load_reference, spec_schema
 
-Schema = dict[str, Any]
-
-MARKERS = (
-    "x-kubernetes-list-type",
-    "x-kubernetes-list-map-keys",
-    "x-kubernetes-map-type",
-    "x-kubernetes-preserve-unknown-fields",
-    "x-kubernetes-int-or-string",
-    "x-kubernetes-embedded-resource",
-)
-LOWER_BOUNDS = ("minLength", "minimum", "minItems", "minProperties")
-UPPER_BOUNDS = ("maxLength", "maximum", "maxItems", "maxProperties")
-
-
-@dataclass(frozen=True, order=True)
-class Difference:
-    """One way a path's schema here differs from the reference's."""
-
-    path: str
-    kind: str
-    reference: str
-    here: str
-
-    def __str__(self) -> str:
-        return f"{self.path}  {self.kind}: reference {self.reference}, here {self.here}"
-
-
-@dataclass(frozen=True)
-class Allowed:
-    """A row of the doc's table: differences of `kind` on paths matching `pattern` are intended."""
-
-    pattern: str
-    kind: str
-    reason: str
-
-    def matches(self, diff: Difference) -> bool:
-        return self.kind == diff.kind and _glob(self.pattern).fullmatch(diff.path) is not None
-
-
-def _glob(pattern: str) -> re.Pattern[str]:
-    out = ""
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**", i):
-            out += ".*"
-            i += 2
-        elif pattern[i] == "*":
-            out += r"[^.]*"
-            i += 1
-        else:
-            out += re.escape(pattern[i])
-            i += 1
-    return re.compile(out)
-
-
-def spec_schema(crd: Schema) -> Schema:
-    """The `spec` property of the first version's openAPIV3Schema."""
-    schema: Schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
-    return schema
-
-
-def load_reference() -> Schema:
-    (crd,) = [d for d in yaml.safe_load_all(REFERENCE.read_text(encoding="utf-8")) if d]
-    return spec_schema(crd)
-
-
-def walk(node: Schema, path: str = "spec") -> Iterator[tuple[str, Schema]]:
-    """Every schema node with its path: `.name` for properties, `[]` for items, `{}` for map values."""
-    yield path, node
-    for name, child in (node.get("properties") or {}).items():
-        yield from walk(child, f"{path}.{name}")
-    if isinstance(node.get("items"), dict):
-        yield from walk(node["items"], f"{path}[]")
-    if isinstance(node.get("additionalProperties"), dict):
-        yield from walk(node["additionalProperties"], f"{path}{{}}")
-
-
-def _enum(node: Schema) -> frozenset[Any] | None:
-    """The allowed values; controller-gen writes repeated enums as allOf, which means their intersection."""
-    sets = [frozenset(node["enum"])] if "enum" in node else []
-    sets += [frozenset(part["enum"]) for part in node.get("allOf") or () if "enum" in part]
-    if not sets:
-        return None
-    out = sets[0]
-    for s in sets[1:]:
-        out &= s
-    return out
-
-
-def _type(node: Schema) -> str:
-    if node.get("x-kubernetes-int-or-string"):
-        return "int-or-string"
-    if node.get("x-kubernetes-preserve-unknown-fields") and "type" not in node:
-        return "any"
-    return str(node.get("type", "any"))
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "(none)"
-    if isinstance(value, frozenset):
-        return "[" + ", ".join(sorted(map(str, value))) + "]"
-    return repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def _required(parent: Schema | None, name: str) -> bool:
-    return parent is not None and name in (parent.get("required") or ())
-
-
-def _node_differences(path: str, ref: Schema, here: Schema) -> Iterator[Difference]:
-    if _type(ref) != _type(here):
-        yield Difference(path, "type", _type(ref), _type(here))
-    ref_enum, here_enum = _enum(ref), _enum(here)
-    if ref_enum != here_enum:
-        yield Difference(path, "enum", _show(ref_enum), _show(here_enum))
-    if ref.get("default") != here.get("default"):
-        yield Difference(path, "default", _show(ref.get("default")), _show(here.get("default")))
-    for marker in MARKERS:
-        if ref.get(marker) != here.get(marker):
-            yield Difference(path, "marker", f"{marker}={_show(ref.get(marker))}", _show(here.get(marker)))
-    for bound in LOWER_BOUNDS:
-        if bound in here and here[bound] > ref.get(bound, here[bound] - 1):
-            yield Difference(path, "bound", f"{bound}={_show(ref.get(bound))}", str(here[bound]))
-    for bound in UPPER_BOUNDS:
-        if bound in here and here[bound] < ref.get(bound, here[bound] + 1):
-            yield Difference(path, "bound", f"{bound}={_show(ref.get(bound))}", str(here[bound]))
-    if "pattern" in here and here["pattern"] != ref.get("pattern"):
-        yield Difference(path, "pattern", _show(ref.get("pattern")), here["pattern"])
-
-
-def differences(reference: Schema, ours: Schema) -> list[Difference]:
-    """Every difference, in path order. Paths only this CRD has are additions, not differences."""
-    here_nodes = dict(walk(ours))
-    here_parents: dict[str, Schema] = {}
-    for path, node in here_nodes.items():
-        for name in node.get("properties") or {}:
-            here_parents[f"{path}.{name}"] = node
-    out: list[Difference] = []
-    ref_parents: dict[str, Schema] = {}
-    for path, node in walk(reference):
-        for name in node.get("properties") or {}:
-            ref_parents[f"{path}.{name}"] = node
-        here = here_nodes.get(path)
-        if here is None:
-            parent = path[:-2] if path.endswith(("[]", "{}")) else path.rsplit(".", 1)[0]
-            if parent in here_nodes:  # a missing subtree is reported once, at its root
-                out.append(Difference(path, "missing", _type(node), "(absent)"))
-            continue
-        out += _node_differences(path, node, here)
-        name = path.rsplit(".", 1)[-1]
-        if _required(here_parents.get(path), name) and not _required(ref_parents.get(path), name):
-            out.append(Difference(path, "required", "optional", "required"))
-    return sorted(set(out))
-
-
-def load_allowed(doc: Path = DOC) -> list[Allowed]:
-    """The rows of the doc's "CRD differences" table: | `path glob` | kind | reason |."""
-    lines = doc.read_text(encoding="utf-8").splitlines()
-    try:
-        start = lines.index(TABLE_HEADING)
-    except ValueError:
-        raise SystemExit(f"{doc}: no '{TABLE_HEADING}' section") from None
-    rows: list[Allowed] = []
-    for line in lines[start + 1 :]:
-        if line.startswith("## "):
-            break
-        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
-        if len(cells) != 3 or not cells[0].startswith("`"):
-            continue
-        rows.append(Allowed(pattern=cells[0].strip("`"), kind=cells[1], reason=cells[2]))
-    return rows
+from openbao_operator.api.crd import crd
 
 
 def report(*, unlisted_only: bool) -> int:
-    from openbao_operator.api.crd import crd
-
     diffs = differences(load_reference(), spec_schema(crd()))
     allowed = load_allowed()
     unlisted = 0

@@ -80,9 +80,9 @@ class OpenBaoClusterSpec(ApiModel):
     """NetworkPolicy settings."""
     configuration: OpenBaoConfiguration | None = None
     """Typed server options for config.hcl."""
-    audit: Annotated[list[AuditDevice], Field(max_length=32)] | None = None
+    audit: list[AuditDevice] | None = None
     """Declarative audit devices."""
-    plugins: Annotated[list[Plugin], Field(max_length=64)] | None = None
+    plugins: list[Plugin] | None = None
     """Declarative plugins."""
     telemetry: TelemetryConfig | None = None
     """Telemetry stanza."""

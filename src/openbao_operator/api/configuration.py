@@ -6,12 +6,13 @@ safely. Every user string that reaches config.hcl is an HclStr (see types.py).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from .base import ApiModel, Rule
-from .types import HclStr, ImageRef, NonEmptyHclStr, Pattern, QuotableKey, Sha256, Ttl
+from .types import EMPTY_IS_UNSET, HclStr, ImageRef, NonEmptyHclStr, Pattern, QuotableKey, Sha256, Ttl
 
 Cidr = Annotated[
     str,
@@ -24,10 +25,23 @@ Cidr = Annotated[
 HeaderName = Annotated[str, Pattern(r"^[A-Za-z0-9!#$&'*+.^_`|~-]+$", "must be an HTTP header name", 256)]
 
 
+PROXY_PROTOCOL_BEHAVIORS = ("use_always", "allow_authorized", "deny_unauthorized")
+"""OpenBao's proxy_protocol_behavior values; bao stops on any other ("unknown behavior type for proxy proto
+config"), such as the reference operator's allow_any or use_proxy_protocol."""
+
+
 class ListenerConfig(ApiModel):
     """Tuning of the TCP listener; addresses are managed by the operator."""
 
     rules = (
+        Rule(
+            cel="!has(self.proxyProtocolBehavior) || self.proxyProtocolBehavior in "
+            "['use_always', 'allow_authorized', 'deny_unauthorized']",
+            check=lambda m: m.proxy_protocol_behavior is None or m.proxy_protocol_behavior in PROXY_PROTOCOL_BEHAVIORS,
+            message="must be use_always, allow_authorized or deny_unauthorized: OpenBao stops on any other value "
+            '("unknown behavior type for proxy proto config"), such as allow_any or use_proxy_protocol',
+            field="proxyProtocolBehavior",
+        ),
         Rule(
             cel="!has(self.proxyProtocolBehavior) || !(self.proxyProtocolBehavior in "
             "['allow_authorized', 'deny_unauthorized']) || has(self.proxyProtocolAuthorizedAddrs)",
@@ -35,17 +49,20 @@ class ListenerConfig(ApiModel):
                 m.proxy_protocol_behavior not in ("allow_authorized", "deny_unauthorized")
                 or m.proxy_protocol_authorized_addrs is not None
             ),
-            message="required when proxyProtocolBehavior is allow_authorized or deny_unauthorized",
+            message="required when proxyProtocolBehavior is allow_authorized or deny_unauthorized: with "
+            "deny_unauthorized and no trusted address, OpenBao's HTTP server exits at the first connection "
+            '("upstream connection not trusted")',
             field="proxyProtocolAuthorizedAddrs",
         ),
     )
 
     tls_disable: bool | None = Field(default=None, alias="tlsDisable")
     """Disable TLS on the listener. Prefer spec.tls.enabled=false, which also fixes probes and joins."""
-    proxy_protocol_behavior: Literal["use_always", "allow_authorized", "deny_unauthorized", "allow_any"] | None = None
+    proxy_protocol_behavior: Annotated[str, Field(max_length=64)] | None = None
     """PROXY protocol handling, for load balancers that send it: use_always, or allow_authorized /
-    deny_unauthorized with proxyProtocolAuthorizedAddrs. allow_any is in the reference operator's enum but not
-    an OpenBao behaviour: bao stops with "unknown behavior type for proxy proto config", so it is refused."""
+    deny_unauthorized with proxyProtocolAuthorizedAddrs. The reference operator's enum also has allow_any,
+    which is not an OpenBao behaviour (bao stops: "unknown behavior type for proxy proto config"), so it is
+    refused."""
     proxy_protocol_authorized_addrs: Annotated[list[Cidr], Field(min_length=1, max_length=64)] | None = None
     """Addresses (CIDRs) of the proxies trusted to send PROXY headers (proxy_protocol_authorized_addrs)."""
 
@@ -71,7 +88,7 @@ class AutopilotConfig(ApiModel):
     """How long a new server must be healthy before it becomes a voter (OpenBao default 10s)."""
     last_contact_threshold: Ttl | None = None
     """How long a server may go without leader contact before it counts as unhealthy (OpenBao default 10s)."""
-    max_trailing_logs: Annotated[int, Field(ge=0)] | None = None
+    max_trailing_logs: int | None = None
     """How many log entries a server may lag before it counts as unhealthy (OpenBao default 1000)."""
 
 
@@ -217,6 +234,20 @@ AUDIT_OPTION_BLOCKS = (
 )
 
 
+def _scalar_options(value: Any) -> Any:
+    """Name the option whose value is not a string, number or boolean, with OpenBao's reason."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, dict | list) or item is None:
+                raise PydanticCustomError(
+                    "openbao_audit_option",
+                    "option '{key}' must be a string, number or boolean: OpenBao's audit options are strings and "
+                    'bao stops at startup on anything else ("unknown type for string")',
+                    {"key": key},
+                )
+    return value
+
+
 AUDIT_OPTION_ATTRS = {
     "fileOptions": "file_options",
     "httpOptions": "http_options",
@@ -244,7 +275,7 @@ class AuditDevice(ApiModel):
     """Options for type syslog."""
     socket_options: SocketAuditOptions | None = None
     """Options for type socket."""
-    options: dict[QuotableKey, HclStr | bool | int | float] | None = None
+    options: Annotated[dict[QuotableKey, HclStr | bool | int | float] | None, BeforeValidator(_scalar_options)] = None
     """Raw options (string, number or boolean values, written as strings), used only when the structured
     options block of the type is not given. OpenBao's audit options are strings: a nested object or list stops
     bao at startup ("unknown type for string"), so those are refused."""
@@ -265,9 +296,9 @@ class Plugin(ApiModel):
     """Plugin type: secret, auth, database or kms."""
     name: NonEmptyHclStr
     """Plugin name."""
-    image: ImageRef | None = None
+    image: Annotated[ImageRef | None, EMPTY_IS_UNSET] = None
     """OCI image with the plugin; wins over command."""
-    command: NonEmptyHclStr | None = None
+    command: Annotated[NonEmptyHclStr | None, EMPTY_IS_UNSET] = None
     """Binary name in the plugin directory (used when image is not set)."""
     version: NonEmptyHclStr | None = None
     """Plugin version; OpenBao needs it."""

@@ -163,6 +163,9 @@ def _tls(spec: OpenBaoClusterSpec) -> list[IgnoredField]:
         )
     if tls.mode != "ACME" and tls.acme is not None:
         found.append(IgnoredField("spec.tls.acme", f"tls.mode is {tls.mode}, so the ACME settings are not used"))
+    conf = spec.configuration
+    if tls.mode != "ACME" and conf is not None and conf.acme_ca_root is not None:
+        found.append(IgnoredField("spec.configuration.acmeCARoot", f"only used with tls.mode ACME (it is {tls.mode})"))
     return found
 
 

@@ -32,7 +32,7 @@ class AcmeConfig(ApiModel):
     """The ACME directory URL of the certificate authority (tls_acme_ca_directory)."""
     domain: Annotated[Hostname, Field(min_length=1)] | None = None
     """Deprecated: one domain; use domains."""
-    domains: Annotated[list[Hostname], Field(max_length=100)] | None = None
+    domains: list[Hostname] | None = None
     """Domains the certificate is requested for (default: domain, else <name>-acme.<namespace>.svc). An empty
     list counts as not set, as in the reference operator."""
     email: Annotated[NonEmptyHclStr | None, EMPTY_IS_UNSET] = None
@@ -71,8 +71,6 @@ class TlsConfig(ApiModel):
         at ``enabled`` (OpenBao obtains its certificate either way), so ``enabled: false`` is ignored there."""
         return self.enabled or self.mode == "ACME"
 
-    extra_sans: Annotated[list[Annotated[str, Field(max_length=253)]], Field(max_length=100)] | None = Field(
-        default=None, alias="extraSANs"
-    )
+    extra_sans: list[Annotated[str, Field(max_length=253)]] | None = Field(default=None, alias="extraSANs")
     """Extra subject alternative names for the server certificate; entries that parse as IP addresses become
     IP SANs, empty entries are skipped (and reported)."""

@@ -240,11 +240,6 @@ ERRORS: dict[str, tuple[dict[str, Any], str, str]] = {
         "spec.unseal.kmip.kmsKeyID",
         "key id",
     ),
-    "proxy-allow-any": (
-        manifest(configuration={"listener": {"proxyProtocolBehavior": "allow_any"}}),
-        "spec.configuration.listener.proxyProtocolBehavior",
-        "no behavior 'allow_any'",
-    ),
     "tls-disable-contradiction": (
         manifest(configuration={"listener": {"tlsDisable": True}}),
         "spec.configuration.listener.tlsDisable",
@@ -278,11 +273,6 @@ ERRORS: dict[str, tuple[dict[str, Any], str, str]] = {
         ),
         "spec.selfInit.requests[0].auditDevice",
         "unsafeAllowAPIAuditCreation",
-    ),
-    "reference-every-field-on-2.4": (
-        yaml.safe_load((ROOT / "tests" / "data" / "valid" / "reference-every-field.yaml").read_text()),
-        "spec.configuration.listener.proxyProtocolBehavior",
-        "unknown behavior type for proxy proto config",
     ),
     "selfinit-audit-raw-data-through-api": (
         manifest(

@@ -62,6 +62,8 @@ def _endpoint_blocks(cluster: OpenBaoCluster) -> list[str]:
     network = cluster.spec.network
     blocks: list[str] = []
     for index, raw in enumerate((network.api_server_endpoint_i_ps if network else None) or []):
+        if not raw.strip():
+            continue  # names nothing (reported in FieldsIgnored)
         try:
             ip = ipaddress.ip_address(raw.strip())
         except ValueError as exc:
