@@ -278,7 +278,8 @@ class AuditDevice(ApiModel):
     options: Annotated[dict[QuotableKey, HclStr | bool | int | float] | None, BeforeValidator(_scalar_options)] = None
     """Raw options (string, number or boolean values, written as strings), used only when the structured
     options block of the type is not given. OpenBao's audit options are strings: a nested object or list stops
-    bao at startup ("unknown type for string"), so those are refused."""
+    bao at startup ("unknown type for string"), so those are refused (by the operator: the CRD schema cannot
+    say "string, number or boolean", so the API server admits them)."""
 
 
 PLUGIN_TYPES = ("auth", "database", "kms", "secret")

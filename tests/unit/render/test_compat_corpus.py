@@ -53,7 +53,9 @@ def test_corpus_file_has_its_expected_outcome(path: Path) -> None:
         return
     row = compat.refusals().get(expected.refusal)
     assert row is not None, f"{path.name}: refusal {expected.refusal!r} is not in docs/compatibility.md"
-    assert stage == row.stage, f"{path.name}: expected a refusal at {row.stage}, got {stage}: {field}: {message}"
+    # The models hold the CRD's rules and more (stage "models": what a CRD schema cannot express).
+    expected_stage = "admission" if row.stage in ("admission", "models") else row.stage
+    assert stage == expected_stage, f"{path.name}: expected a refusal at {row.stage}, got {stage}: {field}: {message}"
     assert row.names(field), f"{path.name}: the refusal names {field!r}, the doc says {row.field!r}: {message}"
 
 
