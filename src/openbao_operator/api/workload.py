@@ -88,9 +88,9 @@ class ImageVerificationConfig(ApiModel):
     """Certificate subject for keyless verification: must equal an email or URI SAN (exact, no regex)."""
     trusted_root_config_map_ref: LocalObjectReference | None = None
     """ConfigMap in the cluster's namespace whose key `trusted_root.json` is a Sigstore trusted root: the
-    certificate authorities (Fulcio) and transparency logs (Rekor) to trust. Required for keyless
-    verification (this operator embeds no public-good root, so offline clusters work); with publicKey, its
-    Rekor keys check the transparency log."""
+    certificate authorities (Fulcio) and transparency logs (Rekor) to trust. Keyless verification uses it
+    instead of the embedded public-good Sigstore root (for private Sigstore instances, or a newer root); with
+    publicKey, its Rekor keys check the transparency log."""
     failure_policy: Literal["Warn", "Block"] = "Block"
     """Block: nothing that would run an unverified image is applied. Warn: proceed with a Warning Event."""
     ignore_tlog: bool = False

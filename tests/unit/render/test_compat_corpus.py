@@ -104,3 +104,5 @@ def test_the_doc_states_the_corpus_figures() -> None:
     assert f"A corpus of {len(expectations)} manifests" in text
     assert f"{accepted} are accepted" in text
     assert f"{len(expectations) - accepted} are refused" in text
+    readme = " ".join((compat.ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"A corpus of {len(expectations)} manifests" in readme
