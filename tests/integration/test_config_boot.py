@@ -309,6 +309,18 @@ PASSWORD = "alice-s3cret-pw"
 POLICY = 'path "sys/policies/acl/*" {\n  capabilities = ["read"]\n}\n\n# odd but legal: $ % { } " \\ é\n'
 
 
+INSPECT = (
+    'path "auth/jwt/role/*" {\n  capabilities = ["read"]\n}\n'
+    'path "sys/storage/raft/autopilot/configuration" {\n  capabilities = ["read"]\n}\n'
+)
+JWT_ROLE: dict[str, Any] = {
+    "role_type": "jwt",
+    "user_claim": "sub",
+    "bound_audiences": ["vault"],
+    "bound_claims": {"kubernetes.io/namespace": "apps", "https://example.com/claim": "yes"},
+}
+
+
 def test_self_init_runs_the_rendered_requests(
     control_plane: ControlPlane,
     kube_ns: str,
@@ -340,8 +352,23 @@ def test_self_init_runs_the_rendered_requests(
                     "name": "alice",
                     "operation": "update",
                     "path": "auth/userpass/users/alice",
-                    "data": {"password": PASSWORD, "token_policies": ["reader"], "token_ttl": 3600, "nothing": None},
+                    "data": {
+                        "password": PASSWORD,
+                        "token_policies": ["reader", "inspect"],
+                        "token_ttl": 3600,
+                        "nothing": None,
+                    },
                 },
+                # Issue 14: raw data on a structured path, a multi-line raw policy, and claim names that are
+                # not identifiers (written quoted).
+                {"name": "jwt", "operation": "update", "path": "sys/auth/jwt", "data": {"type": "jwt"}},
+                {
+                    "name": "inspect",
+                    "operation": "update",
+                    "path": "sys/policies/acl/inspect",
+                    "data": {"policy": INSPECT},
+                },
+                {"name": "jwt-role", "operation": "update", "path": "auth/jwt/role/app", "data": JWT_ROLE},
             ],
         },
     )
@@ -361,6 +388,13 @@ def test_self_init_runs_the_rendered_requests(
     assert login["auth"]["lease_duration"] == 3600
     got = json.loads(bao.cli("read", "-format=json", "sys/policies/acl/reader", token=token).stdout)
     assert got["data"]["policy"] == POLICY
+    role = json.loads(bao.cli("read", "-format=json", "auth/jwt/role/app", token=token).stdout)["data"]
+    assert role["bound_claims"] == JWT_ROLE["bound_claims"]
+    autopilot = json.loads(
+        bao.cli("read", "-format=json", "sys/storage/raft/autopilot/configuration", token=token).stdout
+    )["data"]
+    assert autopilot["cleanup_dead_servers"] is True
+    assert autopilot["dead_server_last_contact_threshold"] in ("5m", "5m0s")  # the reference's default
     assert UNKNOWN not in bao.log_text()
     assert base64.b64encode(POLICY.encode()).decode() in bao.files.self_init_text
 

@@ -118,7 +118,11 @@ async def test_keyless_signed_image_verifies_and_is_pinned(
 
     verified = expect_verified(verdict)
     assert verified.image == ref
-    assert verified.signer == f"oidc {OIDC_ISSUER}|{EMAIL}"
+    root_id = "sha256:" + hashlib.sha256(pki.root_text.encode()).hexdigest()
+    assert verified.signer == (
+        f"oidc {OIDC_ISSUER}|{EMAIL}, trusted root: the trusted root of "
+        f"spec.imageVerification.trustedRootConfigMapRef ({root_id})"
+    )
     assert verified.signature_format == ("sigstore-bundle" if fmt == "v3-bundle" else "cosign-v2")
     decision = decide(verdict, "Block")
     assert decision.apply

@@ -32,6 +32,7 @@ from openbao_operator.imagesig.keyless import (
     parse_trusted_root,
     subject_names,
 )
+from openbao_operator.imagesig.public_good import PUBLIC_GOOD_ROOT
 from openbao_operator.imagesig.tlog import entry_from_bundle, set_payload
 from tests.integration.conftest import peer_unavailable
 from tests.peers.install import InstallError, go_env, go_mod_download
@@ -101,3 +102,19 @@ def test_a_real_fulcio_certificate_and_rekor_set_verify_against_the_public_good_
     mismatch = check_certificate(cert, root=root, identity=other_identity, signed_at=signed_at, time_source="log")
     assert mismatch is not None
     assert mismatch.reason is FailureReason.IDENTITY_MISMATCH
+
+
+def test_the_embedded_root_is_the_public_good_instance(bundle: dict[str, Any]) -> None:
+    """The root this operator embeds (imagesig/public_good.py, from the sigstore 4.5.1 wheel) verifies the
+    same real Fulcio certificate and Rekor SET as sigstore-go's copy: keyless specs without a ConfigMap, as
+    the reference's samples write them, are checked against the real public-good instance."""
+    root = parse_trusted_root(PUBLIC_GOOD_ROOT.data, source=PUBLIC_GOOD_ROOT.label)
+    material = bundle["verificationMaterial"]
+    cert = load_certificate(base64.b64decode(material["x509CertificateChain"]["certificates"][0]["rawBytes"]))
+    assert cert is not None
+    entry = entry_from_bundle(material["tlogEntries"][0])
+    assert entry is not None
+    assert root.rekor_keys[entry.log_id].key.verify(entry.set_signature, set_payload(entry))
+    signed_at = dt.datetime.fromtimestamp(entry.integrated_time, dt.UTC)
+    identity = Identity(issuer=ISSUER, subject=SUBJECT)
+    assert check_certificate(cert, root=root, identity=identity, signed_at=signed_at, time_source="log") is None

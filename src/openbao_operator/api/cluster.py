@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -18,19 +18,19 @@ from .k8s import (
     TopologySpreadConstraint,
 )
 from .networking import GatewayConfig, IngressConfig, NetworkConfig, ServiceConfig
+from .operations import BackupConfig, RestoreConfig, UpgradeConfig
 from .profile import HARDENED_RULES
 from .seal import UnsealConfig
 from .selfinit import SelfInitConfig
 from .status import OpenBaoClusterStatus
 from .tls import TlsConfig
-from .types import DNS_LABEL_REGEX, ImageRef, ObjectName, OpenBaoVersion, Pattern
+from .types import DNS_LABEL_REGEX, EMPTY_IS_UNSET, ImageRef, ObjectName, OpenBaoVersion, Pattern
 from .workload import (
     ImageVerificationConfig,
     InitContainerConfig,
     MaintenanceConfig,
     ServiceAccountConfig,
     StorageConfig,
-    UpgradeConfig,
     WorkloadHardeningConfig,
 )
 
@@ -52,7 +52,7 @@ class OpenBaoClusterSpec(ApiModel):
 
     version: OpenBaoVersion
     """OpenBao version, such as 2.4.1. Selects the default image tag and version-dependent options."""
-    image: ImageRef | None = None
+    image: Annotated[ImageRef | None, EMPTY_IS_UNSET] = None
     """OpenBao image (default quay.io/openbao/openbao:<version>); the official image or its distroless variant."""
     image_pull_secrets: list[LocalObjectReference] | None = None
     """Pull secrets of the pods."""
@@ -80,9 +80,9 @@ class OpenBaoClusterSpec(ApiModel):
     """NetworkPolicy settings."""
     configuration: OpenBaoConfiguration | None = None
     """Typed server options for config.hcl."""
-    audit: Annotated[list[AuditDevice], Field(max_length=32)] | None = None
+    audit: list[AuditDevice] | None = None
     """Declarative audit devices."""
-    plugins: Annotated[list[Plugin], Field(max_length=64)] | None = None
+    plugins: list[Plugin] | None = None
     """Declarative plugins."""
     telemetry: TelemetryConfig | None = None
     """Telemetry stanza."""
@@ -117,11 +117,10 @@ class OpenBaoClusterSpec(ApiModel):
     the PVCs; DeleteAll also deletes the unseal key."""
     upgrade: UpgradeConfig | None = None
     """Rollout strategy."""
-    backup: dict[str, Any] | None = None
-    """Accepted for compatibility with the reference operator; scheduled backups are not implemented (reported
-    in status)."""
-    restore: dict[str, Any] | None = None
-    """Accepted for compatibility with the reference operator; not implemented (reported in status)."""
+    backup: BackupConfig | None = None
+    """Scheduled backups, as the reference operator defines them; not implemented here (reported in status)."""
+    restore: RestoreConfig | None = None
+    """Restore bootstrap, as the reference operator defines it; not implemented here (reported in status)."""
     break_glass_ack: str | None = None
     """Accepted for compatibility with the reference operator; not used."""
     resources: ResourceRequirements | None = None

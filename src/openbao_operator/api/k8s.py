@@ -10,10 +10,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from .base import ApiModel, Rule
-from .types import DNS_SUBDOMAIN_REGEX, ObjectName, Pattern
+from .types import DNS_SUBDOMAIN_REGEX, Pattern
+
+ATOMIC_LIST = Field(json_schema_extra={"x-kubernetes-list-type": "atomic"})
+"""`x-kubernetes-list-type: atomic` (as Kubernetes marks these lists): server-side apply replaces the whole
+list, never merges items of two field managers."""
+ATOMIC_MAP: ConfigDict = {"json_schema_extra": {"x-kubernetes-map-type": "atomic"}}
+"""`x-kubernetes-map-type: atomic` on a model (as Kubernetes marks references and selectors): server-side
+apply replaces the whole object, so one field manager owns it as a unit."""
 
 IntOrString = int | str
 """Rendered as `x-kubernetes-int-or-string` in the CRD."""
@@ -44,8 +51,19 @@ LabelValue = Annotated[
 class LocalObjectReference(ApiModel):
     """A reference to an object in the same namespace."""
 
-    name: ObjectName
-    """Name of the referenced object."""
+    model_config = ATOMIC_MAP
+
+    name: Annotated[
+        str,
+        Pattern(
+            r"^(?:" + DNS_SUBDOMAIN_REGEX[1:-1] + r")?$",
+            "must be a Kubernetes object name: lower-case letters, digits, '-' and '.', starting and ending "
+            "with a letter or digit",
+            253,
+        ),
+    ] = ""
+    """Name of the referenced object. Empty (Kubernetes' default, as in the reference operator) refers to
+    nothing: the reference is then not used, and reported as ignored."""
 
 
 class LabelSelectorRequirement(ApiModel):
@@ -55,16 +73,18 @@ class LabelSelectorRequirement(ApiModel):
     """The label key the selector applies to."""
     operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
     """How the key relates to the values."""
-    values: list[LabelValue] | None = None
+    values: Annotated[list[LabelValue], ATOMIC_LIST] | None = None
     """Values for In and NotIn; empty for Exists and DoesNotExist."""
 
 
 class LabelSelector(ApiModel):
     """A label query over a set of objects; the requirements are ANDed."""
 
+    model_config = ATOMIC_MAP
+
     match_labels: dict[LabelKey, LabelValue] | None = None
     """Labels that must match exactly."""
-    match_expressions: list[LabelSelectorRequirement] | None = None
+    match_expressions: Annotated[list[LabelSelectorRequirement], ATOMIC_LIST] | None = None
     """Set-based requirements."""
 
 
@@ -296,12 +316,12 @@ class PodSecurityContext(ApiModel):
     """AppArmor profile."""
     fs_group_change_policy: Literal["OnRootMismatch", "Always"] | None = None
     """When to change volume ownership."""
-    supplemental_groups: list[Annotated[int, Field(ge=0)]] | None = None
+    supplemental_groups: Annotated[list[Annotated[int, Field(ge=0)]], ATOMIC_LIST] | None = None
     """Extra groups of the container processes."""
     supplemental_groups_policy: Literal["Merge", "Strict"] | None = None
     """How supplemental groups are computed."""
-    sysctls: Annotated[list[Sysctl], Field(max_length=32)] | None = None
-    """Namespaced sysctls (at most 32)."""
+    sysctls: Annotated[list[Sysctl], ATOMIC_LIST, Field(max_length=32)] | None = None
+    """Namespaced sysctls (at most 32: the CEL rules over them must fit the API server's cost budget)."""
     se_linux_options: SELinuxOptions | None = Field(default=None, alias="seLinuxOptions")
     """SELinux labels."""
     se_linux_change_policy: Literal["Recursive", "MountOption"] | None = Field(
@@ -317,7 +337,7 @@ class IPBlock(ApiModel):
 
     cidr: Annotated[str, Field(min_length=1)]
     """The CIDR, such as 10.0.0.0/16."""
-    except_: list[str] | None = Field(default=None, alias="except")
+    except_: Annotated[list[str], ATOMIC_LIST] | None = Field(default=None, alias="except")
     """CIDRs inside cidr that are excluded."""
 
 
@@ -346,16 +366,16 @@ class NetworkPolicyPort(ApiModel):
 class NetworkPolicyIngressRule(ApiModel):
     """Extra traffic allowed into the OpenBao pods."""
 
-    from_: list[NetworkPolicyPeer] | None = Field(default=None, alias="from")
+    from_: Annotated[list[NetworkPolicyPeer], ATOMIC_LIST] | None = Field(default=None, alias="from")
     """Sources; empty means any source."""
-    ports: list[NetworkPolicyPort] | None = None
+    ports: Annotated[list[NetworkPolicyPort], ATOMIC_LIST] | None = None
     """Ports; empty means all ports."""
 
 
 class NetworkPolicyEgressRule(ApiModel):
     """Extra traffic allowed out of the OpenBao pods."""
 
-    to: list[NetworkPolicyPeer] | None = None
+    to: Annotated[list[NetworkPolicyPeer], ATOMIC_LIST] | None = None
     """Destinations; empty means any destination."""
-    ports: list[NetworkPolicyPort] | None = None
+    ports: Annotated[list[NetworkPolicyPort], ATOMIC_LIST] | None = None
     """Ports; empty means all ports."""

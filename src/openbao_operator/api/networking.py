@@ -8,14 +8,15 @@ from pydantic import Field
 
 from .base import ApiModel, Rule
 from .k8s import NetworkPolicyEgressRule, NetworkPolicyIngressRule
-from .types import DnsLabel, Hostname, HttpPath, ObjectName
+from .types import EMPTY_IS_UNSET, DnsLabel, Hostname, HttpPath, ObjectName
 
 
 class ServiceConfig(ApiModel):
     """The external Service <name>-public. Its presence (even `{}`) creates the Service."""
 
-    type: Literal["ClusterIP", "NodePort", "LoadBalancer"] | None = None
-    """Service type (default ClusterIP)."""
+    type: Annotated[Literal["ClusterIP", "NodePort", "LoadBalancer"] | None, EMPTY_IS_UNSET] = None
+    """Service type (default ClusterIP). Not ExternalName: a Service of that type needs spec.externalName
+    (Kubernetes refuses it without one) and routes to no pod."""
     annotations: dict[str, str] | None = None
     """Annotations of the Service, for example for a cloud load balancer."""
 
@@ -25,13 +26,13 @@ class IngressConfig(ApiModel):
 
     enabled: bool = False
     """Create the Ingress."""
-    class_name: Annotated[str, Field(min_length=1)] | None = None
+    class_name: Annotated[str | None, EMPTY_IS_UNSET] = None
     """IngressClass name."""
     host: Hostname
     """Host name the Ingress serves."""
-    path: HttpPath = "/"
+    path: Annotated[HttpPath | None, EMPTY_IS_UNSET] = "/"
     """Path prefix."""
-    tls_secret_name: ObjectName | None = None
+    tls_secret_name: Annotated[ObjectName | None, EMPTY_IS_UNSET] = None
     """Secret with the certificate the Ingress controller serves (default <name>-tls-server)."""
     annotations: dict[str, str] | None = None
     """Annotations of the Ingress."""
@@ -46,7 +47,7 @@ class GatewayRef(ApiModel):
 
     name: ObjectName
     """Gateway name."""
-    namespace: ObjectName | None = None
+    namespace: Annotated[ObjectName | None, EMPTY_IS_UNSET] = None
     """Gateway namespace (default: the cluster's namespace)."""
 
 
@@ -55,7 +56,7 @@ class BackendTlsConfig(ApiModel):
 
     enabled: bool = True
     """Create the BackendTLSPolicy (when TLS is enabled and not passthrough)."""
-    hostname: Hostname | None = None
+    hostname: Annotated[Hostname | None, EMPTY_IS_UNSET] = None
     """Host name the Gateway verifies (default <name>-public.<namespace>.svc)."""
 
 
@@ -79,13 +80,13 @@ class GatewayConfig(ApiModel):
 
     enabled: bool = False
     """Create the route."""
-    listener_name: Annotated[str, Field(min_length=1)] | None = None
+    listener_name: Annotated[str | None, EMPTY_IS_UNSET] = None
     """Gateway listener to attach to (the parentRef sectionName)."""
     gateway_ref: GatewayRef | None = None
     """The Gateway; required when enabled."""
     hostname: Hostname | None = None
     """Host name of the route; required when enabled."""
-    path: HttpPath = "/"
+    path: Annotated[HttpPath | None, EMPTY_IS_UNSET] = "/"
     """Path prefix of the HTTPRoute."""
     annotations: dict[str, str] | None = None
     """Annotations of the route."""
@@ -98,13 +99,11 @@ class GatewayConfig(ApiModel):
 class NetworkConfig(ApiModel):
     """The NetworkPolicy <name>-network-policy: what the operator allows, plus your own rules."""
 
-    api_server_cidr: Annotated[str, Field(min_length=1)] | None = Field(default=None, alias="apiServerCIDR")
+    api_server_cidr: Annotated[str | None, EMPTY_IS_UNSET] = Field(default=None, alias="apiServerCIDR")
     """CIDR of the Kubernetes API server (egress on 443); detected when unset."""
-    api_server_endpoint_i_ps: list[Annotated[str, Field(min_length=1)]] | None = Field(
-        default=None, alias="apiServerEndpointIPs"
-    )
-    """API server endpoint IPs (egress on 6443)."""
-    dns_namespace: DnsLabel = "kube-system"
+    api_server_endpoint_i_ps: list[str] | None = Field(default=None, alias="apiServerEndpointIPs")
+    """API server endpoint IPs (egress on 6443); empty entries are skipped (and reported)."""
+    dns_namespace: Annotated[DnsLabel | None, EMPTY_IS_UNSET] = "kube-system"
     """Namespace of the cluster DNS (egress on 53)."""
     egress_rules: list[NetworkPolicyEgressRule] | None = None
     """Extra egress rules, appended after the operator's."""

@@ -80,8 +80,9 @@ def _restricted_pod(risk: PodSecurityRisk) -> Rule:
 
 HARDENED_RULES: tuple[Rule, ...] = (
     Rule(
-        cel=_HARDENED + "(self.tls.enabled && has(self.tls.mode) && self.tls.mode != 'OperatorManaged')",
-        check=lambda m: not _hardened(m) or (m.tls.enabled and m.tls.mode != "OperatorManaged"),
+        cel=_HARDENED
+        + "((self.tls.enabled || self.tls.mode == 'ACME') && has(self.tls.mode) && self.tls.mode != 'OperatorManaged')",
+        check=lambda m: not _hardened(m) or (m.tls.serves and m.tls.mode != "OperatorManaged"),
         message="Hardened needs External or ACME certificates (and tls.enabled=true)",
         field="tls.mode",
     ),

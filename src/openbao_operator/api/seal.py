@@ -15,7 +15,7 @@ from pydantic import Field
 
 from .base import ApiModel, Rule
 from .k8s import LocalObjectReference
-from .types import HclStr, ImageRef, NonEmptyHclStr, RotationId, Sha256
+from .types import EMPTY_IS_UNSET, HclStr, ImageRef, NonEmptyHclStr, RotationId, Sha256
 
 SealType = Literal["static", "awskms", "gcpckms", "azurekeyvault", "transit", "kmip", "ocikms", "pkcs11"]
 
@@ -23,12 +23,20 @@ KMS_PLUGIN_TYPES: frozenset[str] = frozenset({"awskms", "gcpckms", "azurekeyvaul
 """Seal types that OpenBao 2.6 deprecated as built-ins and 2.7 removed in favour of KMS plugins."""
 
 
+STATIC_KEY_PATH = "file:///etc/bao/unseal/key"
+"""Where the static seal reads the operator-generated key (the mount of <name>-unseal-key)."""
+STATIC_KEY_ID = "operator-generated-v1"
+"""The key id of the first operator-generated key (the reference operator's)."""
+
+
 class StaticSeal(ApiModel):
     """The static seal: a 32-byte key from a Secret the operator creates once and never overwrites."""
 
-    current_key: NonEmptyHclStr = "file:///etc/bao/unseal/key"
-    """Where OpenBao reads the key (file:// or env://)."""
-    current_key_id: NonEmptyHclStr = Field(default="operator-generated-v1", alias="currentKeyID")
+    current_key: Annotated[NonEmptyHclStr | None, EMPTY_IS_UNSET] = STATIC_KEY_PATH
+    """Where OpenBao reads the key (file:// or env://); empty means the default."""
+    current_key_id: Annotated[NonEmptyHclStr | None, EMPTY_IS_UNSET] = Field(
+        default=STATIC_KEY_ID, alias="currentKeyID"
+    )
     """The identifier of the first key (bound to it when it is created); it must change whenever the key
     changes, so keys created by a rotation get `operator-rotated-<rotationID>` instead."""
     rotation_id: RotationId | None = Field(default=None, alias="rotationID")
@@ -140,6 +148,15 @@ class KmipSeal(ApiModel):
     """Encryption algorithm (OpenBao default AES_GCM)."""
 
 
+OCI_AUTH_TYPES: dict[str, bool] = {
+    "apikey": True,
+    "user_principal": True,
+    "instanceprincipal": False,
+    "instance_principal": False,
+}
+"""ocikms authType values and OpenBao's auth_type_api_key for each (this operator's and the reference's)."""
+
+
 class OciKmsSeal(ApiModel):
     """Oracle Cloud Infrastructure KMS."""
 
@@ -149,9 +166,11 @@ class OciKmsSeal(ApiModel):
     """Crypto endpoint of the vault."""
     management_endpoint: NonEmptyHclStr
     """Management endpoint of the vault."""
-    auth_type: Literal["apikey", "instanceprincipal"] | None = None
-    """apikey uses an API key (OpenBao's auth_type_api_key = true); instanceprincipal (default) uses the
-    instance principal."""
+    auth_type: HclStr | None = None
+    """How OpenBao authenticates to OCI: apikey or user_principal (an API key from the credentials Secret,
+    OpenBao's auth_type_api_key = true), or instanceprincipal / instance_principal (the default). The
+    reference operator wrote this as `auth_type`, which OpenBao does not read; any other value is reported as
+    ignored and the instance principal is used."""
     compartment_id: HclStr | None = Field(default=None, alias="compartmentID")
     """Compartment OCID."""
 

@@ -1,8 +1,9 @@
 """`spec.selfInit`: OpenBao's declarative self-initialization (`initialize` blocks in config.hcl).
 
 With self-init the server initializes itself and runs these requests once; no root token ever leaves
-the cluster. Request data reaches config.hcl, so every string in it must be HCL-safe (checked here,
-recursively, because a free-form JSON payload cannot be constrained by the CRD schema alone).
+the cluster. Request data reaches config.hcl, so every string and key in it must be HCL-safe (checked here,
+recursively, because a free-form JSON payload cannot be constrained by the CRD schema alone); a key only
+needs to be quotable, since the writer quotes keys that are not plain identifiers.
 """
 
 from __future__ import annotations
@@ -10,29 +11,31 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from .base import ApiModel, Rule
 from .configuration import FileAuditOptions, HttpAuditOptions, SocketAuditOptions, SyslogAuditOptions
-from .types import HCL_SAFE_MESSAGE, HCL_SAFE_REGEX, HclStr, NonEmptyHclStr, Pattern
+from .types import EMPTY_IS_UNSET, HCL_SAFE_MESSAGE, HCL_SAFE_REGEX, HclStr, NonEmptyHclStr, Pattern, QuotableKey
 
 _SAFE = re.compile(HCL_SAFE_REGEX)
 POLICY_REGEX = r"^(?:[^$%\x00]|[$%]+[^$%{\x00])*[$%]*$"
 """Multi-line text without HCL interpolation or template sequences."""
+_POLICY = re.compile(POLICY_REGEX)
+POLICY_MESSAGE = "must not contain '${', '%{' or NUL characters"
 
-_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
-
-def check_hcl_json(value: Any, path: str = "") -> None:
+def check_hcl_json(value: Any, path: str = "data") -> None:
     """Raise ValueError naming the nested key when a string or key in a JSON value is unsafe for HCL."""
     if isinstance(value, str):
         if not _SAFE.fullmatch(value):
-            raise ValueError(f"{path or 'value'}: {HCL_SAFE_MESSAGE}")
+            raise ValueError(f"{path}: {HCL_SAFE_MESSAGE}")
     elif isinstance(value, dict):
         for key, item in value.items():
-            if not isinstance(key, str) or not _KEY.fullmatch(key):
-                raise ValueError(f"{path}{'.' if path else ''}{key}: keys must be letters, digits, '_', '.' and '-'")
-            check_hcl_json(item, f"{path}{'.' if path else ''}{key}")
+            if not isinstance(key, str) or not key:
+                raise ValueError(f"{path}: keys must be non-empty strings")
+            if not _SAFE.fullmatch(key):
+                raise ValueError(f"{path}: key {key!r} {HCL_SAFE_MESSAGE}")
+            check_hcl_json(item, f"{path}.{key}")
     elif isinstance(value, list):
         for index, item in enumerate(value):
             check_hcl_json(item, f"{path}[{index}]")
@@ -43,9 +46,11 @@ class OidcBootstrap(ApiModel):
 
     enabled: bool = False
     """Add the operator's JWT auth method, policy and role to the self-init requests."""
-    audience: HclStr | None = None
+    audience: Annotated[HclStr | None, EMPTY_IS_UNSET] = None
     """Audience the operator's token is bound to (default openbao-internal)."""
-    issuer: Annotated[str, Pattern(r"^https://[^\s\"\\]+$", "must be an https:// URL", 2048)] | None = None
+    issuer: Annotated[
+        Annotated[str, Pattern(r"^https://[^\s\"\\]+$", "must be an https:// URL", 2048)] | None, EMPTY_IS_UNSET
+    ] = None
     """OIDC issuer of the Kubernetes API server (discovered when unset)."""
 
 
@@ -73,7 +78,7 @@ class SelfInitAuthMethod(ApiModel):
     """Auth method type, such as kubernetes or jwt."""
     description: HclStr | None = None
     """Description."""
-    config: dict[str, HclStr] | None = None
+    config: dict[QuotableKey, HclStr] | None = None
     """Mount configuration."""
 
 
@@ -84,7 +89,7 @@ class SelfInitSecretEngine(ApiModel):
     """Engine type, such as kv."""
     description: HclStr | None = None
     """Description."""
-    options: dict[str, HclStr] | None = None
+    options: dict[QuotableKey, HclStr] | None = None
     """Engine options, such as version: "2"."""
 
 
@@ -94,32 +99,20 @@ class SelfInitPolicy(ApiModel):
     policy: Annotated[
         str,
         StringConstraints(min_length=1),
-        Pattern(POLICY_REGEX, "must not contain '${', '%{' or NUL characters", 65536),
+        Pattern(POLICY_REGEX, POLICY_MESSAGE, 65536),
     ]
     """The policy document (HCL). It may span lines; it must not contain '${' or '%{'."""
 
 
-_STRUCTURED = (
-    ("sys/audit/", "auditDevice", "audit_device"),
-    ("sys/auth/", "authMethod", "auth_method"),
-    ("sys/mounts/", "secretEngine", "secret_engine"),
-    ("sys/policies/", "policy", "policy"),
-)
-
-
-def _structured_rule(prefix: str, json_name: str, attr: str) -> Rule:
-    return Rule(
-        cel=f"!self.path.startsWith('{prefix}') || has(self.{json_name})",
-        check=lambda m: not m.path.startswith(prefix) or getattr(m, attr) is not None,
-        message=f"required for paths under {prefix} (structured field, not raw data)",
-        field=json_name,
-    )
+def is_raw_policy(path: str, data: Any) -> bool:
+    """A policy written through raw data (``{"policy": "..."}`` on sys/policies/): multi-line text, sent
+    base64-encoded like the structured ``policy`` (the endpoint decodes it)."""
+    return path.startswith("sys/policies/") and isinstance(data, dict) and isinstance(data.get("policy"), str)
 
 
 class SelfInitRequest(ApiModel):
-    """One API request run once at initialization."""
-
-    rules = tuple(_structured_rule(p, j, a) for p, j, a in _STRUCTURED)
+    """One API request run once at initialization. Paths under sys/audit/, sys/auth/, sys/mounts/ and
+    sys/policies/ take their structured field or, as in the reference operator, raw data."""
 
     name: Annotated[
         str,
@@ -145,11 +138,15 @@ class SelfInitRequest(ApiModel):
     allow_failure: bool = False
     """Do not stop initialization when this request fails."""
 
-    @field_validator("data")
-    @classmethod
-    def _safe_data(cls, value: Any) -> Any:
-        check_hcl_json(value)
-        return value
+    @model_validator(mode="after")
+    def _safe_data(self) -> SelfInitRequest:
+        data = self.data
+        if is_raw_policy(self.path, data):
+            if not _POLICY.fullmatch(data["policy"]):
+                raise ValueError(f"data.policy: {POLICY_MESSAGE}")
+            data = {k: v for k, v in data.items() if k != "policy"}
+        check_hcl_json(data)
+        return self
 
 
 class SelfInitConfig(ApiModel):
@@ -157,10 +154,13 @@ class SelfInitConfig(ApiModel):
 
     rules = (
         Rule(
-            cel="!self.enabled || (has(self.requests) && size(self.requests) > 0) || "
-            "(has(self.oidc) && self.oidc.enabled)",
-            check=lambda m: not m.enabled or bool(m.requests) or (m.oidc is not None and m.oidc.enabled),
-            message="at least one request (or oidc.enabled) is required when selfInit is enabled",
+            # No exception for oidc.enabled: the operator's own JWT identity is not implemented yet, so it
+            # gives nobody a way in either. It becomes valid when that identity exists.
+            cel="!self.enabled || (has(self.requests) && size(self.requests) > 0)",
+            check=lambda m: not m.enabled or bool(m.requests),
+            message="at least one request is required when selfInit is enabled: OpenBao revokes the root token "
+            "after self-initialization, so without requests that set up a way to log in nobody ever can "
+            "(oidc.enabled does not count: the operator's OIDC identity is not implemented yet)",
             field="requests",
         ),
         Rule(

@@ -7,9 +7,12 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from .base import ApiModel, Rule
-from .types import GoDuration, Hostname, NonEmptyHclStr
+from .types import EMPTY_IS_UNSET, GoDuration, Hostname, NonEmptyHclStr
 
 TlsMode = Literal["OperatorManaged", "External", "ACME"]
+
+DEFAULT_ROTATION_PERIOD = "720h"
+"""spec.tls.rotationPeriod when it is not set (or empty)."""
 
 
 class AcmeConfig(ApiModel):
@@ -17,8 +20,9 @@ class AcmeConfig(ApiModel):
 
     rules = (
         Rule(
-            cel="!(has(self.domain) && has(self.domains))",
-            check=lambda m: not (m.domain is not None and m.domains is not None),
+            # The reference operator's rule: an empty domains list counts as not set.
+            cel="!(has(self.domain) && has(self.domains) && size(self.domains) > 0)",
+            check=lambda m: not (m.domain is not None and m.domains),
             message="set either domain (deprecated) or domains, not both",
             field="domains",
         ),
@@ -28,9 +32,10 @@ class AcmeConfig(ApiModel):
     """The ACME directory URL of the certificate authority (tls_acme_ca_directory)."""
     domain: Annotated[Hostname, Field(min_length=1)] | None = None
     """Deprecated: one domain; use domains."""
-    domains: Annotated[list[Hostname], Field(min_length=1, max_length=100)] | None = None
-    """Domains the certificate is requested for (default <name>-acme.<namespace>.svc)."""
-    email: NonEmptyHclStr | None = None
+    domains: list[Hostname] | None = None
+    """Domains the certificate is requested for (default: domain, else <name>-acme.<namespace>.svc). An empty
+    list counts as not set, as in the reference operator."""
+    email: Annotated[NonEmptyHclStr | None, EMPTY_IS_UNSET] = None
     """Contact e-mail registered with the ACME account (tls_acme_email)."""
 
 
@@ -44,27 +49,28 @@ class TlsConfig(ApiModel):
             message="required when spec.tls.mode is ACME",
             field="acme",
         ),
-        Rule(
-            cel="self.enabled || self.mode != 'ACME'",
-            check=lambda m: m.enabled or m.mode != "ACME",
-            message="must be true when spec.tls.mode is ACME",
-            field="enabled",
-        ),
     )
 
     enabled: bool
-    """Serve TLS. False disables TLS on the listener and between the pods (a security risk, reported as such)."""
+    """Serve TLS. False disables TLS on the listener and between the pods (a security risk, reported as such);
+    with mode ACME it is ignored (and reported), as in the reference operator: OpenBao then still obtains its
+    certificate by ACME."""
     mode: TlsMode = "OperatorManaged"
     """OperatorManaged: the operator runs a CA and issues the server certificate. External: the Secrets
     <name>-tls-ca and <name>-tls-server are provided by someone else (for example cert-manager) and only
     read. ACME: OpenBao obtains its certificate itself."""
     acme: AcmeConfig | None = None
     """ACME settings; required when mode is ACME."""
-    rotation_period: GoDuration = "720h"
+    rotation_period: Annotated[GoDuration | None, EMPTY_IS_UNSET] = DEFAULT_ROTATION_PERIOD
     """OperatorManaged: reissue the server certificate when it expires within this period. The reference
     operator requires it; here it defaults to 720h."""
-    extra_sans: Annotated[list[Annotated[str, Field(min_length=1, max_length=253)]], Field(max_length=100)] | None = (
-        Field(default=None, alias="extraSANs")
-    )
+
+    @property
+    def serves(self) -> bool:
+        """Whether the listener serves TLS: enabled, or mode ACME. With ACME the reference operator never looks
+        at ``enabled`` (OpenBao obtains its certificate either way), so ``enabled: false`` is ignored there."""
+        return self.enabled or self.mode == "ACME"
+
+    extra_sans: list[Annotated[str, Field(max_length=253)]] | None = Field(default=None, alias="extraSANs")
     """Extra subject alternative names for the server certificate; entries that parse as IP addresses become
-    IP SANs."""
+    IP SANs, empty entries are skipped (and reported)."""

@@ -66,25 +66,26 @@ def no_interpolation_pattern(*, forbidden: str) -> str:
     return rf"^(?:[^{forbidden}$%]|[$%]+[^{forbidden}$%{{])*[$%]*$"
 
 
-# Characters that can break out of, or be reinterpreted inside, a quoted HCL string: the controls, the
-# double quote and the backslash (the writer could escape the last two; admission keeps them out anyway).
-HCL_SAFE_REGEX = no_interpolation_pattern(forbidden=CONTROL_CHARS + r"\"\\")
+HCL_SAFE_REGEX = no_interpolation_pattern(forbidden=CONTROL_CHARS)
 """A string that OpenBao's HCL v1 parser reads back exactly as written between quotes.
 
-No control characters, no `"` or `\\`, and no `${` or `%{` (HCL v1 would start an interpolation and
-does not undo HCL2's `$${` escape). A `$` or `%` followed by anything else is fine.
+No control characters and no `${` or `%{` (HCL v1 would start an interpolation and does not undo HCL2's
+`$${` escape). A `$` or `%` followed by anything else is fine, and so are `"` and `\\`: the writer escapes
+those two, and OpenBao reads them back unchanged (render/hcl.py, proven against bao). It is the writer's own
+rule (render.hcl.SAFE_STRING_PATTERN), so what admission lets through can always be written.
 """
 
-HCL_SAFE_MESSAGE = (
-    "must not contain control characters, double quotes, backslashes, '${' or '%{' "
-    "(the value is written into config.hcl)"
-)
+HCL_SAFE_MESSAGE = "must not contain control characters, '${' or '%{' (the value is written into config.hcl)"
 
 HclStr = Annotated[str, Pattern(HCL_SAFE_REGEX, HCL_SAFE_MESSAGE)]
 """A user string that is written into config.hcl."""
 
 NonEmptyHclStr = Annotated[str, StringConstraints(min_length=1), Pattern(HCL_SAFE_REGEX, HCL_SAFE_MESSAGE)]
 """Like HclStr, and required to be non-empty."""
+
+QuotableKey = NonEmptyHclStr
+"""An object key written into config.hcl: any non-empty HclStr. The writer leaves a plain identifier bare
+and quotes anything else (``"kubernetes.io/namespace" = ...``), which OpenBao stores exactly as written."""
 
 VERSION_REGEX = r"^v?[0-9]+\.[0-9]+\.[0-9]+(?:[-+][0-9A-Za-z.+-]+)?$"
 OpenBaoVersion = Annotated[
@@ -108,6 +109,8 @@ GoDuration = Annotated[
 
 TTL_REGEX = r"^(?:[0-9]+|(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h|d))+)$"
 Ttl = Annotated[str, Pattern(TTL_REGEX, "must be a duration such as 768h, 30m or 7d, or a number of seconds", 64)]
+"""A duration as OpenBao parses its own (parseutil.ParseDurationSecond): Go units plus d, or bare seconds.
+Anything else stops bao at startup ("time: invalid duration"), or fails the API request that carries it."""
 
 SHA256_REGEX = r"^[0-9a-fA-F]{64}$"
 Sha256 = Annotated[str, Pattern(SHA256_REGEX, "must be 64 hexadecimal characters (a SHA-256 digest)")]
@@ -148,3 +151,38 @@ RotationId = Annotated[str, Pattern(ROTATION_ID_REGEX, ROTATION_ID_MESSAGE, 20)]
 
 HTTP_PATH_REGEX = r"^/[^\x00-\x1f\x7f\s\"\\]*$"
 HttpPath = Annotated[str, Pattern(HTTP_PATH_REGEX, "must be an absolute URL path starting with '/'", 1024)]
+
+
+@dataclass(frozen=True)
+class EmptyIsUnset:
+    """Annotated metadata for an optional field: an empty string means the field is not set.
+
+    Why: the reference operator's CRD admits ``""`` for these fields and its code treats it as "not set"
+    (``if x != ""``), so manifests carry it. Here ``""`` parses as None (the default then applies), and the
+    CRD schema admits ``""`` besides what the type allows (no minLength, an optional pattern, ``""`` in an
+    enum). CEL rules that ask ``has(self.x)`` of such a field must also ask ``self.x != ''``.
+    """
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_wrap_validator_function(
+            lambda value, inner: None if value == "" else inner(value), handler(source)
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        for option in json_schema.get("anyOf", [json_schema]):
+            if option.get("type") != "string":
+                continue
+            option.pop("minLength", None)
+            if "pattern" in option:
+                option["pattern"] = "^(?:" + option["pattern"].removeprefix("^").removesuffix("$") + ")?$"
+            if "enum" in option and "" not in option["enum"]:
+                option["enum"] = ["", *option["enum"]]
+            if "const" in option:
+                option["enum"] = ["", option.pop("const")]
+        return json_schema
+
+
+EMPTY_IS_UNSET = EmptyIsUnset()

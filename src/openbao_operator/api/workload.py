@@ -8,7 +8,7 @@ from pydantic import Field
 
 from .base import ApiModel, Rule
 from .k8s import LocalObjectReference
-from .types import ImageRef, ObjectName, Quantity
+from .types import EMPTY_IS_UNSET, ImageRef, ObjectName, Quantity
 
 
 class StorageConfig(ApiModel):
@@ -16,8 +16,10 @@ class StorageConfig(ApiModel):
 
     size: Quantity
     """Requested size, such as 10Gi. Can grow (where the StorageClass allows expansion), never shrink."""
-    storage_class_name: Annotated[str, Field(min_length=1)] | None = None
-    """StorageClass of the volumes (cluster default when unset). Cannot change after creation."""
+    storage_class_name: str | None = None
+    """StorageClass of the volumes (cluster default when unset). Cannot change after creation. An empty
+    string also means the cluster default, as in the reference operator (not Kubernetes' "no dynamic
+    provisioning"); it is reported as ignored."""
 
 
 class MaintenanceConfig(ApiModel):
@@ -35,24 +37,14 @@ class InitContainerConfig(ApiModel):
 
     enabled: bool = True
     """Ignored."""
-    image: ImageRef | None = None
+    image: Annotated[ImageRef | None, EMPTY_IS_UNSET] = None
     """Ignored."""
-
-
-class UpgradeConfig(ApiModel):
-    """How version and configuration changes roll out."""
-
-    model_config = {"extra": "allow"}
-
-    strategy: Literal["RollingUpdate", "BlueGreen"] = "RollingUpdate"
-    """RollingUpdate: the operator replaces pods one at a time, standbys first and the active node last.
-    BlueGreen is accepted for compatibility and not implemented (reported in status)."""
 
 
 class ServiceAccountConfig(ApiModel):
     """The pods' ServiceAccount (and its Role for service registration and raft auto-join)."""
 
-    name: ObjectName | None = None
+    name: Annotated[ObjectName | None, EMPTY_IS_UNSET] = None
     """ServiceAccount name (default <name>-serviceaccount)."""
     annotations: dict[str, str] | None = None
     """Annotations, for example for cloud workload identity."""
@@ -70,28 +62,35 @@ class ImageVerificationConfig(ApiModel):
 
     rules = (
         Rule(
-            cel="!self.enabled || has(self.publicKey) || (has(self.issuer) && has(self.subject))",
+            # Empty strings count as not set (the reference operator's meaning). With failurePolicy Warn the
+            # reference verifies nothing and goes on, so only Block (which would hold the pods forever) needs it.
+            cel="!self.enabled || self.failurePolicy == 'Warn' || (has(self.publicKey) && self.publicKey != '') || "
+            "(has(self.issuer) && self.issuer != '' && has(self.subject) && self.subject != '')",
             check=lambda m: (
-                not m.enabled or m.public_key is not None or (m.issuer is not None and m.subject is not None)
+                not m.enabled
+                or m.failure_policy == "Warn"
+                or m.public_key is not None
+                or (m.issuer is not None and m.subject is not None)
             ),
-            message="set publicKey, or issuer and subject for keyless verification",
+            message="set publicKey, or issuer and subject for keyless verification (with failurePolicy Block, "
+            "nothing would ever be verified and the pods would be held)",
             field="publicKey",
         ),
     )
 
     enabled: bool
     """Verify the image."""
-    public_key: Annotated[str, Field(min_length=1, max_length=16384)] | None = None
+    public_key: Annotated[Annotated[str, Field(max_length=16384)] | None, EMPTY_IS_UNSET] = None
     """PEM public key for key-based verification."""
-    issuer: Annotated[str, Field(min_length=1)] | None = None
+    issuer: Annotated[str | None, EMPTY_IS_UNSET] = None
     """OIDC issuer for keyless verification: must equal the signing certificate's Fulcio issuer extension."""
-    subject: Annotated[str, Field(min_length=1)] | None = None
+    subject: Annotated[str | None, EMPTY_IS_UNSET] = None
     """Certificate subject for keyless verification: must equal an email or URI SAN (exact, no regex)."""
     trusted_root_config_map_ref: LocalObjectReference | None = None
     """ConfigMap in the cluster's namespace whose key `trusted_root.json` is a Sigstore trusted root: the
-    certificate authorities (Fulcio) and transparency logs (Rekor) to trust. Required for keyless
-    verification (this operator embeds no public-good root, so offline clusters work); with publicKey, its
-    Rekor keys check the transparency log."""
+    certificate authorities (Fulcio) and transparency logs (Rekor) to trust. Keyless verification uses it
+    instead of the embedded public-good Sigstore root (for private Sigstore instances, or a newer root); with
+    publicKey, its Rekor keys check the transparency log."""
     failure_policy: Literal["Warn", "Block"] = "Block"
     """Block: nothing that would run an unverified image is applied. Warn: proceed with a Warning Event."""
     ignore_tlog: bool = False

@@ -104,7 +104,7 @@ async def acme_preflight(
 ) -> AcmeVerdict | None:
     """None when ACME is not in use or every check passes; else the first failure (Gateway before DNS)."""
     tls = cluster.spec.tls
-    if not (tls.enabled and tls.mode == "ACME"):
+    if tls.mode != "ACME":
         return None
     verdict = await _gateway(cluster, namespace=namespace, read_gateway=read_gateway, retry=gateway_missing_retry)
     if verdict is not None:

@@ -4,11 +4,13 @@ Why here, before rendering: a verified image is pinned as ``repo@sha256:...`` in
 the pod template carries exactly what was checked (a tag moved later cannot swap it). With verification
 off nothing is fetched from any registry (``ImageVerifier.verify`` answers NotRequired at once). The
 decision table is imagesig's (``decide``); this module gathers the pull secrets and the trusted root
-(``trustedRootConfigMapRef``, key ``trusted_root.json``) and returns the decision.
+(``trustedRootConfigMapRef``, key ``trusted_root.json``; without one, keyless verification uses the
+embedded public-good Sigstore root, imagesig.public_good) and returns the decision.
 
 The user's ConfigMap carries none of this operator's labels, so the informers do not see it: it is read
-by a direct GET, like the pull secrets. A missing ConfigMap or key is passed on as "no trusted root",
-which keyless verification reports as a configuration problem naming the field.
+by a direct GET, like the pull secrets. Without a reference the verifier uses the embedded root (the
+ImageVerified condition names whichever root was used); a named ConfigMap that is missing, or lacks the
+key, is a configuration problem naming the field, never a silent fallback.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any, Protocol
 
 from openbao_operator.api import OpenBaoCluster
 from openbao_operator.api.workload import ImageVerificationConfig
-from openbao_operator.imagesig import TRUSTED_ROOT_KEY, ImageDecision, Verdict, decide
+from openbao_operator.imagesig import TRUSTED_ROOT_KEY, Failed, FailureReason, ImageDecision, Verdict, decide
 from openbao_operator.kube import ObjectKey
 from openbao_operator.render import names
 
@@ -52,12 +54,24 @@ async def check_image(cluster: OpenBaoCluster, *, verifier: Verifier, reader: Re
     trusted_root: bytes | str | None = None
     if config is not None and config.enabled:
         for ref in config.image_pull_secrets or ():
+            if not ref.name:
+                continue  # names nothing (reported in FieldsIgnored)
             data = secret_data(await reader.get(SECRET, ObjectKey(namespace, ref.name), direct=True))
             if data is not None:
                 secrets.append(data)
-        if config.trusted_root_config_map_ref is not None:
-            key = ObjectKey(namespace, config.trusted_root_config_map_ref.name)
+        root_ref = config.trusted_root_config_map_ref
+        if root_ref is not None and root_ref.name:
+            key = ObjectKey(namespace, root_ref.name)
             trusted_root = _trusted_root(await reader.get(CONFIGMAP, key, direct=True))
+            if trusted_root is None:
+                # Named but not there: never fall back to the embedded root the user chose not to use.
+                missing = Failed(
+                    reason=FailureReason.INVALID_CONFIGURATION,
+                    message=f"spec.imageVerification.trustedRootConfigMapRef: ConfigMap {root_ref.name} has no key "
+                    f"{TRUSTED_ROOT_KEY} (or does not exist)",
+                    image=wanted_image(cluster),
+                )
+                return decide(missing, config.failure_policy)
     verdict = await verifier.verify(wanted_image(cluster), config, pull_secrets=secrets, trusted_root=trusted_root)
     policy = config.failure_policy if config is not None else "Block"
     return decide(verdict, policy)

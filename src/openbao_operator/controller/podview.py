@@ -87,7 +87,7 @@ def target(cluster: OpenBaoCluster, pod: Manifest, *, namespace: str, ca_pem: st
     if address is None:
         return None
     host = f"[{address}]" if ":" in address else address
-    tls = cluster.spec.tls.enabled
+    tls = cluster.spec.tls.serves
     server_name = names.pod_dns_name(cluster, ordinal=ordinal(pod), namespace=namespace) if tls else None
     scheme = "https" if tls else "http"
     return Target(base_url=f"{scheme}://{host}:{API_PORT}", server_name=server_name, ca_pem=ca_pem if tls else None)

@@ -43,13 +43,13 @@ def _risks(cluster: OpenBaoCluster) -> list[str]:
     spec = cluster.spec
     risks = []
     self_init = spec.self_init is not None and spec.self_init.enabled
-    if not spec.tls.enabled and not self_init:
+    if not spec.tls.serves and not self_init:
         # the operator's own requests carry the root token: say so where people look
         risks.append(
             "TLS is disabled: the operator receives the root token and recovery key from sys/init over plain "
             "HTTP and sends the root token over plain HTTP for step-down and raft peer removal"
         )
-    elif not spec.tls.enabled:
+    elif not spec.tls.serves:
         risks.append("TLS is disabled")
     elif spec.tls.mode == "OperatorManaged":
         risks.append("certificates come from the operator's own CA")

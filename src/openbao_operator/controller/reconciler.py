@@ -546,7 +546,7 @@ class Reconciler:
         name = cluster.metadata.name
         ca_key = ObjectKey(namespace, pki.ca_secret_name(name))
         server_key = ObjectKey(namespace, pki.server_secret_name(name))
-        wanted = cluster.spec.tls.enabled and cluster.spec.tls.mode in ("OperatorManaged", "External")
+        wanted = cluster.spec.tls.serves and cluster.spec.tls.mode in ("OperatorManaged", "External")
         external = cluster.spec.tls.mode == "External"
         # NB: lookup, not a cache read: in namespace mode the Secret cache selects our label, and a CA Secret
         # without it (restored, relabelled) must be found, not replaced by a new CA (controller/ownership.py).

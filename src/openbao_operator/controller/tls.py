@@ -56,7 +56,7 @@ def secret_data(secret: Manifest | None) -> dict[str, bytes] | None:
 
 
 def _tls_kind(cluster: OpenBaoCluster) -> str:
-    if not cluster.spec.tls.enabled:
+    if not cluster.spec.tls.serves:
         return "disabled"
     return cluster.spec.tls.mode
 

@@ -46,6 +46,7 @@ from .errors import (
 )
 from .keyless import TRUSTED_ROOT_KEY, Identity, TrustedRoot, parse_trusted_root
 from .keys import load_public_key
+from .public_good import PUBLIC_GOOD_ROOT, EmbeddedRoot
 from .reference import ImageReference, parse_reference
 from .registry import DEFAULT_TIMEOUT, RegistryClient, new_http_client, tag_schema_tag
 from .tlog import RekorKeys
@@ -106,6 +107,7 @@ class ImageVerifier:
         verdict_cache_size: int = 256,
         tag_cache_size: int = 128,
         tag_ttl: float = 300.0,
+        default_trusted_root: EmbeddedRoot | None = PUBLIC_GOOD_ROOT,
     ) -> None:
         self._timeout = timeout
         self._transport = transport
@@ -114,6 +116,15 @@ class ImageVerifier:
         self._clock = clock
         self._rekor_keys = rekor_keys
         self._wall_clock = wall_clock
+        # Keyless without a ConfigMap verifies against this root (parsed once; None: such a spec fails).
+        self._default_root = (
+            (
+                parse_trusted_root(default_trusted_root.data, source=default_trusted_root.label),
+                default_trusted_root.label,
+            )
+            if default_trusted_root is not None
+            else None
+        )
         self.verdicts: BoundedCache[_Key, tuple[Verified, float | None]] = BoundedCache(verdict_cache_size, clock=clock)
         """Verdicts and, for keyless verdicts checked at the current time, the wall time they end at."""
         self.tags: BoundedCache[tuple[str, str, str, str], str] = BoundedCache(tag_cache_size, ttl=tag_ttl, clock=clock)
@@ -143,8 +154,8 @@ class ImageVerifier:
 
         ``pull_secrets`` are the decoded ``data`` maps of the Secrets named in
         ``config.imagePullSecrets`` (keys `.dockerconfigjson` or `.dockercfg`), in that order.
-        ``trusted_root`` is the `trusted_root.json` of ``config.trustedRootConfigMapRef`` (required for
-        keyless; with a key its Rekor keys check the transparency log).
+        ``trusted_root`` is the `trusted_root.json` of ``config.trustedRootConfigMapRef`` (keyless uses it
+        instead of the embedded public-good root; with a key its Rekor keys check the transparency log).
         """
         if config is None or not config.enabled:
             return NotRequired(image=image)
@@ -185,10 +196,15 @@ class ImageVerifier:
             # sha256: + 16 hex, as the reference names keys
             return _Signer(f"key {key.fingerprint[:23]}", key, key.fingerprint, rekor_keys, rekor_id)
         if config.issuer and config.subject:
+            if root is not None:
+                root_label = f"the trusted root of spec.imageVerification.trustedRootConfigMapRef ({root.fingerprint})"
+            elif self._default_root is not None:
+                root, root_label = self._default_root
+                rekor_keys, rekor_id = root.rekor_keys, root.fingerprint
             if root is None:
                 raise InvalidConfiguration(
                     "keyless verification (issuer and subject) needs spec.imageVerification.trustedRootConfigMapRef: "
-                    f"a ConfigMap whose key {TRUSTED_ROOT_KEY} is the Sigstore trusted root (this operator embeds none)"
+                    f"a ConfigMap whose key {TRUSTED_ROOT_KEY} is the Sigstore trusted root"
                 )
             if not root.authorities:
                 raise InvalidConfiguration(
@@ -200,7 +216,8 @@ class ImageVerifier:
                 now=dt.datetime.fromtimestamp(self._wall_clock(), dt.UTC),
             )
             cache_id = f"oidc:{config.issuer}|{config.subject}@{root.fingerprint}"
-            return _Signer(f"oidc {config.issuer}|{config.subject}", policy, cache_id, rekor_keys, rekor_id)
+            signer = f"oidc {config.issuer}|{config.subject}, trusted root: {root_label}"
+            return _Signer(signer, policy, cache_id, rekor_keys, rekor_id)
         raise InvalidConfiguration("spec.imageVerification needs publicKey, or issuer and subject")
 
     def _client(self) -> httpx2.AsyncClient:

@@ -91,6 +91,8 @@ def _split_extra_sans(cluster: OpenBaoCluster) -> tuple[list[str], list[IpAddres
     invalid: list[InvalidSan] = []
     for index, raw in enumerate(cluster.spec.tls.extra_sans or ()):
         value = raw.strip()
+        if not value:
+            continue  # an empty entry names nothing (the API reports it in FieldsIgnored)
         try:
             ips.append(ipaddress.ip_address(value.strip("[]")))
             continue

@@ -27,6 +27,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from openbao_operator.api import OpenBaoCluster
+from openbao_operator.api.tls import DEFAULT_ROTATION_PERIOD
 
 from . import secret_keys as k
 from .issue import IssuedCert, issue_ca, issue_server_cert
@@ -307,7 +308,7 @@ def plan_operator_managed_tls(
     names, invalid = operator_managed_names(cluster, namespace=namespace, cluster_domain=cluster_domain)
     warnings = [bad.message for bad in invalid]
     try:
-        rotation_period = parse_go_duration(cluster.spec.tls.rotation_period)
+        rotation_period = parse_go_duration(cluster.spec.tls.rotation_period or DEFAULT_ROTATION_PERIOD)
     except ValueError as exc:
         warnings.append(f"spec.tls.rotationPeriod: {exc}; renewing at two thirds of the lifetime")
         rotation_period = timedelta(0)

@@ -78,7 +78,7 @@ def initial_key_id(cluster: OpenBaoCluster) -> str:
     """The id of the first key: spec.unseal.static.currentKeyID (default operator-generated-v1)."""
     unseal = cluster.spec.unseal
     static = unseal.static if unseal is not None else None
-    return static.current_key_id if static is not None else DEFAULT_INITIAL_KEY_ID
+    return (static.current_key_id if static is not None else None) or DEFAULT_INITIAL_KEY_ID
 
 
 def requested_rotation_id(cluster: OpenBaoCluster) -> str | None:

@@ -54,13 +54,17 @@ def test_blue_green_and_unknown_upgrade_fields() -> None:
 
 
 def test_backup_and_restore() -> None:
-    spec = _spec(backup={"schedule": "0 3 * * *", "target": {"bucket": "b"}}, restore={"source": "x"})
+    spec = _spec(backup={"schedule": "0 3 * * *", "target": {"bucket": "b"}}, restore={"jwtAuthRole": "restorer"})
     assert [f.path for f in ignored_fields(spec)] == ["spec.backup", "spec.restore"]
 
 
 def test_options_openbao_does_not_have() -> None:
     spec = _spec(
         unseal={"type": "kmip", "kmip": {"address": "k:5696", "kmsKeyID": "1", "tlsSkipVerify": True}},
-        selfInit={"enabled": True, "oidc": {"enabled": True}},
+        selfInit={
+            "enabled": True,
+            "oidc": {"enabled": True},
+            "requests": [{"name": "r", "operation": "update", "path": "sys/auth/k", "authMethod": {"type": "k"}}],
+        },
     )
     assert [f.path for f in ignored_fields(spec)] == ["spec.unseal.kmip.tlsSkipVerify", "spec.selfInit.oidc"]

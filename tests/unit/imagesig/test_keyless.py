@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from openbao_operator.api.workload import ImageVerificationConfig
-from openbao_operator.imagesig import Failed, FailureReason, ImageVerifier, Verified
+from openbao_operator.imagesig import Failed, FailureReason, ImageVerifier, Verified, decide
 from openbao_operator.imagesig.cosign import KeylessPolicy, check_bundle, check_simple_signing, pae
 from openbao_operator.imagesig.errors import InvalidConfiguration
 from openbao_operator.imagesig.keyless import (
@@ -30,6 +30,7 @@ from openbao_operator.imagesig.keyless import (
     parse_trusted_root,
     subject_names,
 )
+from openbao_operator.imagesig.public_good import EmbeddedRoot
 from tests.unit.imagesig.canned import DIGEST, OTHER_DIGEST, simple_signing_payload, statement
 from tests.unit.imagesig.fulcio import (
     EMAIL,
@@ -420,8 +421,8 @@ async def test_keyless_with_a_malformed_trusted_root_fails_before_any_registry_c
         assert "trustedRootConfigMapRef" in verdict.message
 
 
-async def test_a_keyless_verdict_checked_at_the_current_time_is_not_reused_after_the_certificate_ends() -> None:
-    ca, key = TestCA.new(), ec_key()
+def keyless_registry(ca: TestCA, key: ec.EllipticCurvePrivateKey) -> tuple[httpx2.MockTransport, x509.Certificate]:
+    """A registry holding quay.io/team/app:v1 with one v2 keyless signature by a leaf of ``ca``; and the leaf."""
     leaf = ca.leaf(key.public_key())
     manifest_body = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"}).encode()
     digest = "sha256:" + hashlib.sha256(manifest_body).hexdigest()
@@ -458,15 +459,21 @@ async def test_a_keyless_verdict_checked_at_the_current_time_is_not_reused_after
             200, content=body, headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
         )
 
+    return httpx2.MockTransport(handler), leaf
+
+
+async def test_a_keyless_verdict_checked_at_the_current_time_is_not_reused_after_the_certificate_ends() -> None:
+    ca, key = TestCA.new(), ec_key()
     wall = [NOW.timestamp()]
     config = ImageVerificationConfig.model_validate(
         {"enabled": True, "issuer": OIDC_ISSUER, "subject": EMAIL, "ignoreTlog": True}
     )
     root = json.dumps(trusted_root([ca.authority()], []))
-    async with ImageVerifier(transport=httpx2.MockTransport(handler), wall_clock=lambda: wall[0]) as verifier:
+    transport, leaf = keyless_registry(ca, key)
+    async with ImageVerifier(transport=transport, wall_clock=lambda: wall[0]) as verifier:
         first = await verifier.verify("quay.io/team/app:v1", config, trusted_root=root)
         assert isinstance(first, Verified), first
-        assert first.signer == f"oidc {OIDC_ISSUER}|{EMAIL}"
+        assert first.signer.startswith(f"oidc {OIDC_ISSUER}|{EMAIL}, trusted root: the trusted root of ")
         again = await verifier.verify("quay.io/team/app:v1", config, trusted_root=root)
         assert isinstance(again, Verified)
         assert again.cached
@@ -474,6 +481,37 @@ async def test_a_keyless_verdict_checked_at_the_current_time_is_not_reused_after
         later = await verifier.verify("quay.io/team/app:v1", config, trusted_root=root)
     assert isinstance(later, Failed), later
     assert later.reason is FailureReason.CERTIFICATE_EXPIRED
+
+
+async def test_keyless_without_a_config_map_uses_the_embedded_root_and_names_it() -> None:
+    """Issue 14: the reference's keyless samples have no trusted-root ConfigMap. Without one the verifier
+    checks against its embedded root (here a stand-in made from the test CA) and says which root it used;
+    before this change the verdict was InvalidConfiguration without a registry call."""
+    ca, key = TestCA.new(), ec_key()
+    config = ImageVerificationConfig.model_validate(
+        {"enabled": True, "issuer": OIDC_ISSUER, "subject": EMAIL, "ignoreTlog": True}
+    )
+    embedded = EmbeddedRoot(data=json.dumps(trusted_root([ca.authority()], [])).encode(), newest_key_date="2026-01-01")
+    async with ImageVerifier(
+        transport=keyless_registry(ca, key)[0], wall_clock=lambda: NOW.timestamp(), default_trusted_root=embedded
+    ) as verifier:
+        verdict = await verifier.verify("quay.io/team/app:v1", config)
+    assert isinstance(verdict, Verified), verdict
+    assert verdict.signer == f"oidc {OIDC_ISSUER}|{EMAIL}, trusted root: {embedded.label}"
+    assert "newest key valid from 2026-01-01" in decide(verdict, "Block").condition.message  # type: ignore[union-attr]
+
+
+async def test_keyless_without_a_config_map_checks_the_public_good_root_by_default() -> None:
+    """The default verifier trusts the public-good root: a certificate of another CA is untrusted (a
+    verdict about the signature), not a configuration error."""
+    ca, key = TestCA.new(), ec_key()
+    config = ImageVerificationConfig.model_validate(
+        {"enabled": True, "issuer": OIDC_ISSUER, "subject": EMAIL, "ignoreTlog": True}
+    )
+    async with ImageVerifier(transport=keyless_registry(ca, key)[0], wall_clock=lambda: NOW.timestamp()) as verifier:
+        verdict = await verifier.verify("quay.io/team/app:v1", config)
+    assert isinstance(verdict, Failed), verdict
+    assert verdict.reason is FailureReason.CERTIFICATE_UNTRUSTED
 
 
 def test_a_certificate_with_malformed_extensions_is_no_certificate_not_an_exception() -> None:

@@ -406,14 +406,14 @@ async def test_verification_off_makes_no_registry_call() -> None:
     [
         ("Not A Ref", {"enabled": True, "publicKey": "x"}, FailureReason.INVALID_REFERENCE),
         ("quay.io/a:v1", {"enabled": True, "publicKey": "not pem"}, FailureReason.INVALID_CONFIGURATION),
-        # keyless without a trusted root: this operator embeds none
+        # keyless without any trusted root (none embedded in this verifier, none given)
         ("quay.io/a:v1", {"enabled": True, "issuer": "https://i", "subject": "s"}, FailureReason.INVALID_CONFIGURATION),
     ],
 )
 async def test_configuration_problems_fail_before_any_registry_call(
     image: str, config: dict[str, Any], reason: FailureReason
 ) -> None:
-    async with ImageVerifier(transport=httpx2.MockTransport(no_network)) as verifier:
+    async with ImageVerifier(transport=httpx2.MockTransport(no_network), default_trusted_root=None) as verifier:
         verdict = await verifier.verify(image, ImageVerificationConfig.model_validate(config))
     assert isinstance(verdict, Failed), verdict
     assert verdict.reason is reason

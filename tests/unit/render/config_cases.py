@@ -164,6 +164,30 @@ GOLDEN: dict[str, dict[str, Any]] = {
             }
         }
     ),
+    # Issue 14: fields with no effect on the chosen version, or that OpenBao would skip, are left out (and
+    # reported in FieldsIgnored), not refused.
+    "plugins-before-2.5-left-out": manifest(
+        version="2.4.1",
+        configuration={"plugin": {"autoRegister": True, "autoDownload": True, "downloadBehavior": "fail"}},
+        plugins=[{"type": "secret", "name": "kv", "command": "kv", "version": "v1.0.0"}],
+    ),
+    "plugins-openbao-would-skip-left-out": manifest(
+        version="2.7.2",
+        configuration={"plugin": {"downloadBehavior": "direct"}},
+        plugins=[
+            {"type": "secrets", "name": "wrong-type", "command": "kv", "version": "v1.0.0"},
+            {"type": "secret", "name": "no-version", "command": "kv"},
+            {"type": "secret", "name": "unpinned", "image": "ghcr.io/x/kv:v1", "version": "v1"},
+            {"type": "auth", "name": "kept", "command": "auth-bin", "version": "v2.0.0"},
+            {
+                "type": "database",
+                "name": "image-wins",
+                "image": "ghcr.io/x/db@sha256:" + SHA,
+                "command": "db",
+                "version": "v1",
+            },
+        ],
+    ),
     "raft-and-proxy": manifest(
         configuration={"raft": {"performanceMultiplier": 1}, "listener": {"proxyProtocolBehavior": "use_always"}}
     ),
@@ -202,16 +226,6 @@ ERRORS: dict[str, tuple[dict[str, Any], str, str]] = {
         "spec.unseal.kmsPlugin",
         "requires OpenBao >= 2.6.0",
     ),
-    "plugin-settings-before-2.5": (
-        manifest(version="2.4.1", configuration={"plugin": {"autoRegister": True}}),
-        "spec.configuration.plugin.autoRegister",
-        "requires OpenBao >= 2.5.0",
-    ),
-    "plugins-before-2.5": (
-        manifest(version="2.4.1", plugins=[{"type": "secret", "name": "kv", "command": "kv"}]),
-        "spec.plugins[0]",
-        "requires OpenBao >= 2.5.0",
-    ),
     "selfinit-before-2.4": (
         manifest(
             version="2.3.1",
@@ -225,11 +239,6 @@ ERRORS: dict[str, tuple[dict[str, Any], str, str]] = {
         manifest(unseal={"type": "kmip", "kmip": {"address": "kmip:5696"}}),
         "spec.unseal.kmip.kmsKeyID",
         "key id",
-    ),
-    "proxy-allow-any": (
-        manifest(configuration={"listener": {"proxyProtocolBehavior": "allow_any"}}),
-        "spec.configuration.listener.proxyProtocolBehavior",
-        "no behavior 'allow_any'",
     ),
     "tls-disable-contradiction": (
         manifest(configuration={"listener": {"tlsDisable": True}}),
@@ -265,10 +274,17 @@ ERRORS: dict[str, tuple[dict[str, Any], str, str]] = {
         "spec.selfInit.requests[0].auditDevice",
         "unsafeAllowAPIAuditCreation",
     ),
-    "reference-every-field-on-2.4": (
-        yaml.safe_load((ROOT / "tests" / "data" / "valid" / "reference-every-field.yaml").read_text()),
-        "spec.configuration.plugin.autoDownload",
-        "requires OpenBao >= 2.5.0",
+    "selfinit-audit-raw-data-through-api": (
+        manifest(
+            selfInit={
+                "enabled": True,
+                "requests": [
+                    {"name": "a", "operation": "update", "path": "sys/audit/x", "data": {"type": "file"}},
+                ],
+            }
+        ),
+        "spec.selfInit.requests[0].path",
+        "cannot enable audit device via API",
     ),
 }
 """Case name -> (manifest, the field the error names, a phrase of the reason)."""

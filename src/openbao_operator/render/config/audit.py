@@ -38,21 +38,23 @@ def option_string(value: str | bool | int | float) -> str:
 
 
 def structured_options(
+    audit_type: str,
     file: FileAuditOptions | None,
     http: HttpAuditOptions | None,
     syslog: SyslogAuditOptions | None,
     socket: SocketAuditOptions | None,
 ) -> dict[str, str] | None:
-    """The options of whichever structured block is set (the API allows only the one matching the type)."""
+    """The options of the structured block that matches ``audit_type``; a block of another type is not used
+    (as in the reference operator; the API reports it as ignored)."""
     pairs: tuple[tuple[str, str | None], ...]
-    if file is not None:
+    if audit_type == "file" and file is not None:
         pairs = (("file_path", file.file_path), ("mode", file.mode))
-    elif http is not None:
+    elif audit_type == "http" and http is not None:
         headers = None if http.headers is None else _COMPACT_JSON.encode(http.headers)
         pairs = (("uri", http.uri), ("headers", headers))
-    elif syslog is not None:
+    elif audit_type == "syslog" and syslog is not None:
         pairs = (("facility", syslog.facility), ("tag", syslog.tag))
-    elif socket is not None:
+    elif audit_type == "socket" and socket is not None:
         pairs = (
             ("address", socket.address),
             ("socket_type", socket.socket_type),
@@ -64,7 +66,10 @@ def structured_options(
 
 
 def device_options(device: AuditDevice) -> Mapping[str, str]:
-    found = structured_options(device.file_options, device.http_options, device.syslog_options, device.socket_options)
+    """The structured options block of the device's type, else the raw ``options``."""
+    found = structured_options(
+        device.type, device.file_options, device.http_options, device.syslog_options, device.socket_options
+    )
     if found is not None:
         return found
     return {k: option_string(v) for k, v in (device.options or {}).items()}

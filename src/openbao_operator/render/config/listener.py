@@ -17,7 +17,6 @@ from openbao_operator.render import names
 from openbao_operator.render.hcl import Attr, Block, Item
 
 from .context import Context
-from .errors import ConfigRenderError
 from .version import TLS_AUTO_RELOAD
 
 MAX_REQUEST_DURATION = "90s"
@@ -33,10 +32,6 @@ def _proxy_protocol(ctx: Context) -> list[Item]:
     if listener is None or listener.proxy_protocol_behavior is None:
         return []
     behavior = listener.proxy_protocol_behavior
-    field = "spec.configuration.listener.proxyProtocolBehavior"
-    if behavior == "allow_any":
-        # The reference's enum value; OpenBao 2.7.2 stops with "unknown behavior type for proxy proto config".
-        raise ConfigRenderError(field, "OpenBao has no behavior 'allow_any'; use use_always or allow_authorized")
     addrs = listener.proxy_protocol_authorized_addrs
     if behavior != "use_always" and addrs:
         return [Attr("proxy_protocol_behavior", behavior), Attr("proxy_protocol_authorized_addrs", list(addrs))]

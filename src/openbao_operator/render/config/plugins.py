@@ -1,21 +1,27 @@
 """Declarative ``plugin "<type>" "<name>"`` blocks from spec.plugins (OpenBao >= 2.5).
 
 Why: ``image`` wins over ``command`` (as in the reference); ``args``/``env`` only when non-empty. The
-plugin directory they land in is the always-mounted ``plugin_directory``.
+plugin directory they land in is the always-mounted ``plugin_directory``. A plugin that has no effect is
+not written: below OpenBao 2.5 (no declarative plugins), or one OpenBao would skip with a warning
+(:func:`openbao_operator.api.configuration.plugin_problem`). The API reports those in FieldsIgnored.
 """
 
 from __future__ import annotations
 
+from openbao_operator.api.configuration import plugin_problem
 from openbao_operator.render.hcl import Attr, Block, Item
 
 from .context import Context
-from .version import DECLARATIVE_PLUGINS, require
+from .version import DECLARATIVE_PLUGINS
 
 
 def plugins(ctx: Context) -> list[Block]:
+    if ctx.version < DECLARATIVE_PLUGINS:
+        return []
     blocks: list[Block] = []
-    for i, p in enumerate(ctx.spec.plugins or ()):
-        require(ctx.version, DECLARATIVE_PLUGINS, f"spec.plugins[{i}]", "a declarative plugin")
+    for p in ctx.spec.plugins or ():
+        if plugin_problem(p) is not None:
+            continue
         body: list[Item] = []
         if p.image is not None:
             body.append(Attr("image", p.image))

@@ -15,7 +15,15 @@ Why:
 
 from __future__ import annotations
 
-from openbao_operator.api.seal import KMS_PLUGIN_TYPES, KmsPlugin, StaticSeal, UnsealConfig
+from openbao_operator.api.seal import (
+    KMS_PLUGIN_TYPES,
+    OCI_AUTH_TYPES,
+    STATIC_KEY_ID,
+    STATIC_KEY_PATH,
+    KmsPlugin,
+    StaticSeal,
+    UnsealConfig,
+)
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.hcl import Attr, Block, Item
 from openbao_operator.render.names import UNSEAL_PREVIOUS_KEY_FILE
@@ -79,7 +87,11 @@ def _options(unseal: UnsealConfig, ctx: Context) -> list[Item]:
         k = unseal.kmip
         assert k is not None
         if not k.kms_key_id:
-            raise ConfigRenderError(f"{_UNSEAL}.kmip.kmsKeyID", "required: OpenBao's kmip seal needs the key id")
+            raise ConfigRenderError(
+                f"{_UNSEAL}.kmip.kmsKeyID",
+                "required: set the id of the key on the KMIP server; OpenBao's kmip seal cannot start without it "
+                '(bao stops: "key id not found"). The reference operator has no such field',
+            )
         return _attrs(
             ("kms_key_id", k.kms_key_id),
             ("endpoint", k.address),
@@ -93,7 +105,7 @@ def _options(unseal: UnsealConfig, ctx: Context) -> list[Item]:
     if t == "ocikms":
         o = unseal.ocikms
         assert o is not None
-        api_key = None if o.auth_type is None else o.auth_type == "apikey"
+        api_key = OCI_AUTH_TYPES.get(o.auth_type) if o.auth_type is not None else None
         return _attrs(
             ("key_id", o.key_id),
             ("crypto_endpoint", o.crypto_endpoint),
@@ -122,8 +134,8 @@ def _static(static: StaticSeal | None, facts: RenderFacts) -> Block:
     without a live cluster (CLI) shows the spec's id of the first key. During a rotation the old key is
     OpenBao's ``previous_key``, read from its own Secret volume, until the data is rewrapped."""
     s = static or StaticSeal()
-    current_id = facts.unseal_key.key_id if facts.unseal_key is not None else s.current_key_id
-    body = [Attr("current_key_id", current_id), Attr("current_key", s.current_key)]
+    current_id = facts.unseal_key.key_id if facts.unseal_key is not None else s.current_key_id or STATIC_KEY_ID
+    body = [Attr("current_key_id", current_id), Attr("current_key", s.current_key or STATIC_KEY_PATH)]
     previous = facts.unseal_previous_key
     if previous is not None:
         body += [Attr("previous_key_id", previous.key_id), Attr("previous_key", f"file://{UNSEAL_PREVIOUS_KEY_FILE}")]
@@ -172,7 +184,8 @@ def seal(ctx: Context) -> list[Block]:
             raise ConfigRenderError(
                 f"{_UNSEAL}.kmsPlugin",
                 f"required for unseal type {unseal.type}: OpenBao {show(BUILTIN_VENDOR_SEALS_REMOVED)} removed the "
-                f"built-in {unseal.type} seal (spec.version is {show(ctx.version)})",
+                f'built-in {unseal.type} seal (bao stops: "unknown wrapper"; spec.version is {show(ctx.version)}); '
+                "name the KMS plugin that provides it",
             )
         return [Block("seal", (unseal.type,), tuple(options))]
     require(ctx.version, KMS_PLUGINS, f"{_UNSEAL}.kmsPlugin", "a KMS plugin seal")

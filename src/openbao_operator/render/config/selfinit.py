@@ -10,17 +10,24 @@ Why:
   description, options), ``sys/policies/`` (policy), ``sys/audit/`` (type, description, options). Other
   paths take the raw ``data`` with its JSON types kept (numbers stay numbers; the reference turned them
   into strings, quirk 6); JSON nulls are dropped (HCL has no null).
-- A policy is multi-line text, which an HCL string cannot hold safely, so it is sent base64-encoded: the
+- A policy (structured, or raw ``data.policy`` on sys/policies/) is multi-line text, which an HCL string
+  cannot hold safely, so it is sent base64-encoded: the
   ``sys/policies/acl`` endpoint decodes base64 policies, and the stored policy is byte-identical to the
   spec (proven against bao 2.7.2 in tests/integration/test_config_boot.py).
 - OpenBao refuses audit devices created through the API unless ``unsafe_allow_api_audit_creation`` is
-  set, so a ``sys/audit/`` request without it is an error pointing at spec.audit instead.
+  set (self-init then stops: "cannot enable audit device via API", and the cluster never initializes), so a
+  ``sys/audit/`` request without it, structured or raw, is an error pointing at spec.audit instead.
+- Raw ``data`` keeps its keys exactly: a key such as ``kubernetes.io/namespace`` or
+  ``https://example.com/claim`` (JWT ``bound_claims``) is written quoted, and OpenBao stores it as written.
 - The file is mounted into every pod, so every pod carries the requests: the controller must keep the
   StatefulSet at one replica until the cluster reports initialized (openbao-server.md §2, the self-init
   versus retry_join race); ``initialize`` never runs again on an initialized cluster, which is also why
   these blocks are left out of the restart hash.
-- A ``configure-autopilot`` request is appended (unless one of that name exists) with the reference's
-  defaults, overridden by spec.configuration.raft.autopilot: after self-init no token exists to set it later.
+- A ``configure-autopilot`` request is appended (unless one of that name exists) with the reference
+  operator's autopilot defaults (dead servers cleaned up after 5m, min_quorum max(3, replicas/2+1),
+  server_stabilization_time 10s), overridden by spec.configuration.raft.autopilot: after self-init no
+  token exists to set it later. (The reference's own self-init request says 24h, but its autopilot
+  reconciler then applies 5m through the API; 5m is what its clusters run with.)
 - ``spec.selfInit.oidc`` (the operator's own JWT auth) needs observed facts (issuer, keys) and is not
   rendered yet.
 """
@@ -31,7 +38,8 @@ import base64
 from typing import Any
 
 from openbao_operator.api import OpenBaoCluster
-from openbao_operator.api.selfinit import SelfInitRequest
+from openbao_operator.api.configuration import AutopilotConfig
+from openbao_operator.api.selfinit import SelfInitRequest, is_raw_policy
 from openbao_operator.render.hcl import Attr, Block, Item, Value
 
 from .audit import structured_options
@@ -62,19 +70,21 @@ def _json_value(value: Any) -> Value | None:
 
 
 def _payload(req: SelfInitRequest, where: str, ctx: Context) -> Value | None:
-    if req.path.startswith("sys/audit/") and req.audit_device is not None:
+    if req.path.startswith("sys/audit/"):
         conf = ctx.spec.configuration
         if conf is None or not conf.unsafe_allow_api_audit_creation:
             raise ConfigRenderError(
-                f"{where}.auditDevice",
-                "OpenBao refuses audit devices created through the API unless "
-                "spec.configuration.unsafeAllowAPIAuditCreation is true; declare the device in spec.audit instead",
+                f"{where}.{'auditDevice' if req.audit_device is not None else 'path'}",
+                "declare this audit device in spec.audit instead: OpenBao refuses to create audit devices "
+                'through the API ("cannot enable audit device via API") unless '
+                "spec.configuration.unsafeAllowAPIAuditCreation is true, and self-initialization stops there",
             )
+    if req.path.startswith("sys/audit/") and req.audit_device is not None:
         a = req.audit_device
         data: dict[str, Value] = {"type": a.type}
         if a.description:
             data["description"] = a.description
-        options = structured_options(a.file_options, a.http_options, a.syslog_options, a.socket_options)
+        options = structured_options(a.type, a.file_options, a.http_options, a.syslog_options, a.socket_options)
         if options:
             data["options"] = options
         return data
@@ -95,8 +105,14 @@ def _payload(req: SelfInitRequest, where: str, ctx: Context) -> Value | None:
             data["options"] = dict(e.options)
         return data
     if req.path.startswith("sys/policies/") and req.policy is not None:
-        return {"policy": base64.b64encode(req.policy.policy.encode()).decode("ascii")}
+        return {"policy": _b64(req.policy.policy)}
+    if is_raw_policy(req.path, req.data):
+        return _json_value({**req.data, "policy": _b64(req.data["policy"])})
     return _json_value(req.data)
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode("ascii")
 
 
 def _request_block(name: str, operation: str, path: str, data: Value | None, allow_failure: bool) -> Block:
@@ -109,25 +125,20 @@ def _request_block(name: str, operation: str, path: str, data: Value | None, all
 
 
 def _autopilot(ctx: Context) -> Block:
-    data: dict[str, Value] = {
-        "cleanup_dead_servers": True,
-        "dead_server_last_contact_threshold": "24h",
-        "min_quorum": 3,
-        "server_stabilization_time": "10s",
-    }
     raft = ctx.spec.configuration.raft if ctx.spec.configuration is not None else None
-    ap = raft.autopilot if raft is not None else None
-    if ap is not None:
-        for key, value in (
-            ("cleanup_dead_servers", ap.cleanup_dead_servers),
-            ("dead_server_last_contact_threshold", ap.dead_server_last_contact_threshold),
-            ("min_quorum", ap.min_quorum),
-            ("server_stabilization_time", ap.server_stabilization_time),
-            ("last_contact_threshold", ap.last_contact_threshold),
-            ("max_trailing_logs", ap.max_trailing_logs),
-        ):
-            if value is not None:
-                data[key] = value
+    ap = (raft.autopilot if raft is not None else None) or AutopilotConfig()
+    data: dict[str, Value] = {
+        "cleanup_dead_servers": ap.cleanup_dead_servers,
+        "dead_server_last_contact_threshold": ap.dead_server_last_contact_threshold,
+        "min_quorum": ap.min_quorum if ap.min_quorum is not None else max(3, ctx.spec.replicas // 2 + 1),
+        "server_stabilization_time": ap.server_stabilization_time or "10s",
+    }
+    for key, value in (
+        ("last_contact_threshold", ap.last_contact_threshold),
+        ("max_trailing_logs", ap.max_trailing_logs),
+    ):
+        if value is not None:
+            data[key] = value
     return _request_block(AUTOPILOT_REQUEST, "update", AUTOPILOT_PATH, data, False)
 
 

@@ -10,17 +10,21 @@ Why:
 - Value types follow OpenBao: integers bare, booleans bare. ``detect_deadlocks`` is OpenBao's comma list
   of lock names, so ``true`` means every lock it can watch (the reference wrote the string "true").
 - No ``disable_mlock``: mlock was removed from OpenBao and the key only logs "unknown field".
+- Plugin settings (``plugin_auto_download``, ``plugin_auto_register``, ``plugin_download_behavior``) exist from
+  OpenBao 2.5; below that they are not written (reported as ignored, as is a download behavior OpenBao does
+  not know: the reference's ``standard``/``direct``, which bao only warns about).
 """
 
 from __future__ import annotations
 
+from openbao_operator.api.configuration import OPENBAO_DOWNLOAD_BEHAVIORS
 from openbao_operator.render import names
 from openbao_operator.render.hcl import Attr, Item
 
 from .context import Context
 from .errors import ConfigRenderError
 from .seal import needs_auto_download
-from .version import DECLARATIVE_PLUGINS, require
+from .version import DECLARATIVE_PLUGINS
 
 DEADLOCK_LOCKS = "statelock,quotas,expiration"
 """Every lock OpenBao's detect_deadlocks can watch (OB docs configuration/index)."""
@@ -43,15 +47,15 @@ def _plugin_settings(ctx: Context) -> list[Item]:
             out.append(Attr("plugin_file_uid", p.file_uid))
         if p.file_permissions is not None:
             out.append(Attr("plugin_file_permissions", p.file_permissions))
+    if ctx.version < DECLARATIVE_PLUGINS:
+        return out
+    behavior = p.download_behavior if p is not None else None
     gated = (
-        ("plugin_auto_download", auto_download, "autoDownload"),
-        ("plugin_auto_register", p.auto_register if p is not None else None, "autoRegister"),
-        ("plugin_download_behavior", p.download_behavior if p is not None else None, "downloadBehavior"),
+        ("plugin_auto_download", auto_download),
+        ("plugin_auto_register", p.auto_register if p is not None else None),
+        ("plugin_download_behavior", behavior if behavior in OPENBAO_DOWNLOAD_BEHAVIORS else None),
     )
-    for key, value, field in gated:
-        if value is not None:
-            require(ctx.version, DECLARATIVE_PLUGINS, f"spec.configuration.plugin.{field}", key)
-            out.append(Attr(key, value))
+    out += [Attr(key, value) for key, value in gated if value is not None]
     return out
 
 

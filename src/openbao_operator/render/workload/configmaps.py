@@ -47,4 +47,4 @@ def backend_tls_wanted(cluster: OpenBaoCluster) -> bool:
         return False
     if gateway.backend_tls is not None and not gateway.backend_tls.enabled:
         return False
-    return cluster.spec.tls.enabled
+    return cluster.spec.tls.serves

@@ -76,6 +76,8 @@ def _endpoint_blocks(cluster: OpenBaoCluster) -> list[str]:
     network = cluster.spec.network
     blocks: list[str] = []
     for index, raw in enumerate((network.api_server_endpoint_i_ps if network else None) or []):
+        if not raw.strip():
+            continue  # names nothing (reported in FieldsIgnored)
         try:
             ip = ipaddress.ip_address(raw.strip())
         except ValueError as exc:
@@ -111,7 +113,7 @@ def external_ports(cluster: OpenBaoCluster) -> list[int]:
         elif unseal.type in ("awskms", "gcpckms", "azurekeyvault", "ocikms"):
             ports.append(CLOUD_KMS_PORT)
     tls = cluster.spec.tls
-    if tls.enabled and tls.mode == "ACME" and tls.acme is not None:
+    if tls.mode == "ACME" and tls.acme is not None:
         ports.append(_url_port(tls.acme.directory_url, 443))
     return sorted(set(ports))
 
@@ -134,7 +136,7 @@ def _unscoped_entry_points(cluster: OpenBaoCluster) -> list[str]:
         found.append("spec.ingress (the ingress controller's namespace is not set)")
     if spec.service is not None and spec.service.type in ("NodePort", "LoadBalancer"):
         found.append(f"spec.service.type {spec.service.type} (clients from outside the cluster)")
-    if spec.tls.enabled and spec.tls.mode == "ACME":
+    if spec.tls.mode == "ACME":  # ACME applies even with tls.enabled false, as in the reference
         found.append("spec.tls.mode ACME (the CA validates from its own servers)")
     return found
 
@@ -179,7 +181,7 @@ def network_policy(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest:
         ingress.append({"ports": _tcp(names.API_PORT)})
     ingress.extend(rule.to_json() for rule in (network.ingress_rules if network else None) or [])
 
-    dns_namespace = network.dns_namespace if network is not None else "kube-system"
+    dns_namespace = (network.dns_namespace if network is not None else None) or "kube-system"
     egress: list[dict[str, Any]] = [
         {"to": [_ns(dns_namespace)], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
     ]

@@ -77,7 +77,7 @@ def public_service(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest | No
 
 
 def acme_service(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest | None:
-    if not (cluster.spec.tls.enabled and cluster.spec.tls.mode == "ACME"):
+    if cluster.spec.tls.mode != "ACME":
         return None
     return {
         "apiVersion": "v1",

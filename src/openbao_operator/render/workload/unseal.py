@@ -16,13 +16,14 @@ compares them); it is not among the applied objects, so nothing can create it wi
 from __future__ import annotations
 
 from openbao_operator.api import OpenBaoCluster
+from openbao_operator.api.seal import STATIC_KEY_ID
 from openbao_operator.render import names
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.meta import Manifest, object_meta
 
 COMPONENT_LABEL = "openbao.org/component"
 ANNOTATION_KEY_ID = "openbao.org/unseal-key-id"
-DEFAULT_KEY_ID = "operator-generated-v1"
+DEFAULT_KEY_ID = STATIC_KEY_ID
 
 
 def uses_static_seal(cluster: OpenBaoCluster) -> bool:
@@ -33,7 +34,7 @@ def uses_static_seal(cluster: OpenBaoCluster) -> bool:
 def initial_key_id(cluster: OpenBaoCluster) -> str:
     unseal = cluster.spec.unseal
     static = unseal.static if unseal is not None else None
-    return static.current_key_id if static is not None else DEFAULT_KEY_ID
+    return (static.current_key_id if static is not None else None) or DEFAULT_KEY_ID
 
 
 def unseal_key_shape(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest | None:

@@ -12,7 +12,6 @@ plugin_file_uid                     = 100
 plugin_file_permissions             = "0750"
 plugin_auto_download                = true
 plugin_auto_register                = true
-plugin_download_behavior            = "standard"
 default_lease_ttl                   = "768h"
 max_lease_ttl                       = "8760h"
 cache_size                          = 131072
@@ -108,10 +107,6 @@ plugin "secret" "kv-extra" {
   sha256sum   = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
   args        = ["--log-level=info"]
   env         = ["PLUGIN_MODE=prod"]
-}
-plugin "auth" "local-auth" {
-  command   = "local-auth-plugin"
-  sha256sum = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 }
 telemetry {
   usage_gauge_period                     = "10m"
