@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .cluster import API_VERSION, KIND, OpenBaoCluster
-from .errors import FieldError, InvalidClusterError, field_errors
+from .errors import FieldError, InvalidClusterError, brief, field_errors
 
 
 def parse_cluster(document: Any) -> OpenBaoCluster:
@@ -20,7 +20,7 @@ def parse_cluster(document: Any) -> OpenBaoCluster:
                 FieldError(
                     "kind",
                     f"expected apiVersion {API_VERSION} and kind {KIND}, got "
-                    f"{document.get('apiVersion')!r} / {document.get('kind')!r}",
+                    f"{brief(document.get('apiVersion'))} / {brief(document.get('kind'))}",
                 )
             ]
         )

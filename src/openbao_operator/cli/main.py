@@ -6,6 +6,7 @@ result. Invalid input exits with status 2 and one line that names the field.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -15,9 +16,12 @@ import yaml
 
 from openbao_operator import __version__
 from openbao_operator.api import InvalidClusterError, OpenBaoCluster, parse_cluster
+from openbao_operator.api.cluster import NAMESPACE_MESSAGE
 from openbao_operator.api.crd import crd as build_crd
+from openbao_operator.api.errors import brief
 from openbao_operator.api.ignored import ignored_fields
-from openbao_operator.api.yamlio import dump_all, load_all
+from openbao_operator.api.types import DNS_LABEL_REGEX
+from openbao_operator.api.yamlio import ManifestYamlError, dump_all, load_all
 from openbao_operator.render.config import ConfigRenderError, render_config
 from openbao_operator.render.desired import render_desired
 from openbao_operator.render.facts import RenderFacts
@@ -30,6 +34,11 @@ def _fail(message: str) -> NoReturn:
     sys.exit(EXIT_INVALID)
 
 
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def read_clusters(path: str) -> list[OpenBaoCluster]:
     """Every OpenBaoCluster in a YAML file ('-' is standard input); other kinds are ignored."""
     try:
@@ -38,8 +47,8 @@ def read_clusters(path: str) -> list[OpenBaoCluster]:
         _fail(f"cannot read {path}: {exc.strerror or exc}")
     try:
         documents = load_all(text)
-    except yaml.YAMLError as exc:
-        _fail(f"{path}: not valid YAML: {' '.join(str(exc).split())}")
+    except (yaml.YAMLError, ManifestYamlError) as exc:
+        _fail(f"{path}: not valid YAML: {_one_line(str(exc))}")
     candidates = [d for d in documents if not isinstance(d, dict) or d.get("kind") == "OpenBaoCluster"]
     if not candidates:
         _fail(f"{path}: no OpenBaoCluster document found")
@@ -88,6 +97,8 @@ def render(
     Every object, as multi-document YAML in apply order (the unseal key Secret first, without its data:
     the key is created in the cluster only). With --config-hcl: the config.hcl of each cluster.
     """
+    if namespace is not None and (len(namespace) > 63 or re.fullmatch(DNS_LABEL_REGEX, namespace) is None):
+        _fail(f"--namespace: {NAMESPACE_MESSAGE} (got {brief(namespace)})")
     clusters = read_clusters(path)
     for cluster in clusters:
         for field in ignored_fields(cluster.spec):
