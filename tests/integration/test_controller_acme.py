@@ -1,8 +1,9 @@
 """ACME on the real control plane: no certificate volume, the ``<name>-acme`` Service, and the preflight's
 verdicts as conditions (controller/acme.py), with the operator as its ServiceAccount (deploy/ RBAC):
 
-- the Gateway API not served → ``TLSReady=False/GatewayAPIMissing`` (runs first, before this module installs
-  the Gateway API CRDs into the session's control plane; skipped if another module already did);
+- the Gateway API not served → ``TLSReady=False/GatewayAPIMissing`` (when another test of the session already
+  installed the Gateway API CRDs, they are removed for this test and installed again afterwards, so the
+  result does not depend on the order the tests run in);
 - with the CRDs (sigs.k8s.io/gateway-api v1.4.1 from the Go module cache, as test_render_dry_run): no
   passthrough, no Gateway, a Gateway without a TLS Passthrough listener → each
   ``ACMEGatewayNotConfiguredForPassthrough`` with its own message; the StatefulSet is applied throughout;
@@ -15,6 +16,7 @@ verdicts as conditions (controller/acme.py), with the operator as its ServiceAcc
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,7 +25,7 @@ from openbao_operator import kube
 from openbao_operator.controller import kinds
 from tests.integration.kubehelp import admin, eventually
 from tests.integration.operatorhelp import cluster_manifest, condition, crd, get_or_none, running_operator
-from tests.integration.test_render_dry_run import crds
+from tests.integration.test_render_dry_run import apply_crds, crds, gateway_api_crds, remove_crds
 from tests.peers.controlplane import ControlPlane
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240), pytest.mark.usefixtures("crd")]
@@ -52,6 +54,9 @@ async def _tls_reason(client: kube.KubeClient, name: str, namespace: str, reason
     return obj if condition(obj, "TLSReady").get("reason") == reason else None
 
 
+GATEWAY_API = "gateway.networking.k8s.io/v1"
+
+
 def _served(control_plane: ControlPlane, group_version: str) -> bool:
     try:
         control_plane.get_json(f"/apis/{group_version}")
@@ -60,11 +65,25 @@ def _served(control_plane: ControlPlane, group_version: str) -> bool:
     return True
 
 
+@pytest.fixture
+def gateway_api_absent(control_plane: ControlPlane) -> Iterator[ControlPlane]:
+    """The Gateway API not served during the test, whatever ran before; restored afterwards if it was."""
+    if not _served(control_plane, GATEWAY_API):
+        yield control_plane
+        return
+    documents = gateway_api_crds()
+    remove_crds(control_plane, documents, group_version=GATEWAY_API)
+    try:
+        yield control_plane
+    finally:
+        apply_crds(control_plane, documents)
+
+
 async def test_acme_renders_no_certificate_volume_and_reports_a_missing_gateway_api(
-    control_plane: ControlPlane, namespace: str
+    gateway_api_absent: ControlPlane, namespace: str
 ) -> None:
-    if _served(control_plane, "gateway.networking.k8s.io/v1"):
-        pytest.skip("the Gateway API CRDs are already installed in this session's control plane")
+    control_plane = gateway_api_absent
+    assert not _served(control_plane, GATEWAY_API)
     client = admin(control_plane, field_manager="test-user")
     try:
         async with running_operator(control_plane, namespace):
