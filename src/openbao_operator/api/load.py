@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .cluster import API_VERSION, KIND, OpenBaoCluster
+from .depth import DEPTH_MESSAGE, too_deep
 from .errors import FieldError, InvalidClusterError, brief, field_errors
 
 
@@ -24,6 +25,11 @@ def parse_cluster(document: Any) -> OpenBaoCluster:
                 )
             ]
         )
+    spec = document.get("spec")
+    deep = too_deep(spec) if isinstance(spec, dict) else None
+    if deep is not None:
+        # NB: before the models: nothing recursive may walk a spec nested arbitrarily deep.
+        raise InvalidClusterError([FieldError(f"spec.{deep}" if deep else "spec", DEPTH_MESSAGE)])
     try:
         return OpenBaoCluster.model_validate(document)
     except ValidationError as exc:

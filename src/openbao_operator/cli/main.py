@@ -18,6 +18,7 @@ from openbao_operator import __version__
 from openbao_operator.api import InvalidClusterError, OpenBaoCluster, parse_cluster
 from openbao_operator.api.cluster import NAMESPACE_MESSAGE
 from openbao_operator.api.crd import crd as build_crd
+from openbao_operator.api.depth import admission_policy as build_admission_policy
 from openbao_operator.api.errors import brief
 from openbao_operator.api.ignored import ignored_fields
 from openbao_operator.api.types import DNS_LABEL_REGEX
@@ -72,6 +73,12 @@ def main() -> None:
 def crd() -> None:
     """Print the OpenBaoCluster CustomResourceDefinition as YAML."""
     click.echo(dump_all([build_crd()]), nl=False)
+
+
+@main.command("admission-policy")
+def admission_policy() -> None:
+    """Print the ValidatingAdmissionPolicy (and binding) that bounds how deeply a spec nests, as YAML."""
+    click.echo(dump_all(build_admission_policy()), nl=False)
 
 
 @main.command()
@@ -130,13 +137,14 @@ def run() -> None:
 
     Settings come from environment variables prefixed OPENBAO_OPERATOR_ (see cli/settings.py), e.g.
     OPENBAO_OPERATOR_WATCH_NAMESPACE, OPENBAO_OPERATOR_KUBECONFIG, OPENBAO_OPERATOR_PROBE_ADDRESS.
-    Exits 0 on SIGTERM/SIGINT and 1 when leadership is lost (the replica restarts as a standby).
+    Exits 0 on SIGTERM/SIGINT and 1 when leadership is lost or the caches do not sync in time (the replica
+    restarts as a standby; the lease is released first).
     """
     import asyncio
 
     from pydantic import ValidationError
 
-    from openbao_operator.runtime import LeadershipLost
+    from openbao_operator.runtime import CacheSyncTimeout, LeadershipLost
 
     from .operator import run_operator
     from .settings import OperatorSettings
@@ -149,4 +157,7 @@ def run() -> None:
         asyncio.run(run_operator(settings))
     except LeadershipLost:
         click.echo("error: leadership lost; exiting so that this replica restarts as a standby", err=True)
+        sys.exit(1)
+    except CacheSyncTimeout as exc:
+        click.echo(f"error: {_one_line(str(exc))}; lease released, exiting so that a standby takes over", err=True)
         sys.exit(1)
