@@ -90,7 +90,9 @@ def _message(error: Mapping[str, Any]) -> str:
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         return f"{error['msg'].lower()} (got {brief(error.get('input'))})"
     message: str = error["msg"]
-    return message.removeprefix("Value error, ")
+    message = message.removeprefix("Value error, ")
+    # NB: a validator's own message may quote the input; keep the line short whatever it quoted
+    return message if len(message) <= 4 * ECHO_LIMIT else message[: 4 * ECHO_LIMIT - 3] + "..."
 
 
 def field_errors(exc: ValidationError) -> list[FieldError]:

@@ -31,7 +31,8 @@ EXIT_INVALID = 2
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    # NB: bounded here too, whatever a lower layer put into its message (the input may be megabytes)
+    click.echo(f"error: {_one_line(message, 360)}", err=True)
     sys.exit(EXIT_INVALID)
 
 

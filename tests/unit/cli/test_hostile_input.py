@@ -105,6 +105,8 @@ def test_a_namespace_that_is_not_a_dns_label_is_refused(tmp_path: Path) -> None:
         ("spec.replicas", "9" * 5_000),
         ("spec.podLabels", {"k" * 50_000: "v"}),
         ("spec.tolerations", [{"effect": "E" * 100_000}]),
+        # found by the fuzzer (seed 1, case 14746): the renderer's own message quoted the whole value
+        ("spec.network", {"apiServerEndpointIPs": ["9" * 100_000]}),
     ],
 )
 def test_echoed_values_are_bounded(tmp_path: Path, field: str, value: object) -> None:
