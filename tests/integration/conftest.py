@@ -165,6 +165,12 @@ def node_agent(
         agent.stop()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``before_gateway_api`` run first: they need a control plane in which no test has installed
+    the Gateway API CRDs yet (CRDs cannot be removed reliably within a session)."""
+    items.sort(key=lambda item: item.get_closest_marker("before_gateway_api") is None)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]

@@ -1,9 +1,9 @@
 """ACME on the real control plane: no certificate volume, the ``<name>-acme`` Service, and the preflight's
 verdicts as conditions (controller/acme.py), with the operator as its ServiceAccount (deploy/ RBAC):
 
-- the Gateway API not served → ``TLSReady=False/GatewayAPIMissing`` (when another test of the session already
-  installed the Gateway API CRDs, they are removed for this test and installed again afterwards, so the
-  result does not depend on the order the tests run in);
+- the Gateway API not served → ``TLSReady=False/GatewayAPIMissing`` (marked ``before_gateway_api``: the
+  session runs it before any test, so before any test installs the Gateway API CRDs, whatever the order or
+  subset of tests selected; deleting CRDs instead proved unreliable: their finalizer can stall for minutes);
 - with the CRDs (sigs.k8s.io/gateway-api v1.4.1 from the Go module cache, as test_render_dry_run): no
   passthrough, no Gateway, a Gateway without a TLS Passthrough listener → each
   ``ACMEGatewayNotConfiguredForPassthrough`` with its own message; the StatefulSet is applied throughout;
@@ -16,7 +16,6 @@ verdicts as conditions (controller/acme.py), with the operator as its ServiceAcc
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ from openbao_operator import kube
 from openbao_operator.controller import kinds
 from tests.integration.kubehelp import admin, eventually
 from tests.integration.operatorhelp import cluster_manifest, condition, crd, get_or_none, running_operator
-from tests.integration.test_render_dry_run import apply_crds, crds, gateway_api_crds, remove_crds
+from tests.integration.test_render_dry_run import crds
 from tests.peers.controlplane import ControlPlane
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240), pytest.mark.usefixtures("crd")]
@@ -65,25 +64,14 @@ def _served(control_plane: ControlPlane, group_version: str) -> bool:
     return True
 
 
-@pytest.fixture
-def gateway_api_absent(control_plane: ControlPlane) -> Iterator[ControlPlane]:
-    """The Gateway API not served during the test, whatever ran before; restored afterwards if it was."""
-    if not _served(control_plane, GATEWAY_API):
-        yield control_plane
-        return
-    documents = gateway_api_crds()
-    remove_crds(control_plane, documents, group_version=GATEWAY_API)
-    try:
-        yield control_plane
-    finally:
-        apply_crds(control_plane, documents)
-
-
+@pytest.mark.before_gateway_api
 async def test_acme_renders_no_certificate_volume_and_reports_a_missing_gateway_api(
-    gateway_api_absent: ControlPlane, namespace: str
+    control_plane: ControlPlane, namespace: str
 ) -> None:
-    control_plane = gateway_api_absent
-    assert not _served(control_plane, GATEWAY_API)
+    assert not _served(control_plane, GATEWAY_API), (
+        "the Gateway API CRDs are already installed: this test must run first (marker before_gateway_api, "
+        "tests/integration/conftest.py)"
+    )
     client = admin(control_plane, field_manager="test-user")
     try:
         async with running_operator(control_plane, namespace):

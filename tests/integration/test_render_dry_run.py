@@ -140,8 +140,9 @@ def openbao_crd(control_plane: ControlPlane) -> bool:
     return True
 
 
-def gateway_api_crds() -> list[dict[str, Any]]:
-    """The Gateway API CRDs (experimental channel) from the Go module cache (or proxy)."""
+@pytest.fixture(scope="session")
+def crds(control_plane: ControlPlane) -> ControlPlane:
+    """The Gateway API CRDs (experimental channel) installed."""
     try:
         from tests.peers.install import go_env, go_mod_download
 
@@ -156,27 +157,7 @@ def gateway_api_crds() -> list[dict[str, Any]]:
         if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"
     ]
     assert documents, f"no Gateway API CRDs under {crd_dir}"
-    return documents
-
-
-def remove_crds(plane: ControlPlane, documents: list[dict[str, Any]], *, group_version: str) -> None:
-    """Delete the CRDs and wait (bounded) until the API server no longer serves ``group_version``."""
-    for crd in documents:
-        name = crd["metadata"]["name"]
-        status, body, _ = call(plane, "DELETE", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}", None)
-        assert status in (200, 202, 404), f"deleting CRD {name}: HTTP {status}: {body}"
-    deadline = time.monotonic() + 90
-    paths = [f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{c['metadata']['name']}" for c in documents]
-    for path in [f"/apis/{group_version}", *paths]:
-        while call(plane, "GET", path, None)[0] != 404:
-            assert time.monotonic() < deadline, f"{path} still there 90s after the CRDs were deleted"
-            time.sleep(0.5)
-
-
-@pytest.fixture(scope="session")
-def crds(control_plane: ControlPlane) -> ControlPlane:
-    """The Gateway API CRDs (experimental channel) installed."""
-    apply_crds(control_plane, gateway_api_crds())
+    apply_crds(control_plane, documents)
     return control_plane
 
 
