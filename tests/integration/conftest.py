@@ -1,9 +1,9 @@
 """Session fixtures for integration tests: one real control plane, a registry, cosign and bao servers.
 
 Why here: every integration test shares one control plane per session (starting it costs seconds, not
-minutes, on the warm path) and gets a fresh namespace of its own. A missing or broken peer fails the run
-when ``CI=true`` and is skipped locally with the install command in the message; it is never silently
-skipped. When a test fails, the tails of all peer logs are attached to its report.
+minutes, on the warm path) and gets a fresh namespace of its own. A missing or broken peer fails the test
+with the install command in the message (tests/skip_policy.py: only ``OPENBAO_TESTS_ALLOW_SKIP=1``, typed by
+hand, turns that into a skip). When a test fails, the tails of all peer logs are attached to its report.
 """
 
 from __future__ import annotations
@@ -25,18 +25,15 @@ from tests.peers.controlplane import ControlPlane, start_control_plane
 from tests.peers.nodeagent import NodeAgent
 from tests.peers.procs import ALL_LOGS, PeerError, tail
 from tests.peers.registry import Cosign, Registry, start_registry
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+from tests.skip_policy import unavailable
 
 
 def peer_unavailable(message: str) -> NoReturn:
-    """Fail under CI, skip locally; both say how to install the peers."""
+    """Fail the test (skip only with the explicit opt-out), saying how to install the peers."""
     text = f"test peer unavailable: {message}"
     if pins.INSTALL_HINT not in text:
         text += f"; {pins.INSTALL_HINT}"
-    if IN_CI:
-        pytest.fail(text, pytrace=False)
-    pytest.skip(text)
+    unavailable(text)
 
 
 @pytest.fixture(scope="session")
@@ -166,6 +163,12 @@ def node_agent(
         yield agent
     finally:
         agent.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``before_gateway_api`` run first: they need a control plane in which no test has installed
+    the Gateway API CRDs yet (CRDs cannot be removed reliably within a session)."""
+    items.sort(key=lambda item: item.get_closest_marker("before_gateway_api") is None)
 
 
 @pytest.hookimpl(wrapper=True)

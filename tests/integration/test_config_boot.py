@@ -36,16 +36,18 @@ from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.statefulset import server_args
 from tests.integration import netns
 from tests.integration.config_pods import PodBao, PodFiles
+from tests.integration.conftest import peer_unavailable
 from tests.peers import pins
 from tests.peers.certs import TestCA
 from tests.peers.controlplane import ControlPlane
 from tests.peers.procs import PeerProcess, run_checked, wait_until
+from tests.skip_policy import require
 from tests.unit.render.config_cases import SEAL_BLOCKS, SHA, cluster, manifest
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.timeout(240),
-    pytest.mark.skipif(not netns.available(), reason="needs root and `ip netns` (network namespace per pod)"),
+    pytest.mark.usefixtures("pod_networking"),
 ]
 
 UNKNOWN = "unknown or unsupported field"
@@ -53,11 +55,17 @@ SA = "bao-sa"
 
 
 @pytest.fixture
+def pod_networking() -> None:
+    """These tests run each pod in its own network namespace: without that capability they cannot run."""
+    require(netns.available(), "pod networking needs root and `ip netns` (a network namespace per pod)")
+
+
+@pytest.fixture
 def bao_bin() -> Path:
     try:
         return pins.bao_binary()
     except pins.PeerMissingError as exc:
-        pytest.skip(str(exc))
+        peer_unavailable(str(exc))
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from tests.integration.test_config_boot import (  # the fixtures are shared with
     kube_ns,  # noqa: F401
     network,  # noqa: F401
     pod_env,
+    pod_networking,  # noqa: F401
     pods,  # noqa: F401
     render,
     sa_files,
@@ -42,7 +43,7 @@ from tests.unit.render.config_cases import cluster, manifest
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.timeout(300),
-    pytest.mark.skipif(not netns.available(), reason="needs root and `ip netns` (network namespace per pod)"),
+    pytest.mark.usefixtures("pod_networking"),
 ]
 
 

@@ -138,7 +138,7 @@ async def test_hand_edit_reverted_foreign_fields_kept_no_write_loop(
     gitops = admin(control_plane, field_manager="gitops-tool")
     counter = kube.RequestCounter()
     try:
-        async with running_operator(control_plane, namespace, counter=counter, resync_seconds=3):
+        async with running_operator(control_plane, namespace, counter=counter, resync_seconds=3) as operator:
             await client.apply(cluster_manifest("edit", namespace))
             await eventually(lambda: converged(client, "edit", namespace), what="converged", within=30)
             original = (await client.get(kinds.CONFIGMAP, "edit-config", namespace=namespace))["data"]
@@ -171,7 +171,10 @@ async def test_hand_edit_reverted_foreign_fields_kept_no_write_loop(
             await eventually(restored, what="config.hcl restored", within=15)
             await asyncio.sleep(4)  # a resync after the revert
             counter.reset()
+            before = reconciles(operator)
             await asyncio.sleep(10)
+            # NB: "no writes" means something only if reconciles ran meanwhile (resync every 3 s).
+            assert reconciles(operator) - before >= 2, "no reconcile ran: the no-write check would prove nothing"
             assert writes(counter) == [], f"write loop: {writes(counter)}"
             svc = await client.get(kinds.SERVICE, "edit", namespace=namespace)
             assert svc["metadata"]["annotations"]["example.com/owner"] == "team-a"

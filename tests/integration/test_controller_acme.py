@@ -1,8 +1,9 @@
 """ACME on the real control plane: no certificate volume, the ``<name>-acme`` Service, and the preflight's
 verdicts as conditions (controller/acme.py), with the operator as its ServiceAccount (deploy/ RBAC):
 
-- the Gateway API not served → ``TLSReady=False/GatewayAPIMissing`` (runs first, before this module installs
-  the Gateway API CRDs into the session's control plane; skipped if another module already did);
+- the Gateway API not served → ``TLSReady=False/GatewayAPIMissing`` (marked ``before_gateway_api``: the
+  session runs it before any test, so before any test installs the Gateway API CRDs, whatever the order or
+  subset of tests selected; deleting CRDs instead proved unreliable: their finalizer can stall for minutes);
 - with the CRDs (sigs.k8s.io/gateway-api v1.4.1 from the Go module cache, as test_render_dry_run): no
   passthrough, no Gateway, a Gateway without a TLS Passthrough listener → each
   ``ACMEGatewayNotConfiguredForPassthrough`` with its own message; the StatefulSet is applied throughout;
@@ -52,6 +53,9 @@ async def _tls_reason(client: kube.KubeClient, name: str, namespace: str, reason
     return obj if condition(obj, "TLSReady").get("reason") == reason else None
 
 
+GATEWAY_API = "gateway.networking.k8s.io/v1"
+
+
 def _served(control_plane: ControlPlane, group_version: str) -> bool:
     try:
         control_plane.get_json(f"/apis/{group_version}")
@@ -60,11 +64,14 @@ def _served(control_plane: ControlPlane, group_version: str) -> bool:
     return True
 
 
+@pytest.mark.before_gateway_api
 async def test_acme_renders_no_certificate_volume_and_reports_a_missing_gateway_api(
     control_plane: ControlPlane, namespace: str
 ) -> None:
-    if _served(control_plane, "gateway.networking.k8s.io/v1"):
-        pytest.skip("the Gateway API CRDs are already installed in this session's control plane")
+    assert not _served(control_plane, GATEWAY_API), (
+        "the Gateway API CRDs are already installed: this test must run first (marker before_gateway_api, "
+        "tests/integration/conftest.py)"
+    )
     client = admin(control_plane, field_manager="test-user")
     try:
         async with running_operator(control_plane, namespace):

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.peers.bao import BaoServer, pod_layout_available
+from tests.skip_policy import require
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -46,8 +47,8 @@ def test_bao_raft_tls_static_seal_unseals_after_restart(bao_factory: Callable[..
     _boot_init_restart(bao_factory(name="bao-plain"))
 
 
-@pytest.mark.skipif(not pod_layout_available(), reason="pod-like layout needs root and `unshare -m`")
 def test_bao_boots_with_pod_paths(bao_factory: Callable[..., BaoServer]) -> None:
+    require(pod_layout_available(), "the pod-like file layout needs root and `unshare -m`")
     server = bao_factory(name="bao-pod", pod_layout=True)
     assert str(server.config) == "/etc/bao/config/config.hcl"
     _boot_init_restart(server)

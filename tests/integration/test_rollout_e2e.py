@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import functools
 import os
 import time
 from collections.abc import AsyncIterator
@@ -99,6 +100,18 @@ async def wait_available(client: kube.KubeClient, namespace: str, name: str, *, 
         return obj if ok else None
 
     return await eventually(probe, what=f"{name} Available", within=within, interval=0.5)
+
+
+async def _active(client: kube.KubeClient, namespace: str, name: str) -> str | None:
+    """The one pod labelled active by OpenBao's service registration (None while there is not exactly one)."""
+    pods = await _pods(client, namespace, name)
+    actives = [p["metadata"]["name"] for p in pods if _labels(p).get("openbao-active") == "true"]
+    return str(actives[0]) if len(actives) == 1 else None
+
+
+async def _not_active(client: kube.KubeClient, namespace: str, name: str, pod: str) -> bool:
+    now = await _active(client, namespace, name)
+    return now is not None and now != pod
 
 
 async def check_one_raft_cluster(c: AgentCluster, client: kube.KubeClient, token: str, *, replicas: int) -> str:
@@ -278,7 +291,7 @@ async def _async(value: bool) -> bool:
     return value
 
 
-async def test_scale_3_to_5_to_3_keeps_data_and_leaves_three_voters(
+async def test_scale_3_to_5_to_3_to_1_keeps_data_and_steps_a_leaving_leader_down(
     control_plane: ControlPlane, node_agent: NodeAgent, namespace: str, tmp_path: Path, peer_logs: Path
 ) -> None:
     node_agent.adopt_namespace(namespace)
@@ -299,26 +312,6 @@ async def test_scale_3_to_5_to_3_keeps_data_and_leaves_three_voters(
         await check_one_raft_cluster(c, client, token, replicas=5)
         up_s = time.monotonic() - started
 
-        # move leadership onto a leaving pod (3 or 4), so the scale-down must step it down first
-        leaving = {c.pod(3), c.pod(4)}
-        for _ in range(12):
-            actives = [
-                p["metadata"]["name"]
-                for p in await _pods(client, namespace, name)
-                if _labels(p).get("openbao-active") == "true"
-            ]
-            if len(actives) == 1 and actives[0] in leaving:
-                break
-            if len(actives) == 1:
-                await asyncio.to_thread(c.bao, actives[0], "operator", "step-down", token=token, check=False)
-            await asyncio.sleep(3)
-        actives = [
-            p["metadata"]["name"]
-            for p in await _pods(client, namespace, name)
-            if _labels(p).get("openbao-active") == "true"
-        ]
-        leader_was_leaving = len(actives) == 1 and actives[0] in leaving
-
         started = time.monotonic()
         await client.apply(manifest(name=name, namespace=namespace, replicas=3))
 
@@ -333,9 +326,32 @@ async def test_scale_3_to_5_to_3_keeps_data_and_leaves_three_voters(
         assert got.stdout.strip() == "at-3"
         events = (await client.list(EVENT, namespace=namespace)).items
         assert any(e.get("reason") == "RaftPeersRemoved" for e in events)
-        if leader_was_leaving:
-            assert any(e.get("reason") == "SteppedDown" for e in events)
-    print(f"\nscale 3->5 {up_s:.1f} s, 5->3 {down_s:.1f} s (leader among the leaving pods: {leader_was_leaving})")
+
+        # 3 -> 1 with the leader among the leaving pods (1 and 2): the operator must step it down first. A
+        # step-down hands raft leadership to the first most-up-to-date voter in the raft configuration (join
+        # order: pod 0 first), so from pod 0 one step-down moves it to pod 1; the loop is bounded.
+        for _ in range(5):
+            leader = await eventually(lambda: _active(client, namespace, name), what="one active pod", within=60)
+            if leader != c.pod(0):
+                break
+            await asyncio.to_thread(c.bao, leader, "operator", "step-down", token=token)
+            await eventually(functools.partial(_not_active, client, namespace, name, leader), what="a new leader")
+        assert leader in {c.pod(1), c.pod(2)}, f"leadership never left pod 0 (still {leader})"
+        await client.apply(manifest(name=name, namespace=namespace, replicas=1))
+
+        async def one_pod() -> bool:
+            return [p["metadata"]["name"] for p in await _pods(client, namespace, name)] == [c.pod(0)]
+
+        await eventually(one_pod, what="pods 1 and 2 gone", within=120, interval=0.5)
+        await wait_available(client, namespace, name, within=120)
+        assert await check_one_raft_cluster(c, client, token, replicas=1) == c.pod(0)
+        got = await asyncio.to_thread(c.bao, c.pod(0), "kv", "get", "-field=written", "kv/scale", token=token)
+        assert got.stdout.strip() == "at-3"
+        events = (await client.list(EVENT, namespace=namespace)).items
+        stepped = [e for e in events if e.get("reason") == "SteppedDown"]
+        assert stepped, "the leaving leader was not stepped down before the scale-down"
+        assert any(leader in str(e.get("note")) for e in stepped), [e.get("note") for e in stepped]
+    print(f"\nscale 3->5 {up_s:.1f} s, 5->3 {down_s:.1f} s; 3->1 stepped the leaving leader {leader} down first")
 
 
 async def test_a_replacement_never_ready_halts_the_rollout_and_fixing_the_spec_resumes_it(

@@ -151,3 +151,32 @@ async def test_namespace_scoping_and_cluster_wide(control_plane: ControlPlane, n
     finally:
         await client.delete(CM, f"there-{namespace}", namespace="default")
         await client.close()
+
+
+async def test_an_unexpected_exception_is_logged_and_retried_never_the_end_of_the_informer(
+    control_plane: ControlPlane, namespace: str
+) -> None:
+    """A bug (here: a transform that fails twice on one object) must not silently kill the cache."""
+    client = admin(control_plane)
+    failures: list[str] = []
+
+    def flaky(obj: kube.Manifest) -> kube.Manifest:
+        if obj["metadata"]["name"] == "boom" and len(failures) < 2:
+            failures.append(obj["metadata"]["name"])
+            raise RuntimeError("a bug in a transform")
+        return obj
+
+    informer = Informer(
+        client, CM, rng=random.Random(6), namespace=namespace, transform=flaky, retry_base=0.05, retry_cap=0.2
+    )
+    try:
+        await client.create(configmap(namespace, "boom", {}))
+        async with running(informer) as task:
+            await asyncio.wait_for(informer.synced.wait(), 10)
+            assert not task.done()
+            assert "boom" in _names(informer)
+            assert informer.running
+        assert failures == ["boom", "boom"]
+        assert informer.lists == 3, "each failed attempt started over with a LIST"
+    finally:
+        await client.close()

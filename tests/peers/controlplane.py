@@ -125,15 +125,28 @@ class ControlPlane:
 
         Returns the HTTP status and the decoded JSON body (a Status object for errors).
         """
+        status, data = self.raw_request(method, path, body=body, content_type=content_type, timeout=timeout)
+        return status, json.loads(data or b"null")
+
+    def raw_request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+        timeout: float = 30.0,
+    ) -> tuple[int, bytes]:
+        """:meth:`request` without decoding the answer (objects nested deeper than Python's decoders go)."""
         ctx = _ssl_context(ca=self.ca.files.cert, cert=self.admin_cert)
         req = urllib.request.Request(  # noqa: S310 - the URL is our loopback API server
             f"{self.server}{path}", data=body, method=method, headers={"Content-Type": content_type}
         )
         try:
             with urllib.request.urlopen(req, timeout=timeout, context=ctx) as resp:  # noqa: S310
-                return int(resp.status), json.loads(resp.read() or b"null")
+                return int(resp.status), resp.read()
         except urllib.error.HTTPError as exc:
-            return int(exc.code), json.loads(exc.read() or b"null")
+            return int(exc.code), exc.read()
 
     def service_account_kubeconfig(
         self,

@@ -43,6 +43,10 @@ _PATHS = {
     "ClusterRoleBinding": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{name}",
     "CustomResourceDefinition": "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}",
     "OpenBaoCluster": "/apis/openbao.org/v1alpha1/namespaces/{namespace}/openbaoclusters/{name}",
+    "ValidatingAdmissionPolicy": "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/{name}",
+    "ValidatingAdmissionPolicyBinding": (
+        "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/{name}"
+    ),
 }
 
 
@@ -148,6 +152,7 @@ def operator_env(
     lease: tuple[float, float, float] = (15.0, 10.0, 2.0),
     log_format: str = "console",
     workers: int = 16,
+    cache_sync_timeout: float = 120.0,
 ) -> dict[str, str]:
     """Environment for ``openbao-operator run`` as ``identity``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENBAO_OPERATOR_", "KUBERNETES_SERVICE"))}
@@ -163,6 +168,7 @@ def operator_env(
         OPENBAO_OPERATOR_RETRY_PERIOD=str(lease[2]),
         OPENBAO_OPERATOR_LOG_FORMAT=log_format,
         OPENBAO_OPERATOR_WORKERS=str(workers),
+        OPENBAO_OPERATOR_CACHE_SYNC_TIMEOUT=str(cache_sync_timeout),
         OPENBAO_OPERATOR_API_SERVER_CIDR="127.0.0.1/32",
         PYTHONUNBUFFERED="1",
     )

@@ -40,6 +40,9 @@ API_VERSION = f"{GROUP}/{VERSION}"
 KIND = "OpenBaoCluster"
 PLURAL = "openbaoclusters"
 
+NAMESPACE_MESSAGE = "must be a DNS label of at most 63 characters: lower-case letters, digits and '-'"
+"""What a namespace may be (the API server's rule; `render` checks it because its input never met one)."""
+
 MAX_NAME_LENGTH = 52
 """Longest cluster name: the StatefulSet's pods get a controller-revision-hash label `<name>-<10 chars>`,
 and label values are limited to 63 characters."""
@@ -155,8 +158,8 @@ class ObjectMeta(ApiModel):
         ),
     ]
     """Cluster name; prefixes every object the operator creates."""
-    namespace: str | None = None
-    """Namespace of the cluster."""
+    namespace: Annotated[str, Pattern(DNS_LABEL_REGEX, NAMESPACE_MESSAGE, 63)] | None = None
+    """Namespace of the cluster (it is written into config.hcl's go-discover ``auto_join`` string)."""
     labels: dict[str, str] | None = None
     """Labels."""
     annotations: dict[str, str] | None = None

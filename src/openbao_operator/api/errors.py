@@ -2,11 +2,16 @@
 
 The CLI prints the first as one line; the operator puts them into the ConfigurationValid condition.
 The path uses the manifest's JSON names, the same path the API server names for the same mistake.
+
+Every piece of the input that a message echoes (a value, a map key in a path) goes through :func:`brief`:
+an error about a 100 kB string, or about a list that YAML aliases expand to millions of items, must stay
+one short line and cost no more than reading its first few elements.
 """
 
 from __future__ import annotations
 
 import re
+import reprlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +19,21 @@ from typing import Any
 from pydantic import ValidationError
 
 from .base import RULE_ERROR_TYPE
+
+ECHO_LIMIT = 80
+"""Characters of the input an error message may quote."""
+
+_REPR = reprlib.Repr()  # NB: keyword arguments to Repr() need Python 3.12
+_REPR.maxlevel = 2
+_REPR.maxdict = _REPR.maxlist = _REPR.maxtuple = _REPR.maxset = 4
+_REPR.maxstring = _REPR.maxother = ECHO_LIMIT
+
+
+def brief(value: Any) -> str:
+    """A short repr of ``value``: bounded in length and in the work done, whatever its size or depth."""
+    text = _REPR.repr(value)
+    return text if len(text) <= ECHO_LIMIT else text[: ECHO_LIMIT - 3] + "..."
+
 
 # pydantic puts validator and union-member tags into `loc`; they are not part of the manifest's path.
 _TAG = re.compile(r"^(?:[a-z-]+\[.*\]|str|int|float|bool|list|dict|none|json-or-python\[.*\])$")
@@ -53,6 +73,7 @@ def _join(loc: Sequence[int | str]) -> str:
         if isinstance(part, int):
             path += f"[{part}]"
         elif not _TAG.match(part):
+            part = part if len(part) <= ECHO_LIMIT else brief(part)  # a user's map key can be any length
             path += f".{part}" if path else part
     return path
 
@@ -65,11 +86,13 @@ def _message(error: Mapping[str, Any]) -> str:
         return "unknown field"
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
-        return f"unsupported value {error.get('input')!r}: must be one of {expected}"
+        return f"unsupported value {brief(error.get('input'))}: must be one of {expected}"
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        return f"{error['msg'].lower()} (got {error.get('input')!r})"
+        return f"{error['msg'].lower()} (got {brief(error.get('input'))})"
     message: str = error["msg"]
-    return message.removeprefix("Value error, ")
+    message = message.removeprefix("Value error, ")
+    # NB: a validator's own message may quote the input; keep the line short whatever it quoted
+    return message if len(message) <= 4 * ECHO_LIMIT else message[: 4 * ECHO_LIMIT - 3] + "..."
 
 
 def field_errors(exc: ValidationError) -> list[FieldError]:
@@ -79,7 +102,7 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
         path = _join(error["loc"])
         message = _message(error)
         if error["loc"][-1:] == ("[key]",):
-            message = f"key {error['loc'][-2]!r} {message}"
+            message = f"key {brief(error['loc'][-2])} {message}"
         if error["type"] == RULE_ERROR_TYPE:
             rel = error.get("ctx", {}).get("field", "")
             if rel:

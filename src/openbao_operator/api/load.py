@@ -7,7 +7,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from .cluster import API_VERSION, KIND, OpenBaoCluster
-from .errors import FieldError, InvalidClusterError, field_errors
+from .depth import DEPTH_MESSAGE, too_deep
+from .errors import FieldError, InvalidClusterError, brief, field_errors
 
 
 def parse_cluster(document: Any) -> OpenBaoCluster:
@@ -20,10 +21,15 @@ def parse_cluster(document: Any) -> OpenBaoCluster:
                 FieldError(
                     "kind",
                     f"expected apiVersion {API_VERSION} and kind {KIND}, got "
-                    f"{document.get('apiVersion')!r} / {document.get('kind')!r}",
+                    f"{brief(document.get('apiVersion'))} / {brief(document.get('kind'))}",
                 )
             ]
         )
+    spec = document.get("spec")
+    deep = too_deep(spec) if isinstance(spec, dict) else None
+    if deep is not None:
+        # NB: before the models: nothing recursive may walk a spec nested arbitrarily deep.
+        raise InvalidClusterError([FieldError(f"spec.{deep}" if deep else "spec", DEPTH_MESSAGE)])
     try:
         return OpenBaoCluster.model_validate(document)
     except ValidationError as exc:

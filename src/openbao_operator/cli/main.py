@@ -6,6 +6,7 @@ result. Invalid input exits with status 2 and one line that names the field.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -15,9 +16,13 @@ import yaml
 
 from openbao_operator import __version__
 from openbao_operator.api import InvalidClusterError, OpenBaoCluster, parse_cluster
+from openbao_operator.api.cluster import NAMESPACE_MESSAGE
 from openbao_operator.api.crd import crd as build_crd
+from openbao_operator.api.depth import admission_policy as build_admission_policy
+from openbao_operator.api.errors import brief
 from openbao_operator.api.ignored import ignored_fields
-from openbao_operator.api.yamlio import dump_all, load_all
+from openbao_operator.api.types import DNS_LABEL_REGEX
+from openbao_operator.api.yamlio import ManifestYamlError, dump_all, load_all
 from openbao_operator.render.config import ConfigRenderError, RenderedConfig, render_config
 from openbao_operator.render.desired import render_desired
 from openbao_operator.render.facts import RenderFacts
@@ -29,8 +34,14 @@ EXIT_INVALID = 2
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    # NB: bounded here too, whatever a lower layer put into its message (the input may be megabytes)
+    click.echo(f"error: {_one_line(message, 360)}", err=True)
     sys.exit(EXIT_INVALID)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def read_clusters(path: str) -> list[OpenBaoCluster]:
@@ -41,8 +52,8 @@ def read_clusters(path: str) -> list[OpenBaoCluster]:
         _fail(f"cannot read {path}: {exc.strerror or exc}")
     try:
         documents = load_all(text)
-    except yaml.YAMLError as exc:
-        _fail(f"{path}: not valid YAML: {' '.join(str(exc).split())}")
+    except (yaml.YAMLError, ManifestYamlError) as exc:
+        _fail(f"{path}: not valid YAML: {_one_line(str(exc))}")
     candidates = [d for d in documents if not isinstance(d, dict) or d.get("kind") == "OpenBaoCluster"]
     if not candidates:
         _fail(f"{path}: no OpenBaoCluster document found")
@@ -88,6 +99,12 @@ def crd() -> None:
     click.echo(dump_all([build_crd()]), nl=False)
 
 
+@main.command("admission-policy")
+def admission_policy() -> None:
+    """Print the ValidatingAdmissionPolicy (and binding) that bounds how deeply a spec nests, as YAML."""
+    click.echo(dump_all(build_admission_policy()), nl=False)
+
+
 @main.command()
 @click.option("-f", "--filename", "path", required=True, help="Manifest with an OpenBaoCluster ('-' for stdin).")
 @click.option(
@@ -115,6 +132,8 @@ def render(
     root token) are named on stderr, never printed: create none of them by hand. With --config-hcl: the
     config.hcl of each cluster (and its self-init file).
     """
+    if namespace is not None and (len(namespace) > 63 or re.fullmatch(DNS_LABEL_REGEX, namespace) is None):
+        _fail(f"--namespace: {NAMESPACE_MESSAGE} (got {brief(namespace)})")
     clusters = read_clusters(path)
     for cluster in clusters:
         for field in ignored_fields(cluster.spec):
@@ -150,13 +169,14 @@ def run() -> None:
 
     Settings come from environment variables prefixed OPENBAO_OPERATOR_ (see cli/settings.py), e.g.
     OPENBAO_OPERATOR_WATCH_NAMESPACE, OPENBAO_OPERATOR_KUBECONFIG, OPENBAO_OPERATOR_PROBE_ADDRESS.
-    Exits 0 on SIGTERM/SIGINT and 1 when leadership is lost (the replica restarts as a standby).
+    Exits 0 on SIGTERM/SIGINT and 1 when leadership is lost or the caches do not sync in time (the replica
+    restarts as a standby; the lease is released first).
     """
     import asyncio
 
     from pydantic import ValidationError
 
-    from openbao_operator.runtime import LeadershipLost
+    from openbao_operator.runtime import CacheSyncTimeout, LeadershipLost
 
     from .operator import run_operator
     from .settings import OperatorSettings
@@ -169,4 +189,7 @@ def run() -> None:
         asyncio.run(run_operator(settings))
     except LeadershipLost:
         click.echo("error: leadership lost; exiting so that this replica restarts as a standby", err=True)
+        sys.exit(1)
+    except CacheSyncTimeout as exc:
+        click.echo(f"error: {_one_line(str(exc))}; lease released, exiting so that a standby takes over", err=True)
         sys.exit(1)

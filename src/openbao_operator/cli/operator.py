@@ -98,8 +98,22 @@ async def build(
             retry_period=settings.retry_period,
         )
     host, port = settings.probe_host_port()
+    events = runtime.EventRecorder(client, controller="openbao.org/openbao-operator", instance=settings.identity)
+
+    async def undecodable(bad: kube.UndecodableObject) -> None:
+        if bad.name:  # NB: an object whose name cannot be read cannot carry an Event; the informer logged it
+            note = f"The operator cannot decode this object and ignores it until it changes: {bad.reason}"
+            await events.record(bad.stub(), type="Warning", reason="Undecodable", action="Decode", note=note)
+
     manager = runtime.Manager(
-        client, registry=registry or CollectorRegistry(), rng=rng, lease=lease, host=host, port=port
+        client,
+        registry=registry or CollectorRegistry(),
+        rng=rng,
+        lease=lease,
+        host=host,
+        port=port,
+        sync_timeout=settings.cache_sync_timeout,
+        on_undecodable=undecodable,
     )
     queue = manager.queue(CONTROLLER)
     scopes: list[str | None] = list(settings.namespaces()) or [None]
@@ -131,7 +145,6 @@ async def build(
         caches[rt] = MergedCache(stores)
 
     reader = Reader(client, caches=caches)
-    events = runtime.EventRecorder(client, controller="openbao.org/openbao-operator", instance=settings.identity)
     verifier = ImageVerifier()
     config = ReconcilerConfig(
         cluster_domain=settings.cluster_domain,

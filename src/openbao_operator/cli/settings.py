@@ -42,6 +42,8 @@ class OperatorSettings(BaseSettings):
     """host:port serving /healthz, /readyz and /metrics."""
     log_format: Literal["json", "console"] = "json"
     log_level: str = "INFO"
+    cache_sync_timeout: float = Field(default=120.0, gt=0)
+    """Seconds the caches may take to sync; then /healthz fails and a leader gives up the lease and exits."""
     resync_seconds: float = Field(default=600.0, gt=0)
     """Each cluster is reconciled at least this often (costs no write when nothing changed)."""
     api_server_cidr: str | None = None

@@ -5,7 +5,9 @@ DeleteOptions body (so no preconditions), no ``allowWatchBookmarks`` and decodes
 models (a BOOKMARK then fails to decode). The generic layer keeps lightkube's useful parts, namely pure
 request building (``prepare_request``), kubeconfig auth and TLS, and the injected transport, and lets us
 send exactly what the API should get. Every call goes through :meth:`KubeClient._send`, the single place
-where transport and HTTP errors become :mod:`.errors`.
+where transport and HTTP errors become :mod:`.errors`; every body is decoded by :mod:`.decode`, where any
+decoding failure becomes :class:`~.errors.Undecodable` and one undecodable object in a LIST page or a watch
+stream is set apart (named) instead of failing the rest.
 """
 
 from __future__ import annotations
@@ -15,14 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx2
-import msgspec
 from lightkube.config.client_adapter import ConnectionParams
 from lightkube.config.kubeconfig import SingleConfig
-from lightkube.core import decoders
 from lightkube.core.generic_client import ALL_NS, BasicRequest, GenericAsyncClient
 from lightkube.types import PatchType
 
 from .config import KubeconfigSource, load_config
+from .decode import UndecodableObject, decode_json, decode_list_page, decode_watch_line
 from .errors import KubeError, from_status, translate
 from .resources import ResourceType, of
 from .transport import TransportWrapper, tls_transport
@@ -60,18 +61,27 @@ class Preconditions:
 
 @dataclass(frozen=True)
 class ObjectList:
-    """The items of a (paginated) LIST and the resourceVersion to start a watch from."""
+    """The items of a (paginated) LIST and the resourceVersion to start a watch from.
+
+    ``undecodable``: objects the server listed that could not be decoded (left out of ``items``).
+    """
 
     items: list[Manifest]
     resource_version: str
+    undecodable: list[UndecodableObject] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class WatchEvent:
-    """One watch event; for BOOKMARK only ``object['metadata']['resourceVersion']`` is meaningful."""
+    """One watch event; for BOOKMARK only ``object['metadata']['resourceVersion']`` is meaningful.
+
+    When the object could not be decoded, ``undecodable`` says why and ``object`` is only its identity
+    (:meth:`UndecodableObject.stub`).
+    """
 
     type: WatchEventType
     object: Manifest = field(repr=False)
+    undecodable: UndecodableObject | None = None
 
     @property
     def resource_version(self) -> str:
@@ -122,22 +132,23 @@ class KubeClient:
         ns = (namespace or ALL_NS) if rt.namespaced else None
         br = self._prepare("list", rt.res, namespace=ns, params=params)
         items: list[Manifest] = []
+        undecodable: list[UndecodableObject] = []
         version = ""
         more = True
         while more:
             response = await self._send(br)
-            try:
-                more, rv, chunk = self._generic.handle_response("list", response, br)
-            except httpx2.HTTPError as exc:
-                raise translate(exc) from exc
-            version = rv or version
-            for item in chunk:
-                obj = dict(item)
+            page = decode_list_page(response.content, api_version=rt.api_version, kind=rt.kind)
+            version = page.resource_version or version
+            more = bool(page.continue_token)
+            if more:
+                br.params["continue"] = page.continue_token
+            for obj in page.items:
                 # NB: items of a LIST carry no apiVersion/kind; fill them in so every object is self-describing.
                 obj.setdefault("apiVersion", rt.api_version)
                 obj.setdefault("kind", rt.kind)
                 items.append(obj)
-        return ObjectList(items=items, resource_version=version)
+            undecodable += page.undecodable
+        return ObjectList(items=items, resource_version=version, undecodable=undecodable)
 
     async def watch(
         self,
@@ -153,7 +164,9 @@ class KubeClient:
         """One WATCH request from ``resource_version``; ends when the server closes it after ``timeout_seconds``.
 
         A watch ERROR event is raised as its :class:`~.errors.KubeError` (410 becomes :class:`~.errors.Gone`).
-        Reconnecting, resuming and relisting are the informer's job, not this method's.
+        An event whose object cannot be decoded is yielded with ``undecodable`` set; a line that cannot be
+        read at all raises :class:`~.errors.Undecodable`. Reconnecting, resuming and relisting are the
+        informer's job, not this method's.
         """
         params: dict[str, Any] = {
             "resourceVersion": resource_version,
@@ -171,20 +184,22 @@ class KubeClient:
             async for line in response.aiter_lines():
                 if not line:
                     continue
-                raw = decoders.decode_watch_event(line.encode())
-                obj = msgspec.json.decode(raw.object)
-                if raw.type == "ERROR":
-                    raise from_status(obj if isinstance(obj, dict) else {})
-                kind = _WATCH_TYPES.get(raw.type)
-                if kind is not None:
-                    if kind != "BOOKMARK":
-                        obj.setdefault("apiVersion", rt.api_version)
-                        obj.setdefault("kind", rt.kind)
-                    yield WatchEvent(type=kind, object=obj)
+                event = decode_watch_line(line.encode(), api_version=rt.api_version, kind=rt.kind)
+                if event.type == "ERROR":
+                    raise from_status(event.object or {})
+                kind = _WATCH_TYPES.get(event.type)
+                if kind is None:
+                    continue
+                if event.undecodable is not None:
+                    yield WatchEvent(type=kind, object=event.undecodable.stub(), undecodable=event.undecodable)
+                    continue
+                obj = event.object or {}
+                if kind != "BOOKMARK":
+                    obj.setdefault("apiVersion", rt.api_version)
+                    obj.setdefault("kind", rt.kind)
+                yield WatchEvent(type=kind, object=obj)
         except httpx2.HTTPError as exc:
             raise translate(exc) from exc
-        except msgspec.DecodeError as exc:
-            raise KubeError(f"undecodable watch event for {rt}: {exc}") from exc
         finally:
             await response.aclose()
 
@@ -327,10 +342,7 @@ class KubeClient:
 
     async def _object(self, br: BasicRequest) -> Manifest:
         response = await self._send(br)
-        try:
-            decoded = msgspec.json.decode(response.content)
-        except msgspec.DecodeError as exc:
-            raise KubeError(f"undecodable response to {br.method} {br.url}: {exc}") from exc
+        decoded = decode_json(response.content, what=f"the response to {br.method} {br.url}")
         if not isinstance(decoded, dict):
             raise KubeError(f"unexpected response to {br.method} {br.url}: {type(decoded).__name__}")
         return decoded

@@ -92,6 +92,13 @@ class Transient(KubeError):  # noqa: N818 - named by meaning, as callers read th
     """429, 5xx, timeouts and connection failures: retry later (``retry_after`` when the server said)."""
 
 
+class Undecodable(KubeError):  # noqa: N818 - named by meaning, as callers read them
+    """A response (or one object in it) that cannot be decoded: malformed, or nested too deeply for Python.
+
+    Retrying does not help until the object changes; the caller reports it and carries on without it.
+    """
+
+
 _TYPED_PATCH_FAILURE = "failed to create typed patch object"
 
 _BY_CODE: dict[int, type[KubeError]] = {
@@ -139,7 +146,7 @@ def _status_of(response: httpx2.Response) -> dict[str, Any]:
     """The Status body of an error response, or a synthetic one when the body is not a Status."""
     try:
         body = json.loads(response.content or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if isinstance(body, dict) and body.get("kind") == "Status":
         body.setdefault("code", response.status_code)

@@ -7,8 +7,8 @@ Public surface:
   :func:`enqueue_self`, :func:`enqueue_owner`, :func:`meaningful_update` map events to keys.
 - :class:`WorkQueue` (client-go semantics) with :class:`ExponentialBackoff`; :class:`Controller` runs an
   injected ``async reconcile(key) -> Result``.
-- :class:`LeaderElector` / :class:`LeaseConfig` / :class:`LeadershipLost`; :class:`HealthServer`;
-  :class:`RuntimeMetrics`; :class:`EventRecorder`; logging via :func:`configure_logging`.
+- :class:`LeaderElector` / :class:`LeaseConfig` / :class:`LeadershipLost`; :class:`CacheSyncTimeout`;
+  :class:`HealthServer`; :class:`RuntimeMetrics`; :class:`EventRecorder`; logging via :func:`configure_logging`.
 """
 
 from .backoff import ExponentialBackoff
@@ -16,7 +16,7 @@ from .events import EventRecorder
 from .informer import Event, Handler, Informer
 from .leader import LeaderElector, LeadershipLost, LeaseConfig
 from .logs import configure_logging, get_logger, reconcile_context, redact, redact_value
-from .manager import Manager, stop_on_signals
+from .manager import CacheSyncTimeout, Manager, stop_on_signals
 from .mapping import OwnerMapper, enqueue_owner, enqueue_self, meaningful_update
 from .metrics import RuntimeMetrics
 from .queue import ShutDown, WorkQueue
@@ -25,6 +25,7 @@ from .store import Store
 from .workers import Controller, Reconcile, Result
 
 __all__ = [
+    "CacheSyncTimeout",
     "Controller",
     "Event",
     "EventRecorder",

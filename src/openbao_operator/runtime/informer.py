@@ -9,8 +9,13 @@ Why this loop, step by step (client-go's reflector, minus what we do not need):
 3. Every event and BOOKMARK advances the resourceVersion; when the server ends the watch, resume from it:
    no relist, no missed event.
 4. 410 Gone (the version was compacted): relist immediately (step 1).
-5. Any other failure: wait with bounded exponential backoff (0.8 s doubling to 30 s, with jitter), then
-   resume from the last version (or relist, if the list itself failed).
+5. Any other failure, of any type: wait with bounded exponential backoff (0.8 s doubling to 30 s, with
+   jitter), then resume from the last version (or relist, if the list itself failed). The loop never ends
+   except by cancellation, so a bug or an unexpected error is a logged retry, not a silently dead cache.
+6. An object the API server sends that cannot be decoded (kube.UndecodableObject: malformed, or nested
+   deeper than Python can decode) is left out of the cache, as if it did not exist, and reported once per
+   resourceVersion: a log line naming it and ``on_undecodable`` (the operator records an Event on it).
+   One such object never stops the informer or hides the others.
 
 ``synced`` is set after the first successful LIST; /readyz waits on it and the controller does not start
 before every informer has synced.
@@ -20,11 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from openbao_operator.kube import Gone, KubeClient, KubeError, Manifest, ResourceType
+from openbao_operator.kube import Gone, KubeClient, KubeError, Manifest, ResourceType, UndecodableObject
 from openbao_operator.kube.client import Selector
 
 from .backoff import ExponentialBackoff
@@ -49,6 +55,11 @@ class Event:
 Handler = Callable[[Event], None]
 """Handlers run inline in the informer's task: keep them to cheap, synchronous work (enqueueing keys)."""
 
+UndecodableHandler = Callable[[UndecodableObject], Awaitable[None]]
+"""Told once per undecodable object version; awaited inline, its failures logged and dropped."""
+
+_REPORTED_LIMIT = 1024
+
 
 class Informer:
     """Watches one kind (in one namespace, or cluster-wide with ``namespace=None``)."""
@@ -67,6 +78,7 @@ class Informer:
         retry_base: float = 0.8,
         retry_cap: float = 30.0,
         transform: Callable[[Manifest], Manifest] | None = None,
+        on_undecodable: UndecodableHandler | None = None,
     ) -> None:
         self.kube = kube
         self.rt = rt
@@ -86,6 +98,12 @@ class Informer:
         self._transform = transform
         """Applied to every object before it is stored (client-go's SetTransform): e.g. drop managedFields."""
         self._running = False
+        self._on_undecodable = on_undecodable
+        self._reported: OrderedDict[tuple[str, str, str, str], None] = OrderedDict()
+        self.undecodable = 0
+        """Undecodable object versions seen (each reported once)."""
+        self.last_error: str | None = None
+        """The last failure of a list or watch (None after a watch ended normally)."""
 
     def __repr__(self) -> str:
         return f"Informer({self.rt}, namespace={self.namespace or '*'})"
@@ -111,12 +129,21 @@ class Informer:
                         await self._relist()
                     await self._watch()
                     self._retry.forget("watch")
+                    self.last_error = None
                 except Gone as exc:
                     log.info("watch expired; relisting", kind=str(self.rt), reason=str(exc))
                     self.resource_version = None
                 except KubeError as exc:
+                    self.last_error = str(exc)
                     delay = self._retry.next_delay("watch")
                     log.warning("informer error; retrying", kind=str(self.rt), error=str(exc), retry_in=round(delay, 3))
+                    await asyncio.sleep(delay)
+                except Exception as exc:
+                    # NB: not a KubeError means a bug (ours or a library's); dying here would leave a cache that
+                    # silently stops following the cluster, so it is logged loudly and retried like any failure.
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    delay = self._retry.next_delay("watch")
+                    log.exception("informer failed unexpectedly; retrying", kind=str(self.rt), retry_in=round(delay, 3))
                     await asyncio.sleep(delay)
         finally:
             self._running = False
@@ -127,6 +154,8 @@ class Informer:
         )
         self.lists += 1
         items = [self._transform(o) for o in listed.items] if self._transform else listed.items
+        # NB: an undecodable object is left out of ``items``, so a version cached earlier is dropped by the
+        # replace below (a synthetic delete): the controller must not keep acting on a stale spec.
         changes = self.store.replace(items)
         self.resource_version = listed.resource_version
         for obj in changes.deleted:
@@ -136,6 +165,8 @@ class Informer:
         for obj in changes.added:
             self._dispatch(Event("ADDED", obj))
         self.synced.set()
+        for bad in listed.undecodable:
+            await self._report(bad)
 
     async def _watch(self) -> None:
         assert self.resource_version is not None
@@ -154,6 +185,13 @@ class Informer:
                 self.resource_version = ev.resource_version
             if ev.type == "BOOKMARK":
                 continue
+            if ev.undecodable is not None:
+                old = self.store.delete(ev.object)
+                if old is not None:
+                    self._dispatch(Event("DELETED", old, old=old, synthetic=True))
+                if ev.type != "DELETED":
+                    await self._report(ev.undecodable)
+                continue
             obj = self._transform(ev.object) if self._transform else ev.object
             if ev.type == "DELETED":
                 old = self.store.delete(obj)
@@ -161,6 +199,30 @@ class Informer:
             else:
                 old = self.store.upsert(obj)
                 self._dispatch(Event("ADDED" if old is None else "MODIFIED", obj, old=old))
+
+    async def _report(self, bad: UndecodableObject) -> None:
+        key = (bad.namespace, bad.name, bad.uid, bad.resource_version)
+        if key in self._reported:
+            return
+        self._reported[key] = None
+        if len(self._reported) > _REPORTED_LIMIT:
+            self._reported.popitem(last=False)
+        self.undecodable += 1
+        log.error(
+            "object cannot be decoded; left out of the cache until it changes",
+            kind=bad.kind,
+            namespace=bad.namespace,
+            object=bad.name,
+            uid=bad.uid,
+            resource_version=bad.resource_version,
+            reason=bad.reason,
+        )
+        if self._on_undecodable is None:
+            return
+        try:
+            await self._on_undecodable(bad)
+        except Exception:
+            log.exception("reporting an undecodable object failed", kind=bad.kind, object=bad.name)
 
     def _dispatch(self, event: Event) -> None:
         for handler in self._handlers:

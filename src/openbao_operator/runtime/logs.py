@@ -7,7 +7,10 @@ including lines from httpx2 and lightkube, which are routed through the same pro
 Why redaction here, in the one pipeline every line passes: "no secret value appears in a log line" is an
 invariant, and a processor is the only place that can enforce it for code not yet written. It redacts
 values under secret-looking keys (``token``, ``password``, ``unseal_key``, a Secret's ``data``, ...)
-at any depth, and bearer tokens, JWTs and PEM private keys inside any string.
+at any depth, and bearer tokens, JWTs, PEM private keys, OpenBao tokens (``s.``/``b.``/``r.`` and the
+``hvs.``/``hvb.``/``hvr.`` forms) and raw base64 keys inside any string. What is deliberately *not* redacted:
+hex strings (a sha256 config hash or image digest is indistinguishable from a hex-encoded key, and the
+operator never prints keys in hex) and single-case text (names, uids), so the logs stay useful.
 """
 
 from __future__ import annotations
@@ -53,10 +56,22 @@ _SECRET_WORDS = frozenset(
 # Keys that name things rather than hold them, despite containing a secret word.
 _ALLOWED_KEYS = frozenset({"key_name", "keyname", "secret_name", "secretname", "token_ttl", "event", "level"})
 _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+# Random material has both cases; names, hex digests (sha256 config hashes, image digests), uids and
+# paths in this operator's logs are lower-case or have separators every few characters. Requiring both
+# cases is what keeps a 64-hex-digit digest readable while a base64 key of the same length is redacted.
+_MIXED = r"(?=[A-Za-z0-9_+/-]*[a-z])(?=[A-Za-z0-9_+/-]*[A-Z])"
 _IN_TEXT = (
     re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"),
     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # a JWT (service account tokens)
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL),
+    # OpenBao service and recovery tokens: "s." / "r." and 24 base62 characters, then ".<namespace id>" outside
+    # the root namespace; "hvs." / "hvr." are the Vault-style prefixes some tooling still prints.
+    re.compile(rf"(?<![\w.-])(?:hv[sr]|[sr])\.{_MIXED}[A-Za-z0-9_-]{{24,}}(?:\.[A-Za-z0-9]{{1,8}})?(?![\w-])"),
+    # Batch tokens: "b." / "hvb." and the base64url of an encrypted token entry (100+ characters).
+    re.compile(rf"(?<![\w.-])(?:hvb|b)\.{_MIXED}[A-Za-z0-9_-]{{40,}}(?:\.[A-Za-z0-9]{{1,8}})?(?![\w-])"),
+    # Raw keys in base64 (a 32-byte unseal key is 44 characters), standard or url-safe alphabet.
+    re.compile(rf"(?<![A-Za-z0-9+/_-]){_MIXED}[A-Za-z0-9+/]{{40,}}={{0,2}}(?![A-Za-z0-9+/_-])"),
+    re.compile(rf"(?<![A-Za-z0-9+/_-]){_MIXED}[A-Za-z0-9_-]{{40,}}={{0,2}}(?![A-Za-z0-9+/_-])"),
 )
 
 

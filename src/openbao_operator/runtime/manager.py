@@ -6,6 +6,12 @@ all caches have synced *and* this replica leads. Shutdown reverses it: stop hand
 in-flight reconciles finish (bounded), release the lease so a successor starts at once, stop the watches,
 close the server. Losing the lease is not a shutdown: it raises :class:`LeadershipLost` after cleanup so
 the process exits non-zero and is restarted as a standby.
+
+Why the sync wait is bounded: a leader whose caches never sync (an object it cannot decode used to kill an
+informer; RBAC it lacks keeps a LIST failing) reconciles nothing while holding the lease, so no standby
+takes over. After ``sync_timeout`` the leader gives up: it raises :class:`CacheSyncTimeout`, the elector
+releases the lease on the way out, and the process exits non-zero. /healthz says the same to the kubelet:
+it fails when an informer task has ended or has not synced within ``sync_timeout``.
 """
 
 from __future__ import annotations
@@ -18,11 +24,11 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
 
-from openbao_operator.kube import KubeClient, Manifest, ObjectKey, ResourceType
+from openbao_operator.kube import KubeClient, Manifest, ObjectKey, ResourceType, UndecodableObject
 from openbao_operator.kube.client import Selector
 
 from .backoff import ExponentialBackoff
-from .informer import Informer
+from .informer import Informer, UndecodableHandler
 from .leader import LeaderElector, LeaseConfig
 from .logs import get_logger
 from .metrics import RuntimeMetrics
@@ -31,6 +37,10 @@ from .server import HealthServer
 from .workers import Controller, Reconcile
 
 log = get_logger(__name__)
+
+
+class CacheSyncTimeout(Exception):  # noqa: N818 - an event, named as one
+    """The caches did not sync within the timeout: this replica cannot reconcile and must step aside."""
 
 
 class Manager:
@@ -46,7 +56,9 @@ class Manager:
         host: str = "0.0.0.0",  # noqa: S104 - probes must be reachable by the kubelet
         port: int = 8080,
         shutdown_grace: float = 30.0,
+        sync_timeout: float = 120.0,
         clock: Callable[[], float] | None = None,
+        on_undecodable: UndecodableHandler | None = None,
     ) -> None:
         self.kube = kube
         self.rng = rng
@@ -55,7 +67,12 @@ class Manager:
         self.informers: list[Informer] = []
         self.controllers: list[Controller] = []
         self.shutdown_grace = shutdown_grace
+        self.sync_timeout = sync_timeout
+        self.on_undecodable = on_undecodable
+        """Told about every object an informer cannot decode (the operator records an Event on it)."""
         self._clock = clock
+        self._watches: list[asyncio.Task[None]] = []
+        self._started: float | None = None
         self.elector = (
             LeaderElector(kube, lease, rng=rng, metrics=self.metrics, clock=clock) if lease is not None else None
         )
@@ -76,7 +93,14 @@ class Manager:
         ``transform`` trims objects before they are cached (e.g. drop ``managedFields``).
         """
         informer = Informer(
-            self.kube, rt, rng=self.rng, namespace=namespace, labels=labels, fields=fields, transform=transform
+            self.kube,
+            rt,
+            rng=self.rng,
+            namespace=namespace,
+            labels=labels,
+            fields=fields,
+            transform=transform,
+            on_undecodable=self._report_undecodable,
         )
         self.informers.append(informer)
         return informer
@@ -97,7 +121,9 @@ class Manager:
         """Run until ``stop`` is set (graceful) or leadership is lost (raises ``LeadershipLost``)."""
         await self.server.start()
         log.info("serving probes and metrics", port=self.server.port)
+        self._started = self._now()
         watches = [asyncio.create_task(i.run(), name=repr(i)) for i in self.informers]
+        self._watches = watches
         try:
             if self.elector is None:
                 await self._lead(stop)
@@ -113,12 +139,22 @@ class Manager:
         await asyncio.gather(*(i.synced.wait() for i in self.informers))
 
     async def _lead(self, stop: asyncio.Event) -> None:
-        """Run the controllers (after the caches synced) until ``stop``; then drain them."""
+        """Run the controllers (after the caches synced) until ``stop``; then drain them.
+
+        Raises :class:`CacheSyncTimeout` when the caches have not synced ``sync_timeout`` seconds after start.
+        """
         stopping = asyncio.create_task(stop.wait())
         synced = asyncio.create_task(self.wait_synced())
-        await asyncio.wait({stopping, synced}, return_when=asyncio.FIRST_COMPLETED)
-        if stopping.done():
+        started = self._started if self._started is not None else self._now()
+        remaining = max(0.0, started + self.sync_timeout - self._now())
+        await asyncio.wait({stopping, synced}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        if stopping.done() or not synced.done():
             synced.cancel()
+            if not stopping.done():
+                stopping.cancel()
+                waiting = self._caches_synced()
+                log.error("caches did not sync in time; giving up leadership", timeout=self.sync_timeout, why=waiting)
+                raise CacheSyncTimeout(f"caches not synced within {self.sync_timeout:.0f}s ({waiting})")
             return
         log.info("caches synced; starting controllers", controllers=[c.name for c in self.controllers])
         running = [asyncio.create_task(c.run(), name=c.name) for c in self.controllers]
@@ -138,12 +174,26 @@ class Manager:
             stopping.cancel()
 
     def _informers_alive(self) -> str | None:
-        dead = [repr(i) for i in self.informers if i.synced.is_set() and not i.running]
-        return f"stopped: {', '.join(dead)}" if dead else None
+        """Liveness: every informer task still runs, and each synced within ``sync_timeout`` of the start."""
+        dead = [repr(i) for i, task in zip(self.informers, self._watches, strict=False) if task.done()]
+        if dead:
+            return f"stopped: {', '.join(dead)}"
+        if self._started is not None and self._now() - self._started > self.sync_timeout:
+            late = [f"{i!r} ({i.last_error or 'no error seen'})" for i in self.informers if not i.synced.is_set()]
+            if late:
+                return f"not synced after {self.sync_timeout:.0f}s: {'; '.join(late)}"
+        return None
 
     def _caches_synced(self) -> str | None:
         waiting = [repr(i) for i in self.informers if not i.synced.is_set()]
         return f"not synced: {', '.join(waiting)}" if waiting else None
+
+    async def _report_undecodable(self, bad: UndecodableObject) -> None:
+        if self.on_undecodable is not None:
+            await self.on_undecodable(bad)
+
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:
