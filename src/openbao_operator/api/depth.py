@@ -25,8 +25,8 @@ MAX_SPEC_DEPTH = 32
 """Levels of objects and arrays under ``spec``, ``spec`` itself being level 1."""
 
 DEPTH_MESSAGE = (
-    f"nested more than {MAX_SPEC_DEPTH} levels below spec (free-form fields such as spec.backup, spec.restore "
-    "and spec.selfInit.requests[].data included)"
+    f"nested more than {MAX_SPEC_DEPTH} levels below spec (free-form fields such as spec.selfInit.requests[].data "
+    "and audit options included)"
 )
 POLICY_NAME = f"{PLURAL}.{GROUP}-nesting"
 
