@@ -14,7 +14,8 @@ builds with mmdebstrap). So only these are copied to DEST, each with the symlink
   ``nonroot`` (65532), /tmp, and the Debian package records of exactly the packages whose files were kept
   (``/var/lib/dpkg/status.d/<package>``, the layout distroless uses), so image scanners still see what is
   inside without dpkg being there; the same packages are added to the SBOM the builder stage wrote
-  from uv.lock (``<venv>/sbom.cdx.json``), so it covers the whole image.
+  from uv.lock (``<venv>/sbom.cdx.json``), and locked packages not installed on this platform are dropped
+  from it, so it describes this image.
 """
 
 from __future__ import annotations
@@ -230,18 +231,41 @@ def os_release_id() -> str:
     return f"{fields.get('ID', 'linux')}-{fields.get('VERSION_ID', '')}".rstrip("-")
 
 
-def extend_sbom(sbom: Path, packages: list[dict[str, str]]) -> None:
-    """Add the kept Debian packages to the CycloneDX SBOM the builder wrote from uv.lock (if there is one)."""
-    if not sbom.is_file() or not packages:
+def installed_distributions(venv: Path) -> set[tuple[str, str]]:
+    """(normalized name, version) of every distribution in the virtualenv, from its dist-info METADATA."""
+    out = set()
+    for metadata in venv.glob("lib/python*/site-packages/*.dist-info/METADATA"):
+        fields = dict(re.findall(r"^(Name|Version): (.*)$", metadata.read_text(errors="replace"), re.MULTILINE))
+        out.add((re.sub(r"[-_.]+", "-", fields["Name"]).lower(), fields["Version"].strip()))
+    return out
+
+
+def finish_sbom(sbom: Path, *, venv: Path, packages: list[dict[str, str]]) -> None:
+    """Make the SBOM the builder exported from uv.lock describe this image: drop locked packages that are
+    not installed here (uv exports every platform's, e.g. emscripten-only ones) and add the kept Debian
+    packages."""
+    if not sbom.is_file():
         return
     doc = json.loads(sbom.read_text())
+    installed = installed_distributions(venv)
+    kept, dropped = [], set()
+    for comp in doc.get("components", []):
+        pypi = str(comp.get("purl", "")).startswith("pkg:pypi/")
+        if pypi and (re.sub(r"[-_.]+", "-", comp["name"]).lower(), comp["version"]) not in installed:
+            dropped.add(comp["bom-ref"])
+        else:
+            kept.append(comp)
+    deps = [
+        dict(d, dependsOn=[r for r in d.get("dependsOn", []) if r not in dropped])
+        for d in doc.get("dependencies", [])
+        if d["ref"] not in dropped
+    ]
     distro = os_release_id()
-    components = doc.setdefault("components", [])
     for p in packages:
         purl = f"pkg:deb/{distro.split('-')[0]}/{p['name']}@{quote(p['version'])}?arch={p['arch']}&distro={distro}"
-        components.append(
-            {"type": "library", "bom-ref": purl, "name": p["name"], "version": p["version"], "purl": purl}
-        )
+        kept.append({"type": "library", "bom-ref": purl, "name": p["name"], "version": p["version"], "purl": purl})
+    doc["components"] = kept
+    doc["dependencies"] = deps
     sbom.write_text(json.dumps(doc, indent=2) + "\n")
 
 
@@ -263,7 +287,7 @@ def main(argv: list[str]) -> int:
     for extra in EXTRA_PATHS:
         c.add(extra)
     add_libraries(c)
-    extend_sbom(dest / venv.relative_to("/") / "sbom.cdx.json", dpkg_records(c))
+    finish_sbom(dest / venv.relative_to("/") / "sbom.cdx.json", venv=venv, packages=dpkg_records(c))
     (dest / "etc").mkdir(exist_ok=True)
     (dest / "etc/passwd").write_text(USERS_FILE)
     (dest / "etc/group").write_text(GROUP)

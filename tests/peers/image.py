@@ -191,7 +191,7 @@ def image_config(ref: str) -> dict[str, object]:
 
 def exported_paths(ref: str) -> list[str]:
     """Every path in the image's root filesystem (``podman create`` + ``podman export``)."""
-    cid = podman("create", ref).strip()
+    cid = podman("create", ref, "never-run").strip()  # a command: bases have no CMD
     try:
         with tempfile.TemporaryDirectory() as tmp:
             tar = Path(tmp) / "root.tar"
