@@ -163,9 +163,10 @@ def build_argv(*, tag: str, base: str, version: str, iidfile: Path, no_cache: bo
     return [*argv, str(pins.REPO_ROOT)]
 
 
-def build_image(*, log: Path, tag: str | None = None, no_cache: bool = False) -> Build:
-    """Build the working tree's image (layers reused unless ``no_cache``); tagged ``openbao-operator:<version>``."""
-    version = project_version()
+def build_image(*, log: Path, tag: str | None = None, version: str | None = None, no_cache: bool = False) -> Build:
+    """Build the working tree's image (layers reused unless ``no_cache``), tagged ``openbao-operator:<version>``;
+    ``version`` (default: pyproject's) is the image's version label, so another one makes another image."""
+    version = version or project_version()
     tag = tag or f"localhost/{IMAGE_REPOSITORY}:{version}"
     base = base_image()
     with tempfile.TemporaryDirectory() as tmp:

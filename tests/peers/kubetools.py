@@ -35,7 +35,13 @@ class Tool:
         self, *args: str, check: bool = True, timeout: float = 300.0, input_text: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         return run_checked(
-            [str(self.binary), *args], env=self.env, timeout=timeout, log=self.log, check=check, input_text=input_text
+            [str(self.binary), *args],
+            env=self.env,
+            timeout=timeout,
+            log=self.log,
+            check=check,
+            input_text=input_text,
+            cwd=pins.REPO_ROOT,  # the README's paths (charts/..., deploy/) are relative to the checkout
         )
 
 
@@ -65,7 +71,7 @@ def kubectl(*, workdir: Path, log: Path, kubeconfig: dict[str, Any]) -> Tool:
     return Tool(pins.binary("kubectl"), _env(kubeconfig=path, workdir=workdir), log)
 
 
-_BLOCK = re.compile(r"<!-- test: (?P<name>[\w-]+) [^>]*-->\s*```sh\n(?P<body>.*?)```", re.DOTALL)
+_BLOCK = re.compile(r"<!-- test: (?P<name>[\w-]+)\b.*?-->\s*```sh\n(?P<body>.*?)```", re.DOTALL)
 
 
 def readme_commands(name: str, *, readme: Path = README) -> list[list[str]]:

@@ -631,7 +631,6 @@ class PodRunner:
             "podIP": self.ip,
             "podIPs": [{"ip": self.ip}],
             "startTime": (self.pod.get("status") or {}).get("startTime") or _now(),
-            "qosClass": "BestEffort",
             "conditions": [
                 self._condition("PodReadyToStartContainers", self.netns is not None),
                 self._condition("Initialized", True),
@@ -641,6 +640,9 @@ class PodRunner:
             ],
             "containerStatuses": [self._container_status(), *others],
         }
+        qos = (self.pod.get("status") or {}).get("qosClass")
+        if qos:  # set by the API server at creation from the resources, immutable since
+            status["qosClass"] = qos
         if status == self._sent_status:
             return
         assert self._client is not None
