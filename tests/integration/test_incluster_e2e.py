@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -280,7 +281,7 @@ async def test_kustomize_install_takes_the_cluster_over(installation: Installati
             {
                 "apiVersion": "kustomize.config.k8s.io/v1beta1",
                 "kind": "Kustomization",
-                "resources": [str(pins.REPO_ROOT / "deploy")],
+                "resources": [os.path.relpath(pins.REPO_ROOT / "deploy", overlay)],  # kustomize wants it relative
                 "images": [{"name": UPSTREAM_IMAGE, "newName": inst.repository}],
             }
         )

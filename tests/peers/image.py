@@ -151,6 +151,9 @@ def build_argv(*, tag: str, base: str, version: str, iidfile: Path, no_cache: bo
         "--network=host",
         f"--build-arg=BASE={base}",
         f"--build-arg=VERSION={version}",
+        # Also as --label: buildah 1.28 reuses a cached LABEL step whose ${VERSION} expanded differently, so
+        # two versions of an otherwise unchanged tree got one image with the first version's label.
+        f"--label=org.opencontainers.image.version={version}",
         f"--iidfile={iidfile}",
         f"--tag={tag}",
         f"--file={CONTAINERFILE}",

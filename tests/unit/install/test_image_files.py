@@ -67,6 +67,7 @@ def test_build_argv_passes_base_version_and_the_ca_secret() -> None:
     argv = image.build_argv(tag="t", base="localhost/b:1", version="9.9.9", iidfile=Path("/tmp/iid"))
     assert "--build-arg=BASE=localhost/b:1" in argv
     assert "--build-arg=VERSION=9.9.9" in argv
+    assert "--label=org.opencontainers.image.version=9.9.9" in argv
     bundle = image.ca_bundle()
     if bundle is not None:
         assert f"--secret=id=cacert,src={bundle}" in argv
