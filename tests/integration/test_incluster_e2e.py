@@ -272,9 +272,8 @@ async def test_helm_uninstall_keeps_openbao_data(installation: Installation, cli
     assert status["sealed"] is False
 
 
-async def test_kustomize_install_takes_the_cluster_over(installation: Installation, client: kube.KubeClient) -> None:
-    inst = installation
-    overlay = inst.workdir / "overlay"
+def registry_overlay(overlay: Path, repository: str) -> Path:
+    """A kustomization over deploy/ that only points the image at ``repository``."""
     overlay.mkdir()
     (overlay / "kustomization.yaml").write_text(
         yaml.safe_dump(
@@ -282,10 +281,16 @@ async def test_kustomize_install_takes_the_cluster_over(installation: Installati
                 "apiVersion": "kustomize.config.k8s.io/v1beta1",
                 "kind": "Kustomization",
                 "resources": [os.path.relpath(pins.REPO_ROOT / "deploy", overlay)],  # kustomize wants it relative
-                "images": [{"name": UPSTREAM_IMAGE, "newName": inst.repository}],
+                "images": [{"name": UPSTREAM_IMAGE, "newName": repository}],
             }
         )
     )
+    return overlay
+
+
+async def test_kustomize_install_takes_the_cluster_over(installation: Installation, client: kube.KubeClient) -> None:
+    inst = installation
+    overlay = await asyncio.to_thread(registry_overlay, inst.workdir / "overlay", inst.repository)
     # the README's command with the overlay that only changes the image registry
     inst.readme("install-kustomize", replace={"deploy/": str(overlay)})
     await asyncio.to_thread(inst.agent.adopt_namespace, OPERATOR_NS)

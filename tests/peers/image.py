@@ -206,6 +206,18 @@ def exported_paths(ref: str) -> list[str]:
         podman("rm", "--force", cid, check=False)
 
 
+def read_file(ref: str, path: str) -> bytes:
+    """One file of the image (``podman create`` + ``podman cp``), e.g. its SBOM."""
+    cid = podman("create", ref, "never-run").strip()  # a command: bases have no CMD
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / "file"
+            podman("cp", f"{cid}:{path}", str(target))
+            return target.read_bytes()
+    finally:
+        podman("rm", "--force", cid, check=False)
+
+
 def push(image: str, destination: str, *, log: Path) -> str:
     """Push ``image`` to ``destination`` (``host:port/repo:tag`` on the plain-HTTP test registry);
     returns the manifest digest the registry stored."""
