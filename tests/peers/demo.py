@@ -1,12 +1,15 @@
 """The main job, end to end on this machine: a local control plane, the operator as its own ServiceAccount,
-examples/cluster.yaml converged, progress shown as it happens, a summary at the end.
+examples/cluster.yaml converged into a real OpenBao cluster, progress shown as it happens, and at the end
+OpenBao answering: ``bao status`` of every pod, the raft peers, a secret written and read back.
 
-    uv run python -m tests.peers.demo [--once] [--keep] [--dir DIR] [-f examples/cluster.yaml]
+    uv run python -m tests.peers.demo [--once] [--keep] [--dir DIR] [-f examples/cluster.yaml] [--kwok]
 
-Why in tests/peers: the control plane (etcd, kube-apiserver, kube-controller-manager, kwok) is the test
-harness's. kwok plays the kubelet, so pods become Running and Ready without running OpenBao. OpenBao's
-service registration (which labels an initialized pod ``openbao-initialized=true``) is therefore played
-by the demo, loudly, so the bootstrap (one pod until initialized, then all replicas) can be seen.
+Why in tests/peers: the control plane (etcd, kube-apiserver, kube-controller-manager) and the node agent are
+the test harness's. The node agent (tests/peers/nodeagent.py) is a kubelet that runs each pod as a real
+`bao` process in its own network namespace, so the operator initializes, unseals and joins real servers.
+It needs root and ``ip netns``; where the machine cannot give it, or with ``--kwok``, the demo falls back to
+kwok (pods that run nothing) and says so, playing OpenBao's service registration on pod-0 so the bootstrap
+can still be seen.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from typing import Any
 
 import yaml
 
+from tests.peers import demobao, pins, podnet
 from tests.peers.controlplane import ControlPlane, start_control_plane
 from tests.peers.deploy import apply, install_crd, install_operator, operator_process
+from tests.peers.nodeagent import NodeAgent
 from tests.peers.pins import REPO_ROOT, PeerMissingError
 from tests.peers.procs import PeerError, tail
 
@@ -156,6 +161,29 @@ def summary(demo: Demo, cluster: dict[str, Any], seconds: float) -> None:
         print(f"  {cond['type']:<18} {cond['status']:<6} {cond['reason']}: {cond['message'][:100]}")
 
 
+def node_agent_unavailable() -> str | None:
+    """Why real OpenBao pods cannot run here (None when they can)."""
+    if not podnet.available():
+        return "the node agent needs root and `ip netns` (a network namespace per pod)"
+    try:
+        pins.bao_pod_binary()
+    except PeerMissingError as exc:
+        return str(exc)
+    return None
+
+
+def talk_to_it(client: demobao.BaoClient, active: str, *, kept: bool) -> None:
+    """How to reach the cluster from another shell while the demo runs (the token stays in its Secret)."""
+    if not kept:
+        return
+    env = " ".join(f"{k}={v}" for k, v in client.env(active).items())
+    print(
+        f"\nTalk to it from another shell (while the demo runs):\n  {env} uv run bao status\n"
+        f"  the root token is in Secret {client.namespace}/{client.name}-root-token (key token); "
+        f"kubeconfig: {client.plane.admin_kubeconfig_path}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-f", "--filename", default=str(REPO_ROOT / "examples" / "cluster.yaml"))
@@ -163,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", default=None, help="work directory (default: a temporary one, removed at exit)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (peer and operator logs)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for convergence")
-    parser.add_argument("--no-play-registration", action="store_true", help="do not label pod-0 as initialized")
+    parser.add_argument("--no-play-registration", action="store_true", help="kwok only: do not label pod-0")
+    parser.add_argument("--kwok", action="store_true", help="pods on kwok (run nothing) instead of real `bao`")
     args = parser.parse_args(argv)
 
     workdir = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="openbao-demo-"))
@@ -177,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     plane = None
     operator = None
+    agent: NodeAgent | None = None
     rc = 1
     t0 = time.monotonic()
     try:
@@ -184,6 +214,16 @@ def main(argv: list[str] | None = None) -> int:
         plane = start_control_plane(workdir=workdir / "plane", logs=logs)
         took = time.monotonic() - t0
         print(f"   ready in {took:.1f}s: {plane.server} (admin kubeconfig {plane.admin_kubeconfig_path})")
+        why_not = "--kwok given" if args.kwok else node_agent_unavailable()
+        if why_not is None:
+            agent = NodeAgent(plane, workdir=workdir / "node-agent", logs=logs).start()
+            agent.adopt_namespace(namespace)
+            print(
+                f"== node agent {agent.node}: pods of namespace {namespace} run as real `bao` processes "
+                f"(pod network {agent.network.gateway}/24, pod logs in {logs})"
+            )
+        else:
+            print(f"== FALLING BACK TO KWOK ({why_not}): pods become Running without running OpenBao")
         print(
             "== installing deploy/crd.yaml and the operator's ServiceAccount and RBAC (deploy/operator.yaml, "
             "deploy/rbac-cluster.yaml)"
@@ -201,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         apply(plane, manifest, manager="demo-user")
         done_at: float | None = None
         cluster: dict[str, Any] | None = None
-        registration = args.no_play_registration
+        registration = args.no_play_registration or agent is not None
         deadline = time.monotonic() + args.timeout
         while not stop["now"]:
             if not operator.alive():
@@ -213,6 +253,11 @@ def main(argv: list[str] | None = None) -> int:
             if done_at is None and cluster is not None and converged(cluster):
                 done_at = time.monotonic() - demo.start
                 summary(demo, cluster, done_at)
+                if agent is not None:
+                    client = demobao.BaoClient(plane, agent, namespace, name, workdir)
+                    active = demobao.show(client, replicas=int(cluster["spec"]["replicas"]), say=print)
+                    talk_to_it(client, active, kept=bool(args.keep or args.dir) or not args.once)
+                print(f"\n== done in {time.monotonic() - t0:.1f}s (control plane start included)")
                 rc = 0
                 if args.once:
                     break
@@ -226,13 +271,15 @@ def main(argv: list[str] | None = None) -> int:
     except PeerMissingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except PeerError as exc:
+    except (PeerError, demobao.BaoDemoError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
-        print("== cleaning up: stopping the operator and the control plane", flush=True)
+        print("== cleaning up: stopping the operator, the pods and the control plane", flush=True)
         if operator is not None:
             operator.stop(grace=10)
+        if agent is not None:
+            agent.stop()
         if plane is not None:
             plane.stop()
         if args.keep or args.dir:
