@@ -31,7 +31,6 @@ from pathlib import Path
 from tests.peers import pins
 from tests.peers.procs import PeerError, run_checked
 
-CONTAINERFILE = pins.REPO_ROOT / "Containerfile"
 BASE_REPOSITORY = "localhost/openbao-operator-base"
 #: The image's name; the tag is the project version (pyproject.toml), the one version of package, image, chart.
 IMAGE_REPOSITORY = "openbao-operator"
@@ -143,7 +142,9 @@ class Build:
     size: int
 
 
-def build_argv(*, tag: str, base: str, version: str, iidfile: Path, no_cache: bool = False) -> list[str]:
+def build_argv(
+    *, tag: str, base: str, version: str, iidfile: Path, no_cache: bool = False, context: Path = pins.REPO_ROOT
+) -> list[str]:
     """``podman build`` as this project runs it (also printed in docs/image.md)."""
     argv = [
         "podman",
@@ -156,17 +157,24 @@ def build_argv(*, tag: str, base: str, version: str, iidfile: Path, no_cache: bo
         f"--label=org.opencontainers.image.version={version}",
         f"--iidfile={iidfile}",
         f"--tag={tag}",
-        f"--file={CONTAINERFILE}",
+        f"--file={context / 'Containerfile'}",
     ]
     bundle = ca_bundle()
     if bundle is not None:
         argv.append(f"--secret=id=cacert,src={bundle}")
     if no_cache:
         argv.append("--no-cache")
-    return [*argv, str(pins.REPO_ROOT)]
+    return [*argv, str(context)]
 
 
-def build_image(*, log: Path, tag: str | None = None, version: str | None = None, no_cache: bool = False) -> Build:
+def build_image(
+    *,
+    log: Path,
+    tag: str | None = None,
+    version: str | None = None,
+    no_cache: bool = False,
+    context: Path = pins.REPO_ROOT,
+) -> Build:
     """Build the working tree's image (layers reused unless ``no_cache``), tagged ``openbao-operator:<version>``;
     ``version`` (default: pyproject's) is the image's version label, so another one makes another image."""
     version = version or project_version()
@@ -174,7 +182,7 @@ def build_image(*, log: Path, tag: str | None = None, version: str | None = None
     base = base_image()
     with tempfile.TemporaryDirectory() as tmp:
         iidfile = Path(tmp) / "iid"
-        argv = build_argv(tag=tag, base=base, version=version, iidfile=iidfile, no_cache=no_cache)
+        argv = build_argv(tag=tag, base=base, version=version, iidfile=iidfile, no_cache=no_cache, context=context)
         started = time.monotonic()
         run_checked(argv, env=podman_env(), timeout=1800, log=log)
         seconds = time.monotonic() - started

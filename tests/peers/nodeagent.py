@@ -29,9 +29,14 @@ Pods get here through the control plane's binder: label a namespace (:meth:`Node
 a pod with ``peers.openbao.org/node=<node>``. Every loop is bounded in iterations and time; every pod's
 log (all restarts, all incarnations) is kept in the peer-log directory and shown on test failure.
 
-Not done (so tests do not rely on it): exec/grpc probes, init and non-`bao` containers (reported as
-waiting, so the pod never becomes Ready), resource limits, securityContext (processes run as root),
-Service IPs/DNS for Services (only pod FQDNs resolve), hostPath volumes.
+A container whose image starts with one of ``podman_images`` (the operator's own image) runs under podman
+instead, in the same pod network namespace with the same volumes, its securityContext enforced
+(:func:`tests.peers.podspec.podman_run_argv`).
+
+Not done (so tests do not rely on it): exec/grpc probes, init containers and containers that are neither
+`bao` nor a podman image (reported as waiting, so the pod never becomes Ready), resource limits,
+securityContext for `bao` processes (they run as root), Service IPs/DNS for Services (only pod FQDNs
+resolve), hostPath volumes.
 """
 
 from __future__ import annotations
