@@ -4,7 +4,8 @@
 # show progress as objects and conditions appear, print a summary. Cleans up on exit.
 #   bash scripts/demo.sh            # run until Ctrl-C
 #   bash scripts/demo.sh --once     # exit after convergence
-# Other options: --keep (keep logs), --dir DIR, -f MANIFEST, --timeout SECONDS (see --help).
+#   bash scripts/demo.sh --once --in-cluster   # the operator from its image, installed with helm, in a pod
+# Other options: --keep (keep logs), --dir DIR, -f MANIFEST, --timeout SECONDS, --kwok (see --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
