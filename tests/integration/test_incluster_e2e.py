@@ -217,6 +217,7 @@ async def test_helm_upgrade_rolls_the_operator_and_hands_over_leadership(
     )
     assert new.image_id != operator_image.image_id, "the new image differs (its version label)"
     await asyncio.to_thread(image.push, new.image_id, f"{inst.repository}:{new_tag}", log=inst.logs / "push.log")
+    await asyncio.to_thread(image.remove_image, new.tag)  # only the local tag: the registry has it now
     old_pods = {p["metadata"]["name"] for p in await operator_pods(client)}
     old_holder = await lease_holder(client)
     lease = await client.get(LEASE, "openbao-operator", namespace=OPERATOR_NS)

@@ -341,6 +341,7 @@ class PodRunner:
             self.next_start_at = time.monotonic() + 5.0
             return False
         self._note(f"pulled {ref}")
+        self.agent.pulled.add(ref)
         return True
 
     def _argv_env(self) -> tuple[list[str], dict[str, str]]:
@@ -684,6 +685,8 @@ class NodeAgent:
         one of ``podman_images`` (e.g. ``"127.0.0.1:5000/openbao-operator:"``) run under podman from that
         image; every other container runs `bao`."""
         self.podman_images = podman_images
+        #: Images this agent pulled; untagged again by :meth:`stop` (registries of other runs had other ports).
+        self.pulled: set[str] = set()
         self.plane = plane
         self.workdir = workdir
         self.logs = logs
@@ -742,6 +745,12 @@ class NodeAgent:
         if self._network is not None:
             self._network.close()
             self._network = None
+        for ref in sorted(self.pulled):
+            with contextlib.suppress(Exception):
+                subprocess.run(
+                    ["podman", "rmi", ref], env=image.podman_env(), capture_output=True, timeout=60, check=False
+                )
+        self.pulled.clear()
 
     def adopt_namespace(self, namespace: str) -> None:
         """Pods of ``namespace`` are bound to this node from now on (namespace label for the binder)."""
