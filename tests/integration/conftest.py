@@ -19,7 +19,7 @@ from lightkube import AsyncClient, KubeConfig
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace
 
-from tests.peers import pins, podnet
+from tests.peers import image, pins, podnet
 from tests.peers.bao import BaoServer, new_raft_server
 from tests.peers.controlplane import ControlPlane, start_control_plane
 from tests.peers.nodeagent import NodeAgent
@@ -163,6 +163,22 @@ def node_agent(
         yield agent
     finally:
         agent.stop()
+
+
+@pytest.fixture(scope="session")
+def operator_image(peer_logs: Path) -> image.Build:
+    """The working tree's operator image, built once per session with podman (layers reused across runs)."""
+    try:
+        image.podman_env()
+        base = image.base_tar()
+        if not base.is_file():
+            raise pins.PeerMissingError(f"the image base {base} is missing")
+    except pins.PeerMissingError as exc:
+        peer_unavailable(str(exc))
+    try:
+        return image.build_image(log=peer_logs / "image-build.log")
+    except PeerError as exc:
+        pytest.fail(f"the operator image did not build: {exc}", pytrace=False)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

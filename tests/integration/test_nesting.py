@@ -132,7 +132,8 @@ async def test_a_deeply_nested_cluster_stops_nothing(
             return obj if condition(obj, "ConfigurationValid").get("reason") == "InvalidSpec" else None
 
         mid = await eventually(mid_invalid, what="mid reported InvalidSpec", within=30)
-        assert condition(mid, "ConfigurationValid")["message"].startswith("spec.selfInit.requests[0].data.a.a.a"), condition(mid, "x")
+        message = condition(mid, "ConfigurationValid")["message"]
+        assert message.startswith("spec.selfInit.requests[0].data.a.a.a"), message
         assert f"more than {MAX_SPEC_DEPTH} levels" in condition(mid, "ConfigurationValid")["message"]
 
         # the watch goes on after the undecodable object changes (a MODIFIED event it cannot decode either)

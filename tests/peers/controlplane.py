@@ -41,6 +41,9 @@ FAKE_NODE = "kwok-node-0"
 NODE_LABEL = "peers.openbao.org/node"
 CONTROLLERS = (
     "statefulset-controller",
+    # The operator's own Deployment (chart and deploy/, installed in-cluster by test_incluster_e2e.py).
+    "deployment-controller",
+    "replicaset-controller",
     "garbage-collector-controller",
     "serviceaccount-controller",
     "serviceaccount-token-controller",

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.peers import image
 from tests.peers.pins import Peer, cache_root, load_pins, peer
 
 HEARTBEAT_SECONDS = 30.0
@@ -140,9 +141,12 @@ def fresh_wrapper(path: Path, *, module_name: str, env: dict[str, str]) -> None:
 
 
 def build_go_install(p: Peer, log: Path) -> str:
-    """``go install pkg@version`` into the peer's bin/ (modules without local replaces)."""
+    """``go install pkg@version`` into the peer's bin/ (modules without local replaces); a pin's ``ldflags``
+    stamp the version where the module's own release build would (helm's ``version`` variable)."""
     env = go_env(gobin=p.bin_dir)
-    run_logged(["go", "install", "-v", "-trimpath", f"{p.pin['package']}@{p.version}"], label=p.name, log=log, env=env)
+    flags = [f"-ldflags=-s -w {p.pin['ldflags']}"] if p.pin.get("ldflags") else []
+    argv = ["go", "install", "-v", "-trimpath", *flags, f"{p.pin['package']}@{p.version}"]
+    run_logged(argv, label=p.name, log=log, env=env)
     return "go install"
 
 
@@ -269,6 +273,47 @@ def dpkg_version(package: str) -> str:
     return res.stdout.split()[-1]
 
 
+def install_podman(p: Peer, log: Path) -> str:
+    """podman and its helpers from Debian, plus the containers.conf this host needs (tests/peers/image.py)."""
+    for package in p.pin["apt"]:
+        apt_install(str(package), log=log)
+    p.home.mkdir(parents=True, exist_ok=True)
+    image.containers_conf().write_text(image.containers_conf_text())
+    run_logged(["podman", "info"], label="podman info", log=log, env=image.podman_env(), timeout=300)
+    got = dpkg_version("podman")
+    if got != p.version:
+        say(f"podman: Debian has {got}, pinned {p.version} (used anyway)")
+    return f"apt {' '.join(p.pin['apt'])}; podman {got}"
+
+
+def build_image_base(p: Peer, log: Path) -> str:
+    """The image's base root with mmdebstrap (about a minute), imported into podman, then proven usable the way
+    the operator's pod runs: read-only root, no capabilities, uid 65532. A host that cannot do this fails here."""
+    p.home.mkdir(parents=True, exist_ok=True)
+    partial = p.home / "base.tar.partial"
+    argv = [
+        "mmdebstrap",
+        f"--variant={p.pin['variant']}",
+        f"--include={','.join(p.pin['include'])}",
+        "--format=tar",
+        str(p.pin["suite"]),
+        str(partial),
+        str(p.pin["mirror"]),
+    ]
+    run_logged(argv, label="image base (mmdebstrap)", log=log, timeout=1800)
+    partial.replace(image.base_tar())
+    ref = image.base_image()
+    restricted = ["--rm", "--read-only", "--cap-drop=ALL", "--user=65532:65532", "--network=none"]
+    run_logged(
+        ["podman", "run", *restricted, ref, "python3", "-c", "print('python runs in a restricted container')"],
+        label="image base (restricted run)",
+        log=log,
+        env=image.podman_env(),
+        timeout=300,
+    )
+    return f"mmdebstrap {p.pin['suite']} {p.pin['variant']} + podman import as {ref}"
+
+
 def install_registry(p: Peer, log: Path) -> str:
     apt_install(str(p.pin["apt"]), log=log)
     got = dpkg_version(str(p.pin["apt"]))
@@ -281,17 +326,26 @@ RECIPES: dict[str, Callable[[Peer, Path], str]] = {
     # Longest first, so a CI log shows the long step early.
     "kubernetes": build_kubernetes,
     "etcd": build_etcd,
+    "kubectl": build_kubernetes,
     "kwok": build_kwok,
     "crane": build_go_install,
     "cosign": build_go_install,
     "cosign3": build_go_install,
     "registry": install_registry,
+    "helm": build_go_install,
+    "podman": install_podman,
+    "image-base": build_image_base,  # after podman: it imports the base and runs it
 }
 
 
 def is_installed(p: Peer) -> bool:
     if p.name == "registry":
         return bool(dpkg_version(str(p.pin["apt"])))
+    if p.name == "podman":
+        packages = [str(x) for x in p.pin["apt"]]
+        return p.stamp.is_file() and image.containers_conf().is_file() and all(dpkg_version(x) for x in packages)
+    if p.name == "image-base":
+        return p.stamp.is_file() and image.base_tar().is_file()
     if not p.stamp.is_file():
         return False
     source = json.loads(p.stamp.read_text()).get("source", "")

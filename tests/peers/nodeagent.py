@@ -29,9 +29,14 @@ Pods get here through the control plane's binder: label a namespace (:meth:`Node
 a pod with ``peers.openbao.org/node=<node>``. Every loop is bounded in iterations and time; every pod's
 log (all restarts, all incarnations) is kept in the peer-log directory and shown on test failure.
 
-Not done (so tests do not rely on it): exec/grpc probes, init and non-`bao` containers (reported as
-waiting, so the pod never becomes Ready), resource limits, securityContext (processes run as root),
-Service IPs/DNS for Services (only pod FQDNs resolve), hostPath volumes.
+A container whose image starts with one of ``podman_images`` (the operator's own image) runs under podman
+instead, in the same pod network namespace with the same volumes, its securityContext enforced
+(:func:`tests.peers.podspec.podman_run_argv`).
+
+Not done (so tests do not rely on it): exec/grpc probes, init containers and containers that are neither
+`bao` nor a podman image (reported as waiting, so the pod never becomes Ready), resource limits,
+securityContext for `bao` processes (they run as root), Service IPs/DNS for Services (only pod FQDNs
+resolve), hostPath volumes.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import json
 import shlex
 import shutil
 import signal
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -57,7 +63,7 @@ from lightkube.resources.coordination_v1 import Lease
 from lightkube.resources.core_v1 import ConfigMap, Namespace, Node, Pod, Secret, ServiceAccountToken
 from lightkube.types import PatchType
 
-from tests.peers import pins, podspec
+from tests.peers import image, pins, podspec
 from tests.peers.controlplane import NODE_LABEL, SA_ISSUER, ControlPlane, warm_decoders
 from tests.peers.podnet import PodNetwork
 from tests.peers.procs import ALL_LOGS, PeerProcess, wait_until
@@ -252,6 +258,8 @@ class PodRunner:
                 target = self._volume_dir(volume)
                 if files is None:
                     target.mkdir(parents=True, exist_ok=True)
+                    if "emptyDir" in volume:
+                        target.chmod(0o777)  # the kubelet's emptyDir mode: any runAsUser may write
                 elif podspec.write_volume(target, files) and self.proc is not None:
                     self._note(f"volume {volume['name']} updated")
         except (podspec.PodSpecError, ApiError) as exc:
@@ -263,6 +271,79 @@ class PodRunner:
         return True
 
     # ---- the process ----------------------------------------------------------------------------------------
+    @property
+    def in_podman(self) -> bool:
+        """Whether this pod's container runs under podman (its image is one the agent was told to run)."""
+        image = str(self.container.get("image", ""))
+        return any(image.startswith(prefix) for prefix in self.agent.podman_images)
+
+    @property
+    def container_name(self) -> str:
+        return f"nodeagent-{self.namespace}-{self.name}-{self.uid[:8]}"
+
+    def _podman_argv(self) -> tuple[list[str], dict[str, str]]:
+        """``podman run`` of the container with its pod's network, volumes and security settings; the
+        environment goes through an ``--env-file`` in the pod's directory (never on the logged command line)."""
+        c = self.container
+        base = {
+            "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+            "KUBERNETES_SERVICE_PORT": str(self.agent.api_port),
+            "KUBERNETES_SERVICE_PORT_HTTPS": str(self.agent.api_port),
+        }
+        env = podspec.container_env(
+            self.pod, c, secrets=self._lookup(Secret), config_maps=self._lookup(ConfigMap), base=base
+        )
+        command = [podspec.expand(a, env) for a in c.get("command") or []]
+        args = [podspec.expand(a, env) for a in c.get("args") or []]
+        env_file = self.root / "container.env"
+        self.root.mkdir(parents=True, exist_ok=True)
+        env_file.touch(mode=0o600)
+        env_file.write_text(podspec.env_file_text(env))
+        mounts = [podspec.Mount(source, target, ro) for source, target, ro in self._planned_mounts(hosts=False)]
+        mounts.append(podspec.Mount(self.agent.hosts_file, "/etc/hosts", True))
+        assert self.netns is not None
+        argv = podspec.podman_run_argv(
+            self.pod,
+            c,
+            name=self.container_name,
+            netns=self.netns,
+            mounts=mounts,
+            env_file=env_file,
+            command=command,
+            args=args,
+        )
+        return argv, image.podman_env()
+
+    def _pull(self) -> bool:
+        """Pull the image as its imagePullPolicy says; False (reported as ErrImagePull) when that fails."""
+        ref = str(self.container["image"])
+        policy = podspec.pull_policy(self.container)
+        if policy == "Never":
+            return True
+        if policy == "IfNotPresent":
+            present = subprocess.run(
+                ["podman", "image", "exists", ref], env=image.podman_env(), timeout=60, check=False
+            )
+            if present.returncode == 0:
+                return True
+        self._set_waiting("ContainerCreating", f"pulling {ref}")
+        self._report_status()
+        res = subprocess.run(
+            ["podman", "pull", "--tls-verify=false", ref],
+            env=image.podman_env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if res.returncode != 0:
+            self._set_waiting("ErrImagePull", res.stderr.strip()[-300:])
+            self.next_start_at = time.monotonic() + 5.0
+            return False
+        self._note(f"pulled {ref}")
+        self.agent.pulled.add(ref)
+        return True
+
     def _argv_env(self) -> tuple[list[str], dict[str, str]]:
         base = {
             "KUBERNETES_SERVICE_HOST": "127.0.0.1",
@@ -287,12 +368,8 @@ class PodRunner:
             raise podspec.PodSpecError(f"container {c['name']}: only `bao` runs on {self.agent.node}: {command}")
         return [*command, *args], env
 
-    def _mount_script(self, argv: list[str]) -> list[str]:
-        """``argv`` wrapped: network namespace, private mount namespace, every volume at its mountPath.
-
-        Sources live under the agent's work directory, which a mount (an emptyDir at /tmp, say) may hide;
-        so each source is first bound to a staging point on a private tmpfs at :data:`STAGE`, and only then
-        are the staged mounts bound at their targets (parents first)."""
+    def _planned_mounts(self, *, hosts: bool) -> list[tuple[Path, str, bool]]:
+        """(host source, mountPath, read-only) of every volumeMount, parents first; plus the node's /etc/hosts."""
         volumes = {str(v["name"]): v for v in self.pod["spec"].get("volumes") or []}
         mounts = sorted(self.container.get("volumeMounts") or [], key=lambda m: len(Path(m["mountPath"]).parts))
         planned: list[tuple[Path, str, bool]] = []
@@ -307,8 +384,17 @@ class PodRunner:
             if m.get("subPath"):
                 source = source / str(m["subPath"])
             planned.append((source, target, bool(m.get("readOnly"))))
-        if "/etc/hosts" not in {t for _, t, _ in planned}:
+        if hosts and "/etc/hosts" not in {t for _, t, _ in planned}:
             planned.append((self.agent.hosts_file, "/etc/hosts", False))
+        return planned
+
+    def _mount_script(self, argv: list[str]) -> list[str]:
+        """``argv`` wrapped: network namespace, private mount namespace, every volume at its mountPath.
+
+        Sources live under the agent's work directory, which a mount (an emptyDir at /tmp, say) may hide;
+        so each source is first bound to a staging point on a private tmpfs at :data:`STAGE`, and only then
+        are the staged mounts bound at their targets (parents first)."""
+        planned = self._planned_mounts(hosts=True)
         self.agent.ensure_mountpoint(Path(STAGE), is_file=False)
         script = ["set -e", f"mount -t tmpfs -o size=1m,mode=0700 nodeagent {STAGE}"]
         for i, (source, target, _) in enumerate(planned):
@@ -337,11 +423,16 @@ class PodRunner:
             return
         if time.monotonic() < self.next_start_at:
             return
+        if self.in_podman and not self._pull():
+            return
         if self.netns is None:
             self.netns = self.agent.network.add_pod(self.index, api_server_port=self.agent.api_port)
         try:
-            argv, env = self._argv_env()
-            full = self._mount_script(argv)
+            if self.in_podman:
+                full, env = self._podman_argv()
+            else:
+                argv, env = self._argv_env()
+                full = self._mount_script(argv)
         except (podspec.PodSpecError, ApiError) as exc:
             self._set_waiting("CreateContainerConfigError", str(exc))
             self.next_start_at = time.monotonic() + 2.0
@@ -395,11 +486,24 @@ class PodRunner:
         self._record_exit(code if code is not None else 137, "Error")
         self._schedule_restart()
 
-    def _stop_process(self, *, grace: float, why: str) -> int | None:
+    def _stop_process(self, *, grace: float, why: str, sig: int = signal.SIGTERM) -> int | None:
         if self.proc is None or not self.proc.alive():
             return None if self.proc is None or self.proc.proc is None else self.proc.proc.returncode
-        self._note(f"stopping container (SIGTERM, grace {grace:.0f}s): {why}")
-        return self.proc.stop(grace=grace)
+        self._note(f"stopping container (signal {sig}, grace {grace:.0f}s): {why}")
+        if not self.in_podman:
+            return self.proc.stop(grace=grace, sig=sig)
+        # The container is conmon's child, not the podman client's: signal it through podman, then wait for
+        # the client (which removes the container, --rm) to report its exit code.
+        self._podman("kill", f"--signal={int(sig)}", self.container_name)
+        assert self.proc.proc is not None
+        try:
+            return self.proc.proc.wait(timeout=max(grace, 0.1))
+        except subprocess.TimeoutExpired:
+            self._podman("kill", "--signal=KILL", self.container_name)
+            return self.proc.stop(grace=10.0)
+
+    def _podman(self, *args: str) -> None:
+        subprocess.run(["podman", *args], env=image.podman_env(), capture_output=True, timeout=60, check=False)
 
     def _terminate(self) -> None:
         """Deletion: not Ready at once, SIGTERM with the grace period, then the object goes (grace 0)."""
@@ -423,6 +527,9 @@ class PodRunner:
     def _teardown(self) -> None:
         with contextlib.suppress(Exception):
             self._stop_process(grace=5.0, why="teardown")
+        if self.in_podman:
+            with contextlib.suppress(Exception):
+                self._podman("rm", "--force", "--time=0", self.container_name)
         with contextlib.suppress(Exception):
             self.agent.network.remove_pod(self.index)
         self.agent.drop_host(self)
@@ -530,7 +637,6 @@ class PodRunner:
             "podIP": self.ip,
             "podIPs": [{"ip": self.ip}],
             "startTime": (self.pod.get("status") or {}).get("startTime") or _now(),
-            "qosClass": "BestEffort",
             "conditions": [
                 self._condition("PodReadyToStartContainers", self.netns is not None),
                 self._condition("Initialized", True),
@@ -540,6 +646,9 @@ class PodRunner:
             ],
             "containerStatuses": [self._container_status(), *others],
         }
+        qos = (self.pod.get("status") or {}).get("qosClass")
+        if qos:  # set by the API server at creation from the resources, immutable since
+            status["qosClass"] = qos
         if status == self._sent_status:
             return
         assert self._client is not None
@@ -569,9 +678,15 @@ class NodeAgent:
         time_scale: float = 1.0,
         restart_backoff: tuple[float, float] = (1.0, 20.0),
         volume_sync_seconds: float = 3.0,
+        podman_images: tuple[str, ...] = (),
     ) -> None:
         """``time_scale`` multiplies probe periods, initial delays and restart backoff (0.2 = five times
-        faster than the pod spec says); grace periods are never scaled."""
+        faster than the pod spec says); grace periods are never scaled. Containers whose image starts with
+        one of ``podman_images`` (e.g. ``"127.0.0.1:5000/openbao-operator:"``) run under podman from that
+        image; every other container runs `bao`."""
+        self.podman_images = podman_images
+        #: Images this agent pulled; untagged again by :meth:`stop` (registries of other runs had other ports).
+        self.pulled: set[str] = set()
         self.plane = plane
         self.workdir = workdir
         self.logs = logs
@@ -630,6 +745,12 @@ class NodeAgent:
         if self._network is not None:
             self._network.close()
             self._network = None
+        for ref in sorted(self.pulled):
+            with contextlib.suppress(Exception):
+                subprocess.run(
+                    ["podman", "rmi", ref], env=image.podman_env(), capture_output=True, timeout=60, check=False
+                )
+        self.pulled.clear()
 
     def adopt_namespace(self, namespace: str) -> None:
         """Pods of ``namespace`` are bound to this node from now on (namespace label for the binder)."""
@@ -661,7 +782,10 @@ class NodeAgent:
         pid = wait_until(lambda: self.pid(namespace, name), what=f"{namespace}/{name} running", timeout=30)
         r = self.runner(namespace, name)
         assert r.proc is not None
-        r.proc.stop(grace=5.0, sig=sig)
+        if r.in_podman:
+            r._stop_process(grace=5.0, why="killed by the test", sig=sig)
+        else:
+            r.proc.stop(grace=5.0, sig=sig)
         self.note(f"{namespace}/{name}: killed pid {pid} with signal {sig} (test)")
         return pid
 

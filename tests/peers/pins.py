@@ -6,6 +6,8 @@ Both the installer and the pytest fixtures resolve binaries through this module,
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import tomllib
@@ -58,10 +60,16 @@ class Peer:
         return self.home / ".complete.json"
 
 
+def input_key(pin: dict[str, Any]) -> str:
+    """A short hash of a pin table: the "version" of a peer pinned by its inputs rather than a release."""
+    return hashlib.sha256(json.dumps(pin, sort_keys=True).encode()).hexdigest()[:12]
+
+
 def peer(name: str) -> Peer:
-    """The pinned peer called ``name`` in the pin file."""
+    """The pinned peer called ``name`` in the pin file (a table without ``version`` is keyed by its inputs)."""
     pin = load_pins()[name]
-    return Peer(name=name, version=str(pin["version"]), pin=pin)
+    version = str(pin["version"]) if "version" in pin else input_key(pin)
+    return Peer(name=name, version=version, pin=pin)
 
 
 class PeerMissingError(RuntimeError):

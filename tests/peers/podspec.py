@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import http.client
+import json
 import os
 import re
 import shutil
@@ -406,3 +407,106 @@ def run_probe(probe: JSON, container: JSON, *, pod_ip: str) -> ProbeResult:
         except OSError as exc:
             return ProbeResult(False, f"tcp {port}: {exc!r}")
     return ProbeResult(False, f"unsupported probe handler {sorted(set(probe) & {'exec', 'grpc'})}")
+
+
+# ---- containers run by podman (images that are not OpenBao: the operator's own) ------------------------------
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A volume mount as the runtime sees it: a host path at a container path."""
+
+    source: Path
+    target: str
+    read_only: bool
+
+
+def security(pod: JSON, container: JSON) -> JSON:
+    """The effective security settings: the container's securityContext over the pod's (runAsUser and
+    friends), as the kubelet merges them."""
+    pod_ctx = (pod.get("spec") or {}).get("securityContext") or {}
+    ctx = container.get("securityContext") or {}
+    out: JSON = {k: pod_ctx[k] for k in ("runAsUser", "runAsGroup", "runAsNonRoot") if k in pod_ctx}
+    out.update(ctx)
+    return out
+
+
+def pull_policy(container: JSON) -> str:
+    """imagePullPolicy with Kubernetes' default (Always for ``:latest`` or no tag, else IfNotPresent)."""
+    policy = container.get("imagePullPolicy")
+    if policy:
+        return str(policy)
+    image = str(container.get("image", ""))
+    last = image.rsplit("/", 1)[-1]
+    if "@" in last:
+        return "IfNotPresent"
+    return "Always" if ":" not in last or last.endswith(":latest") else "IfNotPresent"
+
+
+def env_file_text(env: Mapping[str, str]) -> str:
+    """``--env-file`` content (values stay off the command line, which is logged); one line per variable."""
+    lines = []
+    for name, value in env.items():
+        if "\n" in value or "\n" in name:
+            raise PodSpecError(f"env {name}: multi-line values are not supported for podman containers")
+        lines.append(f"{name}={value}")
+    return "\n".join(lines) + "\n"
+
+
+def podman_run_argv(
+    pod: JSON,
+    container: JSON,
+    *,
+    name: str,
+    netns: str,
+    mounts: list[Mount],
+    env_file: Path,
+    command: list[str],
+    args: list[str],
+) -> list[str]:
+    """``podman run`` for one container, with what a kubelet would enforce from the pod spec.
+
+    The pod's network namespace (``ns:/run/netns/<netns>``: the pod IP and the API server at 127.0.0.1),
+    its volumes bind-mounted, runAsUser/runAsGroup, a read-only root **without** podman's writable tmpfs
+    defaults (Kubernetes gives none), dropped and added capabilities, no-new-privileges unless
+    ``allowPrivilegeEscalation`` is true, the pod's hostname, and the termination grace as stop timeout.
+    The image is pulled beforehand (:func:`pull_policy`), so ``--pull=never`` here.
+    """
+    ctx = security(pod, container)
+    spec = pod.get("spec") or {}
+    argv = [
+        "podman",
+        "run",
+        "--rm",
+        "--replace",
+        f"--name={name}",
+        f"--network=ns:/run/netns/{netns}",
+        f"--hostname={spec.get('hostname') or (pod.get('metadata') or {}).get('name')}",
+        "--no-hosts",
+        "--pull=never",
+        f"--env-file={env_file}",
+        f"--stop-timeout={int(spec.get('terminationGracePeriodSeconds', 30))}",
+    ]
+    if ctx.get("privileged"):
+        raise PodSpecError(f"container {container['name']}: privileged containers are not run here")
+    if "runAsUser" in ctx:
+        user = str(ctx["runAsUser"])
+        if "runAsGroup" in ctx:
+            user += f":{ctx['runAsGroup']}"
+        argv.append(f"--user={user}")
+    if ctx.get("runAsNonRoot") and ctx.get("runAsUser") == 0:
+        raise PodSpecError(f"container {container['name']}: runAsNonRoot with runAsUser 0")
+    if ctx.get("readOnlyRootFilesystem"):
+        argv += ["--read-only", "--read-only-tmpfs=false"]
+    caps = ctx.get("capabilities") or {}
+    argv += [f"--cap-drop={c}" for c in caps.get("drop") or []]
+    argv += [f"--cap-add={c}" for c in caps.get("add") or []]
+    if ctx.get("allowPrivilegeEscalation") is not True:
+        argv.append("--security-opt=no-new-privileges")
+    for m in mounts:
+        if not m.target.startswith("/") or ".." in Path(m.target).parts:
+            raise PodSpecError(f"mountPath must be absolute: {m.target}")
+        argv.append(f"--volume={m.source}:{m.target}:{'ro' if m.read_only else 'rw'}")
+    if command:  # Kubernetes' command replaces the ENTRYPOINT (and with it the image's CMD)
+        argv.append(f"--entrypoint={json.dumps(command)}")
+    return [*argv, str(container["image"]), *args]

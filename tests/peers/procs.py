@@ -194,11 +194,13 @@ def run_checked(
     log: Path | None = None,
     check: bool = True,
     input_text: str | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a short CLI command (bao, crane, cosign), bounded in time, optionally logging its output."""
     res = subprocess.run(
         list(argv),
         env=dict(env) if env is not None else None,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -256,6 +256,36 @@ class Cosign:
             argv.append(f"--new-bundle-format={'true' if bundle else 'false'}")
         return run_checked([*argv, image_ref], env=self.env, log=self.log, timeout=120, check=False)
 
+    def attest(self, image_ref: str, *, key: KeyPair, predicate: Path, predicate_type: str) -> None:
+        """``cosign attest`` (an in-toto statement about the image, e.g. its CycloneDX SBOM), no log upload."""
+        argv = [
+            self.binary,
+            "attest",
+            f"--key={key.private}",
+            f"--type={predicate_type}",
+            f"--predicate={predicate}",
+            "--tlog-upload=false",
+            "--yes",
+        ]
+        if self.major >= 3:
+            argv += ["--use-signing-config=false", "--new-bundle-format=false"]
+        run_checked([*argv, image_ref], env=self.env, log=self.log, timeout=120)
+
+    def verify_attestation(
+        self, image_ref: str, *, key: KeyPair, predicate_type: str
+    ) -> subprocess.CompletedProcess[str]:
+        """``cosign verify-attestation`` with the public key, tlog ignored; the caller checks ``returncode``."""
+        argv = [
+            self.binary,
+            "verify-attestation",
+            f"--key={key.public}",
+            f"--type={predicate_type}",
+            "--insecure-ignore-tlog=true",
+        ]
+        if self.major >= 3:
+            argv += ["--new-bundle-format=false"]
+        return run_checked([*argv, image_ref], env=self.env, log=self.log, timeout=120, check=False)
+
     def verify(self, image_ref: str, *, key: KeyPair) -> subprocess.CompletedProcess[str]:
         """``cosign verify`` with the public key, tlog ignored; the caller checks ``returncode``."""
         argv = [self.binary, "verify", f"--key={key.public}", "--insecure-ignore-tlog=true"]

@@ -212,3 +212,92 @@ def test_http_probe_success_range_and_named_ports(server: int) -> None:
     assert not podspec.run_probe({"exec": {"command": ["true"]}}, container, pod_ip="127.0.0.1").ok
     with pytest.raises(podspec.PodSpecError):
         podspec.container_port(container, "nope")
+
+
+OPERATOR_POD: dict[str, Any] = {
+    "metadata": {"name": "op-1", "namespace": "sys", "uid": "u-2"},
+    "spec": {
+        "terminationGracePeriodSeconds": 20,
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532},
+        "containers": [
+            {
+                "name": "operator",
+                "image": "127.0.0.1:5000/openbao-operator:0.1.0",
+                "args": ["run"],
+                "securityContext": {
+                    "allowPrivilegeEscalation": False,
+                    "readOnlyRootFilesystem": True,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+            }
+        ],
+    },
+}
+
+
+def test_podman_run_enforces_the_restricted_security_context() -> None:
+    container = OPERATOR_POD["spec"]["containers"][0]
+    mounts = [podspec.Mount(Path("/v/token"), "/var/run/secrets/kubernetes.io/serviceaccount", True)]
+    argv = podspec.podman_run_argv(
+        OPERATOR_POD,
+        container,
+        name="c",
+        netns="ns-p0",
+        mounts=mounts,
+        env_file=Path("/p/env"),
+        command=[],
+        args=["run"],
+    )
+    assert argv[:2] == ["podman", "run"]
+    assert "--network=ns:/run/netns/ns-p0" in argv
+    assert "--user=65532:65532" in argv
+    assert "--read-only" in argv
+    assert "--read-only-tmpfs=false" in argv, "Kubernetes gives a read-only root no writable /tmp"
+    assert "--cap-drop=ALL" in argv
+    assert "--security-opt=no-new-privileges" in argv
+    assert "--volume=/v/token:/var/run/secrets/kubernetes.io/serviceaccount:ro" in argv
+    assert "--env-file=/p/env" in argv
+    assert "--stop-timeout=20" in argv
+    assert argv[-2:] == ["127.0.0.1:5000/openbao-operator:0.1.0", "run"]
+    assert not any(a.startswith("--entrypoint") for a in argv)
+
+
+def test_podman_run_command_replaces_the_entrypoint() -> None:
+    container = {"name": "c", "image": "img:1"}
+    pod = {"metadata": {"name": "p"}, "spec": {}}
+    argv = podspec.podman_run_argv(
+        pod, container, name="c", netns="n", mounts=[], env_file=Path("/e"), command=["a", "b"], args=["c"]
+    )
+    assert '--entrypoint=["a", "b"]' in argv
+    assert argv[-2:] == ["img:1", "c"]
+    assert "--read-only" not in argv
+    assert "--security-opt=no-new-privileges" in argv, "allowPrivilegeEscalation unset: podman keeps it off"
+
+
+def test_podman_refuses_privileged_containers() -> None:
+    container = {"name": "c", "image": "img:1", "securityContext": {"privileged": True}}
+    with pytest.raises(podspec.PodSpecError, match="privileged"):
+        podspec.podman_run_argv(
+            {"spec": {}}, container, name="c", netns="n", mounts=[], env_file=Path("/e"), command=[], args=[]
+        )
+
+
+@pytest.mark.parametrize(
+    ("container", "policy"),
+    [
+        ({"image": "r/x:1"}, "IfNotPresent"),
+        ({"image": "r/x"}, "Always"),
+        ({"image": "r/x:latest"}, "Always"),
+        ({"image": "127.0.0.1:5000/x"}, "Always"),
+        ({"image": "r/x@sha256:00"}, "IfNotPresent"),
+        ({"image": "r/x:1", "imagePullPolicy": "Never"}, "Never"),
+    ],
+)
+def test_pull_policy_defaults(container: dict[str, Any], policy: str) -> None:
+    assert podspec.pull_policy(container) == policy
+
+
+def test_env_file_refuses_multiline_values() -> None:
+    assert podspec.env_file_text({"A": "1", "B": "x=y"}) == "A=1\nB=x=y\n"
+    with pytest.raises(podspec.PodSpecError, match="env PEM"):
+        podspec.env_file_text({"PEM": "a\nb"})
