@@ -16,6 +16,7 @@ import yaml
 from openbao_operator import __version__
 from openbao_operator.api import InvalidClusterError, OpenBaoCluster, parse_cluster
 from openbao_operator.api.crd import crd as build_crd
+from openbao_operator.api.crd import restore_crd as build_restore_crd
 from openbao_operator.api.ignored import ignored_fields
 from openbao_operator.api.yamlio import dump_all, load_all
 from openbao_operator.render.config import ConfigRenderError, RenderedConfig, render_config
@@ -83,9 +84,16 @@ def main() -> None:
 
 
 @main.command()
-def crd() -> None:
-    """Print the OpenBaoCluster CustomResourceDefinition as YAML."""
-    click.echo(dump_all([build_crd()]), nl=False)
+@click.option(
+    "--kind",
+    type=click.Choice(["OpenBaoCluster", "OpenBaoRestore"]),
+    default="OpenBaoCluster",
+    show_default=True,
+    help="Which kind's definition (deploy/crd.yaml, deploy/crd-openbaorestore.yaml).",
+)
+def crd(kind: str) -> None:
+    """Print a CustomResourceDefinition as YAML."""
+    click.echo(dump_all([build_crd() if kind == "OpenBaoCluster" else build_restore_crd()]), nl=False)
 
 
 @main.command()
@@ -142,6 +150,40 @@ def render(
         except ConfigRenderError as exc:
             _fail(f"{path}: {exc.field}: {exc.reason}")
     click.echo("\n".join(texts) if config_hcl else dump_all(documents), nl=False)
+
+
+@main.command()
+@click.option(
+    "--config", "config_path", default=None, help="Executor configuration (JSON); default: $OPENBAO_EXECUTOR_CONFIG."
+)
+def backup(config_path: str | None) -> None:
+    """Executor: stream one raft snapshot from the active node into object storage, then apply retention.
+
+    Runs inside a backup Job (docs/backup-restore.md). Prints one JSON line with the outcome; exits 0 when the
+    snapshot and its metadata are stored, 1 on failure, 2 on an unusable configuration.
+    """
+    from openbao_operator.executor.program import main as run_executor
+
+    sys.exit(run_executor("backup", config_path=config_path))
+
+
+@main.command()
+@click.option(
+    "--config", "config_path", default=None, help="Executor configuration (JSON); default: $OPENBAO_EXECUTOR_CONFIG."
+)
+@click.option("--key", required=True, help="Key of the snapshot object in the bucket.")
+@click.option(
+    "--force", is_flag=True, help="Use snapshot-force: the snapshot comes from a cluster with another seal key."
+)
+def restore(config_path: str | None, key: str, force: bool) -> None:
+    """Executor: verify a snapshot against its metadata (SHA-256, size), then restore it into the cluster.
+
+    Nothing is sent to OpenBao unless the whole object matches its recorded checksum. Prints one JSON line with
+    the outcome; exits 0 when restored, 1 on failure, 2 on an unusable configuration.
+    """
+    from openbao_operator.executor.program import main as run_executor
+
+    sys.exit(run_executor("restore", config_path=config_path, key=key, force=force))
 
 
 @main.command()
