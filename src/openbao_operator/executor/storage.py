@@ -38,6 +38,10 @@ from .errors import ExecutorConfigError, SnapshotNotFoundError, StorageError, sc
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, ObjectStore
 
+STORAGE_ERRORS = (BaseError, OSError)
+"""What obstore raises: its own hierarchy, and builtins (FileNotFoundError for a missing object, connection
+and timeout errors) for some conditions."""
+MAX_DETAIL = 600
 DOWNLOAD_CHUNK = 1 << 20
 """Chunks handed on from a download: small enough to keep a restore's memory flat."""
 
@@ -61,8 +65,13 @@ class ObjectStorage:
         """For messages: provider and bucket, never a credential."""
 
     def _error(self, what: str, exc: BaseException) -> StorageError:
-        message = scrub(f"{what} ({self.where}): {type(exc).__name__}: {exc}", self._secrets)
-        return SnapshotNotFoundError(message) if isinstance(exc, NotFoundError) else StorageError(message)
+        # object_store appends a multi-line "Debug source" dump to its messages: the first part says it all.
+        detail = str(exc).split("\n\nDebug source", 1)[0].strip()
+        if len(detail) > MAX_DETAIL:
+            detail = detail[:MAX_DETAIL] + "..."
+        message = scrub(f"{what} ({self.where}): {type(exc).__name__}: {detail}", self._secrets)
+        missing = isinstance(exc, NotFoundError | FileNotFoundError)
+        return SnapshotNotFoundError(message) if missing else StorageError(message)
 
     async def upload(self, key: str, chunks: AsyncIterable[bytes], *, part_size: int, concurrency: int) -> None:
         """Multipart upload of a stream; the object appears only when every part is in (else nothing)."""
@@ -76,7 +85,7 @@ class ObjectStorage:
                 max_concurrency=concurrency,
                 attributes={"Content-Type": "application/octet-stream"},
             )
-        except BaseError as exc:
+        except STORAGE_ERRORS as exc:
             raise self._error(f"upload {key}", exc) from None
 
     async def put_small(self, key: str, data: bytes, *, content_type: str) -> None:
@@ -85,7 +94,7 @@ class ObjectStorage:
             await obstore.put_async(
                 self._store, key, data, use_multipart=False, attributes={"Content-Type": content_type}
             )
-        except BaseError as exc:
+        except STORAGE_ERRORS as exc:
             raise self._error(f"upload {key}", exc) from None
 
     async def get_small(self, key: str, *, limit: int = 1 << 20) -> bytes:
@@ -95,7 +104,7 @@ class ObjectStorage:
             if result.meta["size"] > limit:
                 raise StorageError(f"{key} ({self.where}) is {result.meta['size']} bytes, more than {limit}")
             return bytes(await result.bytes_async())
-        except BaseError as exc:
+        except STORAGE_ERRORS as exc:
             raise self._error(f"download {key}", exc) from None
 
     async def download(self, key: str, *, e_tag: str | None = None) -> tuple[int, str | None, AsyncIterator[bytes]]:
@@ -103,7 +112,7 @@ class ObjectStorage:
         options: dict[str, Any] = {"if_match": e_tag} if e_tag else {}
         try:
             result = await obstore.get_async(self._store, key, options=options or None)  # type: ignore[arg-type]
-        except BaseError as exc:
+        except STORAGE_ERRORS as exc:
             raise self._error(f"download {key}", exc) from None
         meta = result.meta
 
@@ -111,7 +120,7 @@ class ObjectStorage:
             try:
                 async for chunk in result.stream(min_chunk_size=DOWNLOAD_CHUNK):
                     yield bytes(chunk)
-            except BaseError as exc:
+            except STORAGE_ERRORS as exc:
                 raise self._error(f"download {key}", exc) from None
 
         return int(meta["size"]), meta.get("e_tag"), chunks()
@@ -124,7 +133,7 @@ class ObjectStorage:
                 found.extend(
                     StoredObject(key=m["path"], size=int(m["size"]), last_modified=m["last_modified"]) for m in page
                 )
-        except BaseError as exc:
+        except STORAGE_ERRORS as exc:
             raise self._error(f"list {prefix}", exc) from None
         return found
 
@@ -133,9 +142,9 @@ class ObjectStorage:
         for key in keys:
             try:
                 await obstore.delete_async(self._store, key)
-            except NotFoundError:
+            except (NotFoundError, FileNotFoundError):
                 continue
-            except BaseError as exc:
+            except STORAGE_ERRORS as exc:
                 raise self._error(f"delete {key}", exc) from None
 
 
@@ -225,6 +234,6 @@ def open_storage(
             store = _gcs(target, creds)
         else:
             store = _azure(target, creds)
-    except BaseError as exc:
+    except STORAGE_ERRORS as exc:
         raise ExecutorConfigError("target", scrub(f"{type(exc).__name__}: {exc}", creds.secrets())) from None
     return ObjectStorage(store, secrets=creds.secrets(), where=f"{target.provider}://{target.bucket}")
