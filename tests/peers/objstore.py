@@ -183,11 +183,13 @@ def _azure_create_container(endpoint: str, container: str) -> int:
     canonical_headers = f"x-ms-date:{date}\nx-ms-version:{version}\n"
     # Path-style (emulator) addressing puts the account in the path too: /<account>/<account>/<container>.
     resource = f"/{AZURITE_ACCOUNT}/{AZURITE_ACCOUNT}/{container}\nrestype:container"
-    to_sign = "PUT\n\n\n\n\n\n\n\n\n\n\n\n" + canonical_headers + resource
+    # VERB, then 11 standard headers (Content-Length empty for 0, Content-Type set: urllib would add its own).
+    to_sign = "PUT\n\n\n\n\napplication/octet-stream\n\n\n\n\n\n\n" + canonical_headers + resource
     sig = base64.b64encode(hmac.new(base64.b64decode(AZURITE_KEY), to_sign.encode(), hashlib.sha256).digest())
     req = urllib.request.Request(  # noqa: S310
         f"{endpoint}/{container}?restype=container", data=b"", method="PUT",
         headers={"x-ms-date": date, "x-ms-version": version, "Content-Length": "0",
+                 "Content-Type": "application/octet-stream",
                  "Authorization": f"SharedKey {AZURITE_ACCOUNT}:{sig.decode()}"},
     )  # fmt: skip
     return _status(req)
@@ -204,6 +206,7 @@ def start_azurite(*, workdir: Path, logs: Path, timeout: float = 60.0) -> Object
         argv=[
             str(pins.binary("azurite-blob", peer_name="azurite")), "--blobHost", "127.0.0.1", "--blobPort", str(port),
             "--location", str(location), "--skipApiVersionCheck", "--disableProductStyleUrl",
+            "--disableTelemetry",
         ],
         log=logs / f"azurite-{port}.log",
     ).start()  # fmt: skip

@@ -20,6 +20,7 @@ about partSize x (concurrency + 1) bytes whatever the object's size.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,7 @@ from openbao_operator.api.operations import BackupTarget
 
 from .credentials import StorageCredentials
 from .errors import ExecutorConfigError, SnapshotNotFoundError, StorageError, scrub
+from .gcs import GcsTokens, resumable_upload
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, ObjectStore
@@ -44,6 +46,16 @@ and timeout errors) for some conditions."""
 MAX_DETAIL = 600
 DOWNLOAD_CHUNK = 1 << 20
 """Chunks handed on from a download: small enough to keep a restore's memory flat."""
+
+
+@dataclass(frozen=True)
+class GcsUpload:
+    """How GCS uploads go (the JSON API's resumable protocol; see :mod:`.gcs`)."""
+
+    base_url: str | None
+    bucket: str
+    tokens: GcsTokens
+    verify: bool
 
 
 @dataclass(frozen=True)
@@ -58,9 +70,12 @@ class StoredObject:
 class ObjectStorage:
     """The bucket (or container) of one backup target."""
 
-    def __init__(self, store: ObjectStore, *, secrets: Sequence[str], where: str) -> None:
+    def __init__(
+        self, store: ObjectStore, *, secrets: Sequence[str], where: str, gcs_upload: GcsUpload | None = None
+    ) -> None:
         self._store = store
         self._secrets = list(secrets)
+        self._gcs_upload = gcs_upload
         self.where = where
         """For messages: provider and bucket, never a credential."""
 
@@ -75,6 +90,17 @@ class ObjectStorage:
 
     async def upload(self, key: str, chunks: AsyncIterable[bytes], *, part_size: int, concurrency: int) -> None:
         """Multipart upload of a stream; the object appears only when every part is in (else nothing)."""
+        if self._gcs_upload is not None:
+            await resumable_upload(
+                base_url=self._gcs_upload.base_url,
+                bucket=self._gcs_upload.bucket,
+                key=key,
+                chunks=chunks,
+                part_size=part_size,
+                tokens=self._gcs_upload.tokens,
+                verify=self._gcs_upload.verify,
+            )
+            return
         try:
             await obstore.put_async(
                 self._store,
@@ -90,6 +116,18 @@ class ObjectStorage:
 
     async def put_small(self, key: str, data: bytes, *, content_type: str) -> None:
         """A single-request upload of a small object (the metadata beside a snapshot)."""
+        if self._gcs_upload is not None:
+            await resumable_upload(
+                base_url=self._gcs_upload.base_url,
+                bucket=self._gcs_upload.bucket,
+                key=key,
+                chunks=_one(data),
+                part_size=max(len(data), 1),
+                tokens=self._gcs_upload.tokens,
+                verify=self._gcs_upload.verify,
+                content_type=content_type,
+            )
+            return
         try:
             await obstore.put_async(
                 self._store, key, data, use_multipart=False, attributes={"Content-Type": content_type}
@@ -146,6 +184,10 @@ class ObjectStorage:
                 continue
             except STORAGE_ERRORS as exc:
                 raise self._error(f"delete {key}", exc) from None
+
+
+async def _one(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 def _client_options(target: BackupTarget, endpoint: str | None, ca_cert: str | None) -> ClientConfig:
@@ -216,10 +258,6 @@ def _azure(target: BackupTarget, creds: StorageCredentials) -> ObjectStore:
     if endpoint:
         endpoint = endpoint.rstrip("/")
         config["endpoint"] = endpoint
-        # An endpoint that carries the account in its path (Azurite, other emulators) is addressed the way
-        # the emulator expects; object_store calls that mode use_emulator.
-        if urlsplit(endpoint).path.strip("/") == account:
-            config["use_emulator"] = True
     return AzureStore(container, config=config, client_options=_client_options(target, endpoint, None))  # type: ignore[arg-type]
 
 
@@ -236,4 +274,20 @@ def open_storage(
             store = _azure(target, creds)
     except STORAGE_ERRORS as exc:
         raise ExecutorConfigError("target", scrub(f"{type(exc).__name__}: {exc}", creds.secrets())) from None
-    return ObjectStorage(store, secrets=creds.secrets(), where=f"{target.provider}://{target.bucket}")
+    gcs_upload = None
+    if target.provider == "gcs":
+        key: dict[str, Any] | None = None
+        if creds.gcs_service_account is not None:
+            try:
+                key = json.loads(creds.gcs_service_account.reveal())
+            except ValueError:
+                raise ExecutorConfigError("target.credentialsSecretRef", "credentials.json is not JSON") from None
+        gcs_upload = GcsUpload(
+            base_url=target.endpoint or (key or {}).get("gcs_base_url"),
+            bucket=target.bucket,
+            tokens=GcsTokens(key=key),
+            verify=not target.insecure_skip_verify,
+        )
+    return ObjectStorage(
+        store, secrets=creds.secrets(), where=f"{target.provider}://{target.bucket}", gcs_upload=gcs_upload
+    )
