@@ -23,6 +23,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,10 @@ async def _read_all(storage: ObjectStorage, key: str) -> bytes:
     return b"".join([c async for c in chunks])
 
 
+def _fixed(at: datetime) -> datetime:
+    return at
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_backup_stores_snapshot_metadata_and_applies_max_count(
     provider: str, request: pytest.FixtureRequest, bao_factory: Callable[..., BaoServer], tmp_path: Path
@@ -75,7 +80,7 @@ async def test_backup_stores_snapshot_metadata_and_applies_max_count(
     results = []
     for hour, suffix in ((12, "0000000a"), (13, "0000000b"), (14, "0000000c")):
         at = datetime(2026, 3, 1, hour, tzinfo=UTC)
-        results.append(await run_backup(config, storage=storage, now=lambda at=at: at, suffix=lambda s=suffix: s))
+        results.append(await run_backup(config, storage=storage, now=partial(_fixed, at), suffix=partial(str, suffix)))
 
     prefix = "backups/vault/prod/"
     assert [r.key for r in results] == [
