@@ -225,13 +225,8 @@ _STRUCTURED = (
 def _self_init(spec: OpenBaoClusterSpec) -> list[IgnoredField]:
     si = spec.self_init
     found: list[IgnoredField] = []
-    if si is not None and si.oidc is not None and si.oidc.enabled:
-        found.append(
-            IgnoredField(
-                "spec.selfInit.oidc",
-                "the operator's JWT auth bootstrap is not implemented; the requests alone configure OpenBao",
-            )
-        )
+    if si is not None and si.oidc is not None and si.oidc.enabled and not si.enabled:
+        found.append(IgnoredField("spec.selfInit.oidc", "only used with spec.selfInit.enabled: true"))
     for i, req in enumerate((si.requests if si is not None else None) or ()):
         structured_used = False
         for prefix, json_name, attr in _STRUCTURED:

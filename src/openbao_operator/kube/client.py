@@ -266,6 +266,15 @@ class KubeClient:
         br.data = body
         await self._send(br)
 
+    async def get_path(self, path: str) -> Any:
+        """GET a non-resource path of the API server (``/.well-known/openid-configuration``), decoded JSON."""
+        br = BasicRequest(method="GET", url=path, response_type=None, params={}, data=None, headers=None)
+        response = await self._send(br)
+        try:
+            return msgspec.json.decode(response.content)
+        except msgspec.DecodeError as exc:
+            raise KubeError(f"undecodable response to GET {path}: {exc}") from exc
+
     async def close(self) -> None:
         await self._generic.close()  # type: ignore[no-untyped-call]
 
