@@ -17,6 +17,7 @@ import asyncio
 import base64
 import json
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -40,7 +41,8 @@ async def fill(bao: BaoServer, token: str, *, megabytes: int, start: int) -> int
     """Write secrets until about ``megabytes`` of incompressible data are stored; returns the next index."""
     count = megabytes * 1024 * 1024 // COMPRESSED_PER_SECRET
     sem = asyncio.Semaphore(4)
-    async with httpx2.AsyncClient(verify=str(bao.cacert), timeout=httpx2.Timeout(120.0)) as http:
+    tls = ssl.create_default_context(cafile=str(bao.cacert))
+    async with httpx2.AsyncClient(verify=tls, timeout=httpx2.Timeout(120.0)) as http:
 
         async def put(i: int) -> None:
             value = base64.b64encode(os.urandom(VALUE_BYTES)).decode()
