@@ -8,9 +8,12 @@ credentials directory, and the ExecutorConfig the Job would carry), and none of 
 from __future__ import annotations
 
 import json
+import ssl
 import uuid
 from pathlib import Path
 from typing import Any
+
+import httpx2
 
 from openbao_operator.api.executor import ExecutorConfig
 from openbao_operator.executor.credentials import load_credentials
@@ -91,3 +94,11 @@ def write_token(path: Path, token: str) -> Path:
     path.write_text(token)
     path.chmod(0o600)
     return path
+
+
+def put_http(server: BaoServer, token: str, path: str, data: dict[str, str]) -> None:
+    """A kv write over HTTP (values too large for a command line)."""
+    tls = ssl.create_default_context(cafile=str(server.cacert))
+    with httpx2.Client(verify=tls, timeout=60) as http:
+        resp = http.post(f"{server.addr}/v1/kv/data/{path}", json={"data": data}, headers={"X-Vault-Token": token})
+    resp.raise_for_status()

@@ -15,21 +15,25 @@ object-storage peers (MinIO, fake-gcs-server, Azurite). The executor code is the
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
 import pytest
 
+from openbao_operator.baoapi import Sensitive
+from openbao_operator.baoapi.snapshots import SnapshotClient
 from openbao_operator.executor.backup import run_backup
-from openbao_operator.executor.errors import SnapshotNotFoundError, VerificationError
+from openbao_operator.executor.errors import OpenBaoError, SnapshotNotFoundError, VerificationError
 from openbao_operator.executor.naming import metadata_key
 from openbao_operator.executor.restore import run_restore
 from openbao_operator.executor.storage import ObjectStorage
@@ -38,6 +42,7 @@ from tests.integration.backuphelp import (
     executor_config,
     get,
     put,
+    put_http,
     started,
     storage_for,
     target_for,
@@ -273,3 +278,49 @@ def test_cli_program_reports_one_json_line_without_secrets(
     for secret in (token, *minio.credentials.values()):
         assert secret not in everything
     assert len(everything) < 4096  # a report, never snapshot bytes
+
+
+class _CutSnapshot(SnapshotClient):
+    """A fault in front of the real node: the snapshot body ends after ``limit`` bytes (a node dying
+    mid-stream looks like this to the executor: HTTP 200, then a short body)."""
+
+    limit = 7 * 1024 * 1024
+
+    @asynccontextmanager
+    async def snapshot(self, token: Sensitive) -> AsyncIterator[AsyncIterator[bytes]]:
+        async with super().snapshot(token) as chunks:
+
+            async def cut() -> AsyncIterator[bytes]:
+                sent = 0
+                async for chunk in chunks:
+                    if sent + len(chunk) >= self.limit:
+                        yield chunk[: self.limit - sent]
+                        return
+                    sent += len(chunk)
+                    yield chunk
+
+            yield cut()
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_snapshot_cut_short_leaves_nothing_in_the_bucket(
+    provider: str, request: pytest.FixtureRequest, bao_factory: Callable[..., BaoServer], tmp_path: Path
+) -> None:
+    peer: ObjectStorePeer = request.getfixturevalue(provider)
+    bao = bao_factory(name=f"cut-{provider}")
+    token = started(bao)
+    enable_kv(bao, token)
+    for i in range(16):  # about 10 MiB of incompressible data: more than one 5 MiB part
+        put_http(bao, token, f"fill/{i}", {"v": base64.b64encode(os.urandom(480 * 1024)).decode()})
+    config = executor_config(
+        bao,
+        token_file=write_token(tmp_path / "token", token),
+        target=target_for(peer),
+        credentials_dir=peer.write_credentials(tmp_path / "creds"),
+    )
+    storage = storage_for(config)
+    with pytest.raises(OpenBaoError, match="incomplete"):
+        await run_backup(config, storage=storage, factory=_CutSnapshot)
+    assert await storage.list("backups/") == []  # no partial object, no metadata
+    whole = await run_backup(config, storage=storage)  # and the next run still works
+    assert whole.size > _CutSnapshot.limit
