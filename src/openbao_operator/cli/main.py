@@ -21,7 +21,7 @@ from openbao_operator.api.ignored import ignored_fields
 from openbao_operator.api.yamlio import dump_all, load_all
 from openbao_operator.render.config import ConfigRenderError, RenderedConfig, render_config
 from openbao_operator.render.desired import render_desired
-from openbao_operator.render.facts import RenderFacts
+from openbao_operator.render.facts import OperatorIdentity, RenderFacts
 from openbao_operator.render.names import SELF_INIT_FILE, self_init_secret_name
 from openbao_operator.render.runtime import RuntimeObject, runtime_objects
 from openbao_operator.render.warnings import security_warnings
@@ -32,6 +32,19 @@ EXIT_INVALID = 2
 def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_INVALID)
+
+
+def _identity(jwks_path: str, issuer: str) -> OperatorIdentity:
+    """The selfInit.oidc facts the operator would read from the API server, from a saved JWKS."""
+    import json
+
+    from openbao_operator.pki.jwks import JwkError, jwks_to_pems
+
+    try:
+        jwks = json.loads(Path(jwks_path).read_text())
+        return OperatorIdentity(issuer=issuer, pubkeys_pem=jwks_to_pems(jwks))
+    except (OSError, ValueError, JwkError) as exc:
+        _fail(f"--service-account-jwks {jwks_path}: {exc}")
 
 
 def read_clusters(path: str) -> list[OpenBaoCluster]:
@@ -113,8 +126,27 @@ def crd(kind: str) -> None:
 @click.option(
     "--api-server-cidr", default=None, help="The API server's address as a CIDR, for the NetworkPolicy egress rule."
 )
+@click.option(
+    "--service-account-jwks",
+    "jwks_path",
+    default=None,
+    help="For selfInit.oidc: the API server's JWKS (`kubectl get --raw /openid/v1/jwks > jwks.json`).",
+)
+@click.option(
+    "--service-account-issuer",
+    default="https://kubernetes.default.svc.cluster.local",
+    show_default=True,
+    help="For selfInit.oidc: the issuer of the cluster's ServiceAccount tokens.",
+)
 def render(
-    path: str, config_hcl: bool, defaults: bool, namespace: str | None, initialized: bool, api_server_cidr: str | None
+    path: str,
+    config_hcl: bool,
+    defaults: bool,
+    namespace: str | None,
+    initialized: bool,
+    api_server_cidr: str | None,
+    jwks_path: str | None,
+    service_account_issuer: str,
 ) -> None:
     """Print what the operator would converge for a cluster, without a Kubernetes cluster.
 
@@ -134,11 +166,13 @@ def render(
         return
     texts: list[str] = []
     documents: list[dict[str, Any]] = []
+    identity = _identity(jwks_path, service_account_issuer) if jwks_path else None
     for cluster in clusters:
         facts = RenderFacts(
             namespace=cluster.metadata.namespace or namespace or "default",
             initialized=initialized,
             api_server_cidr=api_server_cidr,
+            operator_identity=identity,
         )
         try:
             if config_hcl:
@@ -148,7 +182,8 @@ def render(
                 for obj in _made_at_runtime(cluster, facts):
                     click.echo(f"note: {cluster.metadata.name}: created by the operator, not printed: {obj}", err=True)
         except ConfigRenderError as exc:
-            _fail(f"{path}: {exc.field}: {exc.reason}")
+            hint = " (give --service-account-jwks)" if exc.field.startswith("spec.selfInit.oidc") else ""
+            _fail(f"{path}: {exc.field}: {exc.reason}{hint}")
     click.echo("\n".join(texts) if config_hcl else dump_all(documents), nl=False)
 
 
