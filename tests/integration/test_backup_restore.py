@@ -50,6 +50,7 @@ from tests.integration.backuphelp import (
 )
 from tests.peers.bao import BaoServer
 from tests.peers.objstore import ObjectStorePeer
+from tests.peers.procs import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -324,3 +325,40 @@ async def test_a_snapshot_cut_short_leaves_nothing_in_the_bucket(
     assert await storage.list("backups/") == []  # no partial object, no metadata
     whole = await run_backup(config, storage=storage)  # and the next run still works
     assert whole.size > _CutSnapshot.limit
+
+
+async def test_disaster_recovery_with_another_seal_key_does_not_give_the_data_back(
+    minio: ObjectStorePeer, bao_factory: Callable[..., BaoServer], tmp_path: Path
+) -> None:
+    """What docs/backup-restore.md says about the unseal key: without the source's, the data stays unreadable."""
+    source = bao_factory(name="drk-source")
+    source_token = started(source)
+    enable_kv(source, source_token)
+    put(source, source_token, "app/db", password="sealed-by-the-source")
+    config = executor_config(
+        source,
+        token_file=write_token(tmp_path / "source-token", source_token),
+        target=target_for(minio),
+        credentials_dir=minio.write_credentials(tmp_path / "creds"),
+    )
+    storage = storage_for(config)
+    backup = await run_backup(config, storage=storage)
+    source.kill()
+
+    fresh = bao_factory(name="drk-fresh")  # its own, different static seal key
+    fresh_token = started(fresh)
+    dr_config = executor_config(
+        fresh,
+        token_file=write_token(tmp_path / "fresh-token", fresh_token),
+        target=config.target.to_json(),
+        credentials_dir=tmp_path / "creds",
+    )
+    # OpenBao accepts the forced snapshot, tears the node down to install it, and cannot unseal the restored
+    # keyring with its own key: from then on every request answers 503 "Vault is sealed".
+    await run_restore(dr_config, key=backup.key, storage=storage_for(dr_config), force=True)
+
+    def sealed_for_both() -> bool:
+        answers = [fresh.cli("kv", "get", "kv/app/db", token=t, check=False) for t in (source_token, fresh_token)]
+        return all(a.returncode != 0 and "Vault is sealed" in a.stderr for a in answers)
+
+    assert wait_until(sealed_for_both, what="the node to answer sealed", timeout=30, interval=1.0)
