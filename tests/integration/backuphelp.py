@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import ssl
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +103,26 @@ def put_http(server: BaoServer, token: str, path: str, data: dict[str, str]) -> 
     with httpx2.Client(verify=tls, timeout=60) as http:
         resp = http.post(f"{server.addr}/v1/kv/data/{path}", json={"data": data}, headers={"X-Vault-Token": token})
     resp.raise_for_status()
+
+
+def rig(
+    bao_factory: Callable[..., BaoServer],
+    peer: ObjectStorePeer,
+    tmp_path: Path,
+    *,
+    name: str,
+    token_file: str = "token",  # noqa: S107 (a file name)
+    retention: dict[str, Any] | None = None,
+) -> tuple[BaoServer, str, ExecutorConfig, ObjectStorage]:
+    """A started bao with kv enabled, a fresh bucket on ``peer``, the executor's configuration and storage."""
+    bao = bao_factory(name=name)
+    token = started(bao)
+    enable_kv(bao, token)
+    config = executor_config(
+        bao,
+        token_file=write_token(tmp_path / token_file, token),
+        target=target_for(peer),
+        credentials_dir=peer.write_credentials(tmp_path / "creds"),
+        retention=retention,
+    )
+    return bao, token, config, storage_for(config)

@@ -38,14 +38,13 @@ from openbao_operator.executor.naming import metadata_key
 from openbao_operator.executor.restore import run_restore
 from openbao_operator.executor.storage import ObjectStorage
 from tests.integration.backuphelp import (
-    enable_kv,
     executor_config,
     get,
     put,
     put_http,
+    rig,
     started,
     storage_for,
-    target_for,
     write_token,
 )
 from tests.peers.bao import BaoServer
@@ -71,18 +70,8 @@ async def test_backup_stores_snapshot_metadata_and_applies_max_count(
     provider: str, request: pytest.FixtureRequest, bao_factory: Callable[..., BaoServer], tmp_path: Path
 ) -> None:
     peer: ObjectStorePeer = request.getfixturevalue(provider)
-    bao = bao_factory(name=f"bk-{provider}")
-    token = started(bao)
-    enable_kv(bao, token)
+    bao, token, config, storage = rig(bao_factory, peer, tmp_path, name=f"bk-{provider}", retention={"maxCount": 2})
     put(bao, token, "app/db", password="s3cr3t-before-backup")
-    config = executor_config(
-        bao,
-        token_file=write_token(tmp_path / "token", token),
-        target=target_for(peer),
-        credentials_dir=peer.write_credentials(tmp_path / "creds"),
-        retention={"maxCount": 2},
-    )
-    storage = storage_for(config)
     results = []
     for hour, suffix in ((12, "0000000a"), (13, "0000000b"), (14, "0000000c")):
         at = datetime(2026, 3, 1, hour, tzinfo=UTC)
@@ -116,16 +105,7 @@ async def test_backup_stores_snapshot_metadata_and_applies_max_count(
 async def test_retention_max_age_keeps_the_new_snapshot_and_foreign_objects(
     minio: ObjectStorePeer, bao_factory: Callable[..., BaoServer], tmp_path: Path
 ) -> None:
-    bao = bao_factory(name="bk-age")
-    token = started(bao)
-    config = executor_config(
-        bao,
-        token_file=write_token(tmp_path / "token", token),
-        target=target_for(minio),
-        credentials_dir=minio.write_credentials(tmp_path / "creds"),
-        retention={"maxAge": "48h"},
-    )
-    storage = storage_for(config)
+    _, _, config, storage = rig(bao_factory, minio, tmp_path, name="bk-age", retention={"maxAge": "48h"})
     await storage.put_small("backups/vault/prod/notes.txt", b"not a snapshot", content_type="text/plain")
     first = await run_backup(config, storage=storage, now=lambda: datetime(2026, 3, 1, tzinfo=UTC))
     second = await run_backup(config, storage=storage, now=lambda: datetime(2026, 3, 2, tzinfo=UTC))
@@ -138,17 +118,8 @@ async def test_retention_max_age_keeps_the_new_snapshot_and_foreign_objects(
 async def test_restore_rolls_back_the_same_cluster(
     minio: ObjectStorePeer, bao_factory: Callable[..., BaoServer], tmp_path: Path
 ) -> None:
-    bao = bao_factory(name="rb")
-    token = started(bao)
-    enable_kv(bao, token)
+    bao, token, config, storage = rig(bao_factory, minio, tmp_path, name="rb")
     put(bao, token, "app/db", password="v1")
-    config = executor_config(
-        bao,
-        token_file=write_token(tmp_path / "token", token),
-        target=target_for(minio),
-        credentials_dir=minio.write_credentials(tmp_path / "creds"),
-    )
-    storage = storage_for(config)
     backup = await run_backup(config, storage=storage)
     put(bao, token, "app/db", password="v2")
     put(bao, token, "app/new", value="after-backup")
@@ -166,17 +137,10 @@ async def test_restore_rolls_back_the_same_cluster(
 async def test_disaster_recovery_into_a_fresh_cluster_with_the_same_seal_key(
     minio: ObjectStorePeer, bao_factory: Callable[..., BaoServer], tmp_path: Path
 ) -> None:
-    source = bao_factory(name="dr-source")
-    source_token = started(source)
-    enable_kv(source, source_token)
-    put(source, source_token, "app/db", password="from-the-lost-cluster")
-    config = executor_config(
-        source,
-        token_file=write_token(tmp_path / "source-token", source_token),
-        target=target_for(minio),
-        credentials_dir=minio.write_credentials(tmp_path / "creds"),
+    source, source_token, config, storage = rig(
+        bao_factory, minio, tmp_path, name="dr-source", token_file="source-token"
     )
-    storage = storage_for(config)
+    put(source, source_token, "app/db", password="from-the-lost-cluster")
     backup = await run_backup(config, storage=storage)
     source.kill()  # the cluster is lost; its unseal key Secret survives
 
@@ -203,17 +167,8 @@ async def test_disaster_recovery_into_a_fresh_cluster_with_the_same_seal_key(
 async def test_damaged_snapshot_fails_before_openbao_is_touched(
     damage: str, minio: ObjectStorePeer, bao_factory: Callable[..., BaoServer], tmp_path: Path
 ) -> None:
-    bao = bao_factory(name=f"dmg-{damage}")
-    token = started(bao)
-    enable_kv(bao, token)
+    bao, token, config, storage = rig(bao_factory, minio, tmp_path, name=f"dmg-{damage}")
     put(bao, token, "app/db", password="v1")
-    config = executor_config(
-        bao,
-        token_file=write_token(tmp_path / "token", token),
-        target=target_for(minio),
-        credentials_dir=minio.write_credentials(tmp_path / "creds"),
-    )
-    storage = storage_for(config)
     backup = await run_backup(config, storage=storage)
     put(bao, token, "app/db", password="v2-after-backup")
     data = await _read_all(storage, backup.key)
@@ -242,14 +197,7 @@ async def test_damaged_snapshot_fails_before_openbao_is_touched(
 def test_cli_program_reports_one_json_line_without_secrets(
     minio: ObjectStorePeer, bao_factory: Callable[..., BaoServer], tmp_path: Path
 ) -> None:
-    bao = bao_factory(name="cli")
-    token = started(bao)
-    config = executor_config(
-        bao,
-        token_file=write_token(tmp_path / "token", token),
-        target=target_for(minio),
-        credentials_dir=minio.write_credentials(tmp_path / "creds"),
-    )
+    _, token, config, _ = rig(bao_factory, minio, tmp_path, name="cli")
     (tmp_path / "config.json").write_text(json.dumps(config.to_json()))
     exe = Path(sys.executable).parent / "openbao-operator"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BAO_", "VAULT_", "AWS_"))}
@@ -308,18 +256,9 @@ async def test_a_snapshot_cut_short_leaves_nothing_in_the_bucket(
     provider: str, request: pytest.FixtureRequest, bao_factory: Callable[..., BaoServer], tmp_path: Path
 ) -> None:
     peer: ObjectStorePeer = request.getfixturevalue(provider)
-    bao = bao_factory(name=f"cut-{provider}")
-    token = started(bao)
-    enable_kv(bao, token)
+    bao, token, config, storage = rig(bao_factory, peer, tmp_path, name=f"cut-{provider}")
     for i in range(16):  # about 10 MiB of incompressible data: more than one 5 MiB part
         put_http(bao, token, f"fill/{i}", {"v": base64.b64encode(os.urandom(480 * 1024)).decode()})
-    config = executor_config(
-        bao,
-        token_file=write_token(tmp_path / "token", token),
-        target=target_for(peer),
-        credentials_dir=peer.write_credentials(tmp_path / "creds"),
-    )
-    storage = storage_for(config)
     with pytest.raises(OpenBaoError, match="incomplete"):
         await run_backup(config, storage=storage, factory=_CutSnapshot)
     assert await storage.list("backups/") == []  # no partial object, no metadata
@@ -331,17 +270,10 @@ async def test_disaster_recovery_with_another_seal_key_does_not_give_the_data_ba
     minio: ObjectStorePeer, bao_factory: Callable[..., BaoServer], tmp_path: Path
 ) -> None:
     """What docs/backup-restore.md says about the unseal key: without the source's, the data stays unreadable."""
-    source = bao_factory(name="drk-source")
-    source_token = started(source)
-    enable_kv(source, source_token)
-    put(source, source_token, "app/db", password="sealed-by-the-source")
-    config = executor_config(
-        source,
-        token_file=write_token(tmp_path / "source-token", source_token),
-        target=target_for(minio),
-        credentials_dir=minio.write_credentials(tmp_path / "creds"),
+    source, source_token, config, storage = rig(
+        bao_factory, minio, tmp_path, name="drk-source", token_file="source-token"
     )
-    storage = storage_for(config)
+    put(source, source_token, "app/db", password="sealed-by-the-source")
     backup = await run_backup(config, storage=storage)
     source.kill()
 
