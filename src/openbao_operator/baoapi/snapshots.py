@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx2
 
-from .client import BaoApiError, BaoUnavailable, Sensitive, Target, _errors
+from .client import BaoApiError, BaoClient, BaoUnavailable, Sensitive, Target, _errors
 
 CHUNK_TIMEOUT = 120.0
 """Longest wait for one chunk of a snapshot (OpenBao writes the snapshot as it reads its store)."""
@@ -54,26 +54,18 @@ class SnapshotClient:
         return f"{self.target.base_url}/v1/{path}"
 
     async def _json(
-        self, method: str, path: str, *, what: str, token: Sensitive | None = None, body: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        token: Sensitive | None = None,
+        body: Any = None,
+        params: dict[str, str] | None = None,
     ) -> Any:
-        headers = {"X-Vault-Request": "true"}
-        if token is not None:
-            headers["X-Vault-Token"] = token.reveal()
-        try:
-            async with self._client(timeout=30.0) as http:
-                resp = await http.request(
-                    method, self._url(path), headers=headers, json=body, extensions=self._extensions()
-                )
-        except (httpx2.TransportError, ssl.SSLError) as exc:
-            raise BaoUnavailable(f"{what}: {type(exc).__name__}: {exc}") from None
-        data: Any = None
-        if resp.content:
-            try:
-                data = resp.json()
-            except ValueError:
-                data = None
-        if resp.status_code not in (200, 204):
-            raise BaoApiError(what, resp.status_code, _errors(data))
+        """A small JSON request: the same as :class:`BaoClient` sends (one place translates its errors)."""
+        client = BaoClient(self.target, timeout=30.0, transport=self.transport)
+        _, data = await client._request(method, path, what=what, token=token, json=body, params=params)
         return data
 
     async def jwt_login(self, *, mount: str, role: str, jwt: Sensitive) -> Sensitive:
@@ -101,8 +93,8 @@ class SnapshotClient:
 
     async def version(self) -> str:
         """The node's OpenBao version, from ``sys/health`` (every state answered 200)."""
-        params = "standbyok=true&sealedcode=200&uninitcode=200&activecode=200&perfstandbyok=true"
-        data = await self._json("GET", f"sys/health?{params}", what="health") or {}
+        params = {"standbyok": "true", "sealedcode": "200", "uninitcode": "200", "activecode": "200"}
+        data = await self._json("GET", "sys/health", what="health", params=params) or {}
         return str(data.get("version") or "")
 
     @asynccontextmanager
