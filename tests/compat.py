@@ -11,10 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from openbao_operator.render.facts import OperatorIdentity
 from tests.crd_diff import glob
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def operator_identity() -> OperatorIdentity:
+    """What the running operator discovers for selfInit.oidc (the issuer and a signing key), for renders that
+    stand for the operator's."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return OperatorIdentity(issuer="https://kubernetes.default.svc.cluster.local", pubkeys_pem=(pem.decode(),))
+
+
 CORPUS_DIR = ROOT / "tests" / "data" / "compat"
 CORPUS = sorted(CORPUS_DIR.glob("*.yaml"))
 DOC = ROOT / "docs" / "compatibility.md"

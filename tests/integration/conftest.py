@@ -23,6 +23,7 @@ from tests.peers import image, pins, podnet
 from tests.peers.bao import BaoServer, new_raft_server
 from tests.peers.controlplane import ControlPlane, start_control_plane
 from tests.peers.nodeagent import NodeAgent
+from tests.peers.objstore import ObjectStorePeer, start_azurite, start_fake_gcs, start_minio
 from tests.peers.procs import ALL_LOGS, PeerError, tail
 from tests.peers.registry import Cosign, Registry, start_registry
 from tests.skip_policy import unavailable
@@ -185,6 +186,41 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked ``before_gateway_api`` run first: they need a control plane in which no test has installed
     the Gateway API CRDs yet (CRDs cannot be removed reliably within a session)."""
     items.sort(key=lambda item: item.get_closest_marker("before_gateway_api") is None)
+
+
+def _object_store(
+    start: Callable[..., ObjectStorePeer], tmp_path_factory: pytest.TempPathFactory, peer_logs: Path, name: str
+) -> Iterator[ObjectStorePeer]:
+    """Object storage peers are never skipped: the backup tests are the only proof of backups, so a missing
+    one fails the run locally too (the message says how to install it)."""
+    try:
+        peer = start(workdir=tmp_path_factory.mktemp(name), logs=peer_logs)
+    except pins.PeerMissingError as exc:
+        pytest.fail(f"test peer unavailable: {exc}", pytrace=False)
+    except PeerError as exc:
+        pytest.fail(f"{name} did not start: {exc}", pytrace=False)
+    try:
+        yield peer
+    finally:
+        peer.stop()
+
+
+@pytest.fixture(scope="session")
+def minio(tmp_path_factory: pytest.TempPathFactory, peer_logs: Path) -> Iterator[ObjectStorePeer]:
+    """MinIO (S3) on a free loopback port; ``.credentials`` are its root keys."""
+    yield from _object_store(start_minio, tmp_path_factory, peer_logs, "minio")
+
+
+@pytest.fixture(scope="session")
+def fake_gcs(tmp_path_factory: pytest.TempPathFactory, peer_logs: Path) -> Iterator[ObjectStorePeer]:
+    """fake-gcs-server (GCS JSON and XML APIs, no OAuth) on a free loopback port."""
+    yield from _object_store(start_fake_gcs, tmp_path_factory, peer_logs, "fake-gcs-server")
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory, peer_logs: Path) -> Iterator[ObjectStorePeer]:
+    """Azurite (Azure Blob) on a free loopback port, account devstoreaccount1 with the emulator's key."""
+    yield from _object_store(start_azurite, tmp_path_factory, peer_logs, "azurite")
 
 
 @pytest.hookimpl(wrapper=True)

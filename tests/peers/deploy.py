@@ -25,6 +25,7 @@ from tests.peers.procs import PeerError, PeerProcess, free_port
 
 DEPLOY = REPO_ROOT / "deploy"
 CRD = DEPLOY / "crd.yaml"
+RESTORE_CRD = DEPLOY / "crd-openbaorestore.yaml"
 OPERATOR_NAMESPACE = "openbao-operator-system"
 SA_NAME = "openbao-operator"
 
@@ -70,9 +71,9 @@ def apply(plane: ControlPlane, obj: dict[str, Any], *, manager: str = "peers-dep
     return dict(body)
 
 
-def install_crd(plane: ControlPlane, *, timeout: float = 60.0) -> None:
-    """Apply deploy/crd.yaml and wait until it is Established (idempotent)."""
-    (crd,) = load_documents(CRD)
+def install_crd(plane: ControlPlane, *, timeout: float = 60.0, path: Path = CRD) -> None:
+    """Apply deploy/crd.yaml (or ``path``) and wait until it is Established (idempotent)."""
+    (crd,) = load_documents(path)
     apply(plane, crd)
     name = crd["metadata"]["name"]
     deadline = time.monotonic() + timeout

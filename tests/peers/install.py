@@ -322,6 +322,44 @@ def install_registry(p: Peer, log: Path) -> str:
     return f"apt {p.pin['apt']} {got}"
 
 
+def install_npm(p: Peer, log: Path) -> str:
+    """An npm package at its pinned version into the peer's directory; its executables linked into bin/.
+
+    ``npm install --prefix`` keeps it out of the global Node.js tree; ``--omit=dev`` and no audit or fund
+    requests keep the install to the registry alone. The executables are symlinks into node_modules/.bin,
+    so :func:`tests.peers.pins.binary` finds them like any other peer's.
+    """
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        raise InstallError(f"{p.name}: `node` and `npm` are needed (the project machine has them)")
+    env = dict(os.environ, npm_config_update_notifier="false")
+    run_logged(
+        [
+            "npm",
+            "install",
+            "--prefix",
+            str(p.home),
+            "--omit=dev",
+            "--no-audit",
+            "--no-fund",
+            "--save-exact",
+            f"{p.pin['npm']}@{p.version}",
+        ],
+        label=f"{p.name} (npm)",
+        log=log,
+        env=env,
+        timeout=1800,
+    )
+    for name in p.pin["binaries"]:
+        target = p.home / "node_modules" / ".bin" / name
+        if not target.exists():
+            raise InstallError(f"{p.name}: npm installed no executable {name!r} under {target.parent}")
+        link = p.bin_dir / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(target)
+    return "npm install"
+
+
 RECIPES: dict[str, Callable[[Peer, Path], str]] = {
     # Longest first, so a CI log shows the long step early.
     "kubernetes": build_kubernetes,
@@ -335,6 +373,10 @@ RECIPES: dict[str, Callable[[Peer, Path], str]] = {
     "helm": build_go_install,
     "podman": install_podman,
     "image-base": build_image_base,  # after podman: it imports the base and runs it
+    # Object storage for the backup/restore tests.
+    "minio": build_go_install,
+    "fake-gcs-server": build_go_install,
+    "azurite": install_npm,
 }
 
 

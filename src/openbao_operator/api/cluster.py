@@ -121,9 +121,10 @@ class OpenBaoClusterSpec(ApiModel):
     upgrade: UpgradeConfig | None = None
     """Rollout strategy."""
     backup: BackupConfig | None = None
-    """Scheduled backups, as the reference operator defines them; not implemented here (reported in status)."""
+    """Scheduled backups, as the reference operator defines them; not scheduled by the operator yet (reported in
+    status; docs/backup-restore.md)."""
     restore: RestoreConfig | None = None
-    """Restore bootstrap, as the reference operator defines it; not implemented here (reported in status)."""
+    """Restore bootstrap, as the reference operator defines it: the restore role selfInit.oidc creates."""
     break_glass_ack: str | None = None
     """Accepted for compatibility with the reference operator; not used."""
     resources: ResourceRequirements | None = None

@@ -1,4 +1,4 @@
-"""Generate the OpenBaoCluster CustomResourceDefinition from the pydantic models.
+"""Generate the CustomResourceDefinitions (OpenBaoCluster, OpenBaoRestore) from the pydantic models.
 
 The models are the single source: field names, descriptions (attribute docstrings), defaults, enums,
 patterns and the CEL rules of `ApiModel.rules` all come from them. pydantic's JSON schema is turned
@@ -14,6 +14,7 @@ from typing import Any
 
 from .base import ApiModel
 from .cluster import GROUP, KIND, MAX_NAME_LENGTH, PLURAL, VERSION, OpenBaoClusterSpec
+from .restore import RESTORE_KIND, RESTORE_PLURAL, OpenBaoRestoreSpec, OpenBaoRestoreStatus
 from .status import OpenBaoClusterStatus
 from .types import DNS_LABEL_REGEX
 
@@ -174,22 +175,77 @@ def crd() -> JsonSchema:
             },
         ],
     }
+    return _definition(
+        kind=KIND,
+        plural=PLURAL,
+        short_names=["bao", "baoc"],
+        root=root,
+        columns=[
+            {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+            {"name": "Replicas", "type": "integer", "jsonPath": ".spec.replicas"},
+            {"name": "Ready", "type": "integer", "jsonPath": ".status.readyReplicas"},
+            {"name": "Version", "type": "string", "jsonPath": ".spec.version"},
+            {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+        ],
+    )
+
+
+def restore_crd() -> JsonSchema:
+    """The CustomResourceDefinition of OpenBaoRestore (the reference operator's kind, same fields)."""
+    spec = object_schema(OpenBaoRestoreSpec)
+    spec["description"] = "The restore request; immutable after creation."
+    # A restore is a request that is carried out once: changing it afterwards would make its status lie.
+    spec.setdefault("x-kubernetes-validations", []).append(
+        {"rule": "self == oldSelf", "message": "spec is immutable: create a new OpenBaoRestore instead"}
+    )
+    status = object_schema(OpenBaoRestoreStatus)
+    status["description"] = "Observed state of the restore, written by the operator."
+    root: JsonSchema = {
+        "description": "A request to restore an OpenBaoCluster from a raft snapshot in object storage. It "
+        "overwrites every secret of the target cluster with the snapshot's.",
+        "type": "object",
+        "required": ["spec"],
+        "properties": {
+            "apiVersion": {"type": "string", "description": "openbao.org/v1alpha1."},
+            "kind": {"type": "string", "description": "OpenBaoRestore."},
+            "metadata": {"type": "object"},
+            "spec": spec,
+            "status": status,
+        },
+    }
+    return _definition(
+        kind=RESTORE_KIND,
+        plural=RESTORE_PLURAL,
+        short_names=["obrestore"],
+        root=root,
+        columns=[
+            {"name": "Cluster", "type": "string", "jsonPath": ".spec.cluster"},
+            {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+            {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+            {"name": "Message", "type": "string", "jsonPath": ".status.message", "priority": 1},
+        ],
+    )
+
+
+def _definition(
+    *, kind: str, plural: str, short_names: list[str], root: JsonSchema, columns: list[JsonSchema]
+) -> JsonSchema:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
         "metadata": {
-            "name": f"{PLURAL}.{GROUP}",
+            "name": f"{plural}.{GROUP}",
             "labels": {"app.kubernetes.io/name": "openbao-operator", "app.kubernetes.io/part-of": "openbao-operator"},
         },
         "spec": {
             "group": GROUP,
             "scope": "Namespaced",
             "names": {
-                "kind": KIND,
-                "listKind": f"{KIND}List",
-                "plural": PLURAL,
-                "singular": KIND.lower(),
-                "shortNames": ["bao", "baoc"],
+                "kind": kind,
+                "listKind": f"{kind}List",
+                "plural": plural,
+                "singular": kind.lower(),
+                "shortNames": short_names,
                 "categories": ["openbao"],
             },
             "versions": [
@@ -198,13 +254,7 @@ def crd() -> JsonSchema:
                     "served": True,
                     "storage": True,
                     "subresources": {"status": {}},
-                    "additionalPrinterColumns": [
-                        {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
-                        {"name": "Replicas", "type": "integer", "jsonPath": ".spec.replicas"},
-                        {"name": "Ready", "type": "integer", "jsonPath": ".status.readyReplicas"},
-                        {"name": "Version", "type": "string", "jsonPath": ".spec.version"},
-                        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-                    ],
+                    "additionalPrinterColumns": columns,
                     "schema": {"openAPIV3Schema": copy.deepcopy(root)},
                 }
             ],

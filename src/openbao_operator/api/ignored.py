@@ -225,13 +225,8 @@ _STRUCTURED = (
 def _self_init(spec: OpenBaoClusterSpec) -> list[IgnoredField]:
     si = spec.self_init
     found: list[IgnoredField] = []
-    if si is not None and si.oidc is not None and si.oidc.enabled:
-        found.append(
-            IgnoredField(
-                "spec.selfInit.oidc",
-                "the operator's JWT auth bootstrap is not implemented; the requests alone configure OpenBao",
-            )
-        )
+    if si is not None and si.oidc is not None and si.oidc.enabled and not si.enabled:
+        found.append(IgnoredField("spec.selfInit.oidc", "only used with spec.selfInit.enabled: true"))
     for i, req in enumerate((si.requests if si is not None else None) or ()):
         structured_used = False
         for prefix, json_name, attr in _STRUCTURED:
@@ -298,10 +293,18 @@ def ignored_fields(spec: OpenBaoClusterSpec) -> list[IgnoredField]:
             )
         )
     found += _upgrade(spec)
+    si = spec.self_init
+    oidc = si is not None and si.enabled and si.oidc is not None and si.oidc.enabled
     if spec.backup is not None:
-        found.append(IgnoredField("spec.backup", "scheduled backups are not implemented"))
-    if spec.restore is not None:
-        found.append(IgnoredField("spec.restore", "restores are not implemented"))
+        found.append(
+            IgnoredField(
+                "spec.backup",
+                "backups are not scheduled by the operator yet: the executor (openbao-operator backup) exists and, "
+                "with selfInit.oidc, its JWT role is created; run it as a Job (docs/backup-restore.md)",
+            )
+        )
+    if spec.restore is not None and not oidc:
+        found.append(IgnoredField("spec.restore", "its jwtAuthRole is used only with selfInit.oidc.enabled"))
     if spec.break_glass_ack is not None:
         found.append(IgnoredField("spec.breakGlassAck", "break-glass operations are not implemented"))
     return found

@@ -74,7 +74,8 @@ class BackupTarget(ApiModel):
 
 
 class BackupConfig(ApiModel):
-    """Scheduled snapshots of the raft storage (the reference operator's spec.backup). Not implemented here."""
+    """Scheduled snapshots of the raft storage (the reference operator's spec.backup). The executor exists; the
+    operator does not schedule it yet (docs/backup-restore.md)."""
 
     schedule: Annotated[str, Field(min_length=1)]
     """Cron schedule, such as "0 3 * * *"."""
@@ -85,13 +86,14 @@ class BackupConfig(ApiModel):
     retention: BackupRetention | None = None
     """Retention policy."""
     jwt_auth_role: str | None = None
-    """JWT auth role the executor logs in with."""
+    """JWT auth role the executor logs in with (default with selfInit.oidc: openbao-operator-backup)."""
     token_secret_ref: LocalObjectReference | None = None
     """Secret with a token for the executor (fallback to jwtAuthRole)."""
 
 
 class RestoreConfig(ApiModel):
-    """Restore authentication bootstrap (the reference operator's spec.restore). Not implemented here."""
+    """Restore authentication bootstrap (the reference operator's spec.restore): names the restore executor's JWT
+    role that selfInit.oidc creates."""
 
     jwt_auth_role: str | None = None
     """JWT auth role of the restore executor."""

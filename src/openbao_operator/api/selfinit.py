@@ -42,10 +42,12 @@ def check_hcl_json(value: Any, path: str = "data") -> None:
 
 
 class OidcBootstrap(ApiModel):
-    """Bootstrap JWT auth so the operator can call OpenBao with its ServiceAccount token."""
+    """Bootstrap JWT auth so the operator and its backup/upgrade/restore Jobs can call OpenBao with their
+    ServiceAccount tokens (docs/backup-restore.md lists the roles and what their policies allow)."""
 
     enabled: bool = False
-    """Add the operator's JWT auth method, policy and role to the self-init requests."""
+    """Add JWT auth (mount jwt-operator) with the cluster's ServiceAccount issuer and keys, and the operator's
+    and the executors' policies and roles, to the self-init requests."""
     audience: Annotated[HclStr | None, EMPTY_IS_UNSET] = None
     """Audience the operator's token is bound to (default openbao-internal)."""
     issuer: Annotated[
@@ -154,13 +156,14 @@ class SelfInitConfig(ApiModel):
 
     rules = (
         Rule(
-            # No exception for oidc.enabled: the operator's own JWT identity is not implemented yet, so it
-            # gives nobody a way in either. It becomes valid when that identity exists.
-            cel="!self.enabled || (has(self.requests) && size(self.requests) > 0)",
-            check=lambda m: not m.enabled or bool(m.requests),
-            message="at least one request is required when selfInit is enabled: OpenBao revokes the root token "
-            "after self-initialization, so without requests that set up a way to log in nobody ever can "
-            "(oidc.enabled does not count: the operator's OIDC identity is not implemented yet)",
+            # oidc.enabled counts: the operator's own JWT identity (render/config/identity.py) is a way in, and
+            # the operator holds no other.
+            cel="!self.enabled || (has(self.requests) && size(self.requests) > 0) || "
+            "(has(self.oidc) && self.oidc.enabled)",
+            check=lambda m: not m.enabled or bool(m.requests) or (m.oidc is not None and m.oidc.enabled),
+            message="at least one request, or oidc.enabled, is required when selfInit is enabled: OpenBao revokes "
+            "the root token after self-initialization, so without a request that sets up a way to log in (or the "
+            "operator's own JWT identity) nobody ever can",
             field="requests",
         ),
         Rule(

@@ -18,6 +18,7 @@ from openbao_operator import __version__
 from openbao_operator.api import InvalidClusterError, OpenBaoCluster, parse_cluster
 from openbao_operator.api.cluster import NAMESPACE_MESSAGE
 from openbao_operator.api.crd import crd as build_crd
+from openbao_operator.api.crd import restore_crd as build_restore_crd
 from openbao_operator.api.depth import admission_policy as build_admission_policy
 from openbao_operator.api.errors import brief
 from openbao_operator.api.ignored import ignored_fields
@@ -25,7 +26,7 @@ from openbao_operator.api.types import DNS_LABEL_REGEX
 from openbao_operator.api.yamlio import ManifestYamlError, dump_all, load_all
 from openbao_operator.render.config import ConfigRenderError, RenderedConfig, render_config
 from openbao_operator.render.desired import render_desired
-from openbao_operator.render.facts import RenderFacts
+from openbao_operator.render.facts import OperatorIdentity, RenderFacts
 from openbao_operator.render.names import SELF_INIT_FILE, self_init_secret_name
 from openbao_operator.render.runtime import RuntimeObject, runtime_objects
 from openbao_operator.render.warnings import security_warnings
@@ -42,6 +43,19 @@ def _fail(message: str) -> NoReturn:
 def _one_line(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _identity(jwks_path: str, issuer: str) -> OperatorIdentity:
+    """The selfInit.oidc facts the operator would read from the API server, from a saved JWKS."""
+    import json
+
+    from openbao_operator.pki.jwks import JwkError, jwks_to_pems
+
+    try:
+        jwks = json.loads(Path(jwks_path).read_text())
+        return OperatorIdentity(issuer=issuer, pubkeys_pem=jwks_to_pems(jwks))
+    except (OSError, ValueError, JwkError) as exc:
+        _fail(f"--service-account-jwks {jwks_path}: {exc}")
 
 
 def read_clusters(path: str) -> list[OpenBaoCluster]:
@@ -94,9 +108,16 @@ def main() -> None:
 
 
 @main.command()
-def crd() -> None:
-    """Print the OpenBaoCluster CustomResourceDefinition as YAML."""
-    click.echo(dump_all([build_crd()]), nl=False)
+@click.option(
+    "--kind",
+    type=click.Choice(["OpenBaoCluster", "OpenBaoRestore"]),
+    default="OpenBaoCluster",
+    show_default=True,
+    help="Which kind's definition (deploy/crd.yaml, deploy/crd-openbaorestore.yaml).",
+)
+def crd(kind: str) -> None:
+    """Print a CustomResourceDefinition as YAML."""
+    click.echo(dump_all([build_crd() if kind == "OpenBaoCluster" else build_restore_crd()]), nl=False)
 
 
 @main.command("admission-policy")
@@ -122,8 +143,27 @@ def admission_policy() -> None:
 @click.option(
     "--api-server-cidr", default=None, help="The API server's address as a CIDR, for the NetworkPolicy egress rule."
 )
+@click.option(
+    "--service-account-jwks",
+    "jwks_path",
+    default=None,
+    help="For selfInit.oidc: the API server's JWKS (`kubectl get --raw /openid/v1/jwks > jwks.json`).",
+)
+@click.option(
+    "--service-account-issuer",
+    default="https://kubernetes.default.svc.cluster.local",
+    show_default=True,
+    help="For selfInit.oidc: the issuer of the cluster's ServiceAccount tokens.",
+)
 def render(
-    path: str, config_hcl: bool, defaults: bool, namespace: str | None, initialized: bool, api_server_cidr: str | None
+    path: str,
+    config_hcl: bool,
+    defaults: bool,
+    namespace: str | None,
+    initialized: bool,
+    api_server_cidr: str | None,
+    jwks_path: str | None,
+    service_account_issuer: str,
 ) -> None:
     """Print what the operator would converge for a cluster, without a Kubernetes cluster.
 
@@ -145,11 +185,13 @@ def render(
         return
     texts: list[str] = []
     documents: list[dict[str, Any]] = []
+    identity = _identity(jwks_path, service_account_issuer) if jwks_path else None
     for cluster in clusters:
         facts = RenderFacts(
             namespace=cluster.metadata.namespace or namespace or "default",
             initialized=initialized,
             api_server_cidr=api_server_cidr,
+            operator_identity=identity,
         )
         try:
             if config_hcl:
@@ -159,8 +201,44 @@ def render(
                 for obj in _made_at_runtime(cluster, facts):
                     click.echo(f"note: {cluster.metadata.name}: created by the operator, not printed: {obj}", err=True)
         except ConfigRenderError as exc:
-            _fail(f"{path}: {exc.field}: {exc.reason}")
+            # NB: the hint goes before the reason, which the bounded error line may cut
+            hint = " (give --service-account-jwks)" if exc.field.startswith("spec.selfInit.oidc") else ""
+            _fail(f"{path}: {exc.field}{hint}: {exc.reason}")
     click.echo("\n".join(texts) if config_hcl else dump_all(documents), nl=False)
+
+
+@main.command()
+@click.option(
+    "--config", "config_path", default=None, help="Executor configuration (JSON); default: $OPENBAO_EXECUTOR_CONFIG."
+)
+def backup(config_path: str | None) -> None:
+    """Executor: stream one raft snapshot from the active node into object storage, then apply retention.
+
+    Runs inside a backup Job (docs/backup-restore.md). Prints one JSON line with the outcome; exits 0 when the
+    snapshot and its metadata are stored, 1 on failure, 2 on an unusable configuration.
+    """
+    from openbao_operator.executor.program import main as run_executor
+
+    sys.exit(run_executor("backup", config_path=config_path))
+
+
+@main.command()
+@click.option(
+    "--config", "config_path", default=None, help="Executor configuration (JSON); default: $OPENBAO_EXECUTOR_CONFIG."
+)
+@click.option("--key", required=True, help="Key of the snapshot object in the bucket.")
+@click.option(
+    "--force", is_flag=True, help="Use snapshot-force: the snapshot comes from a cluster with another seal key."
+)
+def restore(config_path: str | None, key: str, force: bool) -> None:
+    """Executor: verify a snapshot against its metadata (SHA-256, size), then restore it into the cluster.
+
+    Nothing is sent to OpenBao unless the whole object matches its recorded checksum. Prints one JSON line with
+    the outcome; exits 0 when restored, 1 on failure, 2 on an unusable configuration.
+    """
+    from openbao_operator.executor.program import main as run_executor
+
+    sys.exit(run_executor("restore", config_path=config_path, key=key, force=force))
 
 
 @main.command()

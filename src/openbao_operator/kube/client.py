@@ -281,6 +281,12 @@ class KubeClient:
         br.data = body
         await self._send(br)
 
+    async def get_path(self, path: str) -> Any:
+        """GET a non-resource path of the API server (``/.well-known/openid-configuration``), decoded JSON."""
+        br = BasicRequest(method="GET", url=path, response_type=None, params={}, data=None, headers=None)
+        response = await self._send(br)
+        return decode_json(response.content, what=f"the response to GET {path}")
+
     async def close(self) -> None:
         await self._generic.close()  # type: ignore[no-untyped-call]
 

@@ -18,6 +18,25 @@ class UnsealKeyRef:
     key_id: str
 
 
+DEFAULT_JWT_AUDIENCE = "openbao-internal"
+DEFAULT_OPERATOR_SERVICE_ACCOUNT = "openbao-operator"
+
+
+@dataclass(frozen=True, kw_only=True)
+class OperatorIdentity:
+    """What spec.selfInit.oidc needs from outside: the cluster's ServiceAccount issuer and signing keys (read
+    from the API server by the controller) and who the operator is."""
+
+    issuer: str
+    """``iss`` of the cluster's ServiceAccount tokens (spec.selfInit.oidc.issuer overrides it)."""
+    pubkeys_pem: tuple[str, ...]
+    """The keys that sign them, PEM (from the API server's JWKS)."""
+    operator_service_account: str = DEFAULT_OPERATOR_SERVICE_ACCOUNT
+    """The operator's ServiceAccount name (its namespace is RenderFacts.operator_namespace)."""
+    audience: str = DEFAULT_JWT_AUDIENCE
+    """Default audience of the roles (spec.selfInit.oidc.audience overrides it)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class RenderFacts:
     """What the renderer may depend on beyond the OpenBaoCluster itself."""
@@ -47,5 +66,9 @@ class RenderFacts:
     when the render assumes `<name>-unseal-key` and shows the Secret the seal package will create."""
     unseal_previous_key: UnsealKeyRef | None = None
     """The key kept mounted as OpenBao's previous_key during a rotation (the seal plan's `previous`)."""
+    operator_identity: OperatorIdentity | None = None
+    """For spec.selfInit.oidc: the issuer and keys OpenBao's JWT auth is configured with; None while not
+    discovered (then an uninitialised cluster with oidc enabled is not rendered: its self-init would leave
+    nobody a way in)."""
     tls_ca_pem: str | None = None
     """The CA certificate (public) of the served certificate, for the Gateway's BackendTLSPolicy ConfigMap."""

@@ -36,6 +36,7 @@ __all__ = [
     "Block",
     "HclValueError",
     "Item",
+    "PemText",
     "Value",
     "emit",
     "emit_json",
@@ -177,6 +178,29 @@ def _quote(s: str, path: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+class PemText(str):
+    """A PEM text (public keys, certificates): the one multi-line string the writer accepts.
+
+    Why: OpenBao takes PEM keys inline in some API payloads (JWT auth's ``jwt_validation_pubkeys``), and PEM
+    needs its line breaks. The text must be nothing but PEM blocks (a BEGIN line, base64 lines, an END
+    line), so the only control character in it is the newline, written as ``\n``: HCL v1 (OpenBao) and
+    HCL2 both read that escape back as a newline, and no ``$``, ``%``, quote or backslash can occur.
+    """
+
+    __slots__ = ()
+
+
+_PEM_TEXT = re.compile(
+    r"(?:-----BEGIN [A-Z0-9 ]{1,64}-----\n(?:[A-Za-z0-9+/=]{1,76}\n)+-----END [A-Z0-9 ]{1,64}-----\n?)+"
+)
+
+
+def _quote_pem(s: str, path: str) -> str:
+    if not _PEM_TEXT.fullmatch(s):
+        raise HclValueError(path, "not a PEM text (BEGIN line, base64 lines, END line)")
+    return '"' + s.replace("\n", "\\n") + '"'
+
+
 def _check_name(name: str, path: str) -> None:
     """Attribute names and block types: plain identifiers that no parser reads as a keyword."""
     if not isinstance(name, str) or not _BARE_KEY.fullmatch(name) or name in _KEYWORDS:
@@ -315,6 +339,8 @@ class _Writer:
             self.text("true" if v else "false")
         elif isinstance(v, int | float):
             self.text(_number(v, path))
+        elif isinstance(v, PemText):
+            self.text(_quote_pem(v, path))
         elif isinstance(v, str):
             self.text(_quote(v, path))
         elif isinstance(v, Mapping):

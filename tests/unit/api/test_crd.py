@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from openbao_operator.api.crd import crd
+from openbao_operator.api.crd import crd, restore_crd
 from openbao_operator.api.yamlio import dump_all
 
 COMMITTED = Path(__file__).parents[3] / "deploy" / "crd.yaml"
@@ -92,3 +92,29 @@ def test_rules_name_their_field() -> None:
 
 def test_yaml_is_loadable() -> None:
     assert yaml.safe_load(COMMITTED.read_text()) == crd()
+
+
+RESTORE_COMMITTED = Path(__file__).parents[3] / "deploy" / "crd-openbaorestore.yaml"
+
+
+def test_committed_restore_crd_matches_the_models() -> None:
+    assert RESTORE_COMMITTED.read_text() == dump_all([restore_crd()]), (
+        "run: openbao-operator crd --kind OpenBaoRestore > deploy/crd-openbaorestore.yaml"
+    )
+
+
+def test_restore_crd_is_structural_and_has_the_reference_names() -> None:
+    spec = restore_crd()["spec"]
+    assert spec["names"]["kind"] == "OpenBaoRestore"
+    assert spec["names"]["shortNames"] == ["obrestore"]
+    schema = spec["versions"][0]["schema"]["openAPIV3Schema"]
+    for path, node in _walk(schema, "openAPIV3Schema"):
+        assert not FORBIDDEN & set(node), f"{path}: {FORBIDDEN & set(node)}"
+    props = schema["properties"]["spec"]["properties"]
+    assert set(props) == {"cluster", "source", "jwtAuthRole", "tokenSecretRef", "image", "force",
+                          "overrideOperationLock"}  # fmt: skip
+    assert set(props["source"]["properties"]) == {"target", "key"}
+    status = schema["properties"]["status"]["properties"]
+    assert status["phase"]["enum"] == ["Pending", "Validating", "Running", "Completed", "Failed"]
+    rules = [r["rule"] for r in schema["properties"]["spec"]["x-kubernetes-validations"]]
+    assert "self == oldSelf" in rules

@@ -67,4 +67,4 @@ def test_options_openbao_does_not_have() -> None:
             "requests": [{"name": "r", "operation": "update", "path": "sys/auth/k", "authMethod": {"type": "k"}}],
         },
     )
-    assert [f.path for f in ignored_fields(spec)] == ["spec.unseal.kmip.tlsSkipVerify", "spec.selfInit.oidc"]
+    assert [f.path for f in ignored_fields(spec)] == ["spec.unseal.kmip.tlsSkipVerify"]

@@ -70,3 +70,33 @@ def test_render_warns_about_ignored_fields_on_stderr() -> None:
     result = CliRunner().invoke(main, ["render", "-f", str(VALID)])
     assert "warning: everything: spec.initContainer: " in result.stderr
     assert "warning" not in result.stdout
+
+
+def test_crd_prints_the_committed_restore_crd() -> None:
+    result = CliRunner().invoke(main, ["crd", "--kind", "OpenBaoRestore"])
+    assert result.exit_code == 0
+    assert result.output == (ROOT / "deploy" / "crd-openbaorestore.yaml").read_text()
+
+
+OIDC_ONLY = ROOT / "tests" / "data" / "compat" / "a38-self-init-oidc-only.yaml"
+
+
+def test_render_of_self_init_oidc_needs_the_issuer_keys(tmp_path: Path) -> None:
+    refused = CliRunner().invoke(main, ["render", "-f", str(OIDC_ONLY), "--config-hcl"])
+    assert refused.exit_code == 2
+    assert "spec.selfInit.oidc.enabled" in refused.stderr
+    assert "--service-account-jwks" in refused.stderr
+    import base64
+    import json
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    n = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_numbers().n
+    jwk = {"kty": "RSA", "e": "AQAB", "n": base64.urlsafe_b64encode(n.to_bytes(256, "big")).rstrip(b"=").decode()}
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [jwk]}))
+    result = CliRunner().invoke(
+        main, ["render", "-f", str(OIDC_ONLY), "--config-hcl", "--service-account-jwks", str(tmp_path / "jwks.json")]
+    )
+    assert result.exit_code == 0, result.output
+    assert '"sys/auth/jwt-operator"' in result.stdout
+    assert "-----BEGIN PUBLIC KEY-----\\n" in result.stdout

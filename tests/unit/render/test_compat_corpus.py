@@ -35,8 +35,10 @@ def _outcome(manifest: dict[str, Any]) -> tuple[str, str, str, list[str]]:
         return "admission", first.path, first.message, []
     ignored = [f.path for f in ignored_fields(cluster.spec)]
     try:
-        render_desired(cluster, facts=RenderFacts(namespace="compat"))
-        render_desired(cluster, facts=RenderFacts(namespace="compat", initialized=True))
+        # As the operator renders: with the ServiceAccount issuer and keys it reads for selfInit.oidc.
+        identity = compat.operator_identity()
+        render_desired(cluster, facts=RenderFacts(namespace="compat", operator_identity=identity))
+        render_desired(cluster, facts=RenderFacts(namespace="compat", initialized=True, operator_identity=identity))
     except ConfigRenderError as exc:
         return "render", exc.field, exc.reason, ignored
     return "accepted", "", "", ignored

@@ -28,8 +28,8 @@ Why:
   server_stabilization_time 10s), overridden by spec.configuration.raft.autopilot: after self-init no
   token exists to set it later. (The reference's own self-init request says 24h, but its autopilot
   reconciler then applies 5m through the API; 5m is what its clusters run with.)
-- ``spec.selfInit.oidc`` (the operator's own JWT auth) needs observed facts (issuer, keys) and is not
-  rendered yet.
+- ``spec.selfInit.oidc``: the operator's own JWT auth, policies and roles come first, in one
+  ``initialize "operator-bootstrap"`` block (:mod:`.identity`), so the user's requests may use them.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from openbao_operator.render.hcl import Attr, Block, Item, Value
 from .audit import structured_options
 from .context import Context
 from .errors import ConfigRenderError
+from .identity import operator_bootstrap
 from .version import SELF_INIT, require
 
 AUTOPILOT_REQUEST = "configure-autopilot"
@@ -154,6 +155,9 @@ def self_init(ctx: Context) -> list[Block]:
         return []
     require(ctx.version, SELF_INIT, "spec.selfInit.enabled", "self-initialization")
     blocks: list[Block] = []
+    bootstrap = operator_bootstrap(ctx)
+    if bootstrap is not None:
+        blocks.append(bootstrap)
     for i, req in enumerate(si.requests or ()):
         where = f"spec.selfInit.requests[{i}]"
         blocks.append(_request_block(req.name, req.operation, req.path, _payload(req, where, ctx), req.allow_failure))
