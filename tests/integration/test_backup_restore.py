@@ -294,3 +294,22 @@ async def test_disaster_recovery_with_another_seal_key_does_not_give_the_data_ba
         return all(a.returncode != 0 and "Vault is sealed" in a.stderr for a in answers)
 
     assert wait_until(sealed_for_both, what="the node to answer sealed", timeout=30, interval=1.0)
+
+
+def test_the_executor_exit_code_is_its_report_every_time(
+    minio: ObjectStorePeer, bao_factory: Callable[..., BaoServer], tmp_path: Path
+) -> None:
+    """A failed restore exits 1, every time: 2 of 20 runs aborted at interpreter teardown (SIGABRT, obstore's
+    native threads) before the executor left without finalization (cli/main.py ``_exit_now``)."""
+    _, _, config, _ = rig(bao_factory, minio, tmp_path, name="exit")
+    (tmp_path / "config.json").write_text(json.dumps(config.to_json()))
+    exe = Path(sys.executable).parent / "openbao-operator"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BAO_", "VAULT_", "AWS_"))}
+    argv = [str(exe), "restore", "--config", str(tmp_path / "config.json"), "--key", "backups/vault/prod/nope.snap"]
+    codes = [
+        subprocess.run(
+            argv, capture_output=True, timeout=120, check=False, env=env, stdin=subprocess.DEVNULL
+        ).returncode
+        for _ in range(20)
+    ]
+    assert codes == [1] * 20
