@@ -67,18 +67,21 @@ def apply(plane: ControlPlane, obj: dict[str, Any], *, manager: str = "peers-dep
 
 
 def install_crd(plane: ControlPlane, *, timeout: float = 60.0) -> None:
-    """Apply deploy/crd.yaml and wait until it is Established (idempotent)."""
-    (crd,) = load_documents(CRD)
-    apply(plane, crd)
-    name = crd["metadata"]["name"]
+    """Apply every CRD of deploy/crd.yaml and wait until each is Established (idempotent)."""
+    crds = load_documents(CRD)
+    for crd in crds:
+        apply(plane, crd)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = plane.get_json(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
-        conditions = (got.get("status") or {}).get("conditions") or []
-        if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
-            return
-        time.sleep(0.2)
-    raise PeerError(f"CRD {name} not Established within {timeout:.0f}s")
+    for crd in crds:
+        name = crd["metadata"]["name"]
+        while True:
+            got = plane.get_json(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
+            conditions = (got.get("status") or {}).get("conditions") or []
+            if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
+                break
+            if time.monotonic() > deadline:
+                raise PeerError(f"CRD {name} not Established within {timeout:.0f}s")
+            time.sleep(0.2)
 
 
 Mode = Literal["cluster", "namespace"]

@@ -1,4 +1,4 @@
-"""Generate the OpenBaoCluster CustomResourceDefinition from the pydantic models.
+"""Generate the CustomResourceDefinitions (OpenBaoCluster, OpenBaoTenant) from the pydantic models.
 
 The models are the single source: field names, descriptions (attribute docstrings), defaults, enums,
 patterns and the CEL rules of `ApiModel.rules` all come from them. pydantic's JSON schema is turned
@@ -15,6 +15,7 @@ from typing import Any
 from .base import ApiModel
 from .cluster import GROUP, KIND, MAX_NAME_LENGTH, PLURAL, VERSION, OpenBaoClusterSpec
 from .status import OpenBaoClusterStatus
+from .tenant import TENANT_KIND, TENANT_PLURAL, OpenBaoTenantSpec, OpenBaoTenantStatus
 from .types import DNS_LABEL_REGEX
 
 JsonSchema = dict[str, Any]
@@ -210,3 +211,63 @@ def crd() -> JsonSchema:
             ],
         },
     }
+
+
+def tenant_crd() -> JsonSchema:
+    """The CustomResourceDefinition of OpenBaoTenant (the reference operator's names, columns and fields)."""
+    spec = object_schema(OpenBaoTenantSpec)
+    spec["description"] = "Which namespace the operator may manage OpenBaoClusters in."
+    status = object_schema(OpenBaoTenantStatus)
+    status["description"] = "What the operator did with the request."
+    root: JsonSchema = {
+        "description": "A namespace's opt-in to the OpenBao operator: the operator binds itself to the "
+        "openbao-operator-tenant ClusterRole in spec.targetNamespace, and writes nowhere else.",
+        "type": "object",
+        "required": ["spec"],
+        "properties": {
+            "apiVersion": {"type": "string", "description": "openbao.org/v1alpha1."},
+            "kind": {"type": "string", "description": "OpenBaoTenant."},
+            "metadata": {"type": "object"},
+            "spec": spec,
+            "status": status,
+        },
+    }
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {
+            "name": f"{TENANT_PLURAL}.{GROUP}",
+            "labels": {"app.kubernetes.io/name": "openbao-operator", "app.kubernetes.io/part-of": "openbao-operator"},
+        },
+        "spec": {
+            "group": GROUP,
+            "scope": "Namespaced",
+            "names": {
+                "kind": TENANT_KIND,
+                "listKind": f"{TENANT_KIND}List",
+                "plural": TENANT_PLURAL,
+                "singular": TENANT_KIND.lower(),
+                "shortNames": ["obt"],
+                "categories": ["openbao"],
+            },
+            "versions": [
+                {
+                    "name": VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": [
+                        {"name": "Target Namespace", "type": "string", "jsonPath": ".spec.targetNamespace"},
+                        {"name": "Provisioned", "type": "boolean", "jsonPath": ".status.provisioned"},
+                        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+                    ],
+                    "schema": {"openAPIV3Schema": copy.deepcopy(root)},
+                }
+            ],
+        },
+    }
+
+
+def crds() -> list[JsonSchema]:
+    """Every CustomResourceDefinition of the operator, in the order deploy/crd.yaml holds them."""
+    return [crd(), tenant_crd()]

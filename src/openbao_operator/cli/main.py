@@ -15,7 +15,7 @@ import yaml
 
 from openbao_operator import __version__
 from openbao_operator.api import InvalidClusterError, OpenBaoCluster, parse_cluster
-from openbao_operator.api.crd import crd as build_crd
+from openbao_operator.api.crd import crds as build_crds
 from openbao_operator.api.ignored import ignored_fields
 from openbao_operator.api.yamlio import dump_all, load_all
 from openbao_operator.render.config import ConfigRenderError, render_config
@@ -61,8 +61,8 @@ def main() -> None:
 
 @main.command()
 def crd() -> None:
-    """Print the OpenBaoCluster CustomResourceDefinition as YAML."""
-    click.echo(dump_all([build_crd()]), nl=False)
+    """Print the CustomResourceDefinitions (OpenBaoCluster, OpenBaoTenant) as YAML."""
+    click.echo(dump_all(build_crds()), nl=False)
 
 
 @main.command()
