@@ -184,7 +184,7 @@ async def test_hand_edit_reverted_foreign_fields_kept_no_write_loop(
 
 
 async def test_features_turned_off_are_pruned(control_plane: ControlPlane, namespace: str) -> None:
-    """PDB below 3 replicas, a renamed ServiceAccount with its Role and RoleBinding, a disabled Ingress."""
+    """PDB below 3 replicas, a renamed ServiceAccount with its RoleBinding, a disabled Ingress."""
     client = admin(control_plane, field_manager="test-user")
     try:
         async with running_operator(control_plane, namespace):
@@ -195,7 +195,7 @@ async def test_features_turned_off_are_pruned(control_plane: ControlPlane, names
                 (kinds.PDB, "pr-pdb"),
                 (kinds.INGRESS, "pr"),
                 (kinds.SERVICEACCOUNT, "pr-serviceaccount"),
-                (kinds.ROLE, "pr-serviceaccount-role"),
+                (kinds.ROLEBINDING, "pr-serviceaccount-openbao-server"),
             ]:
                 assert await get_or_none(client, rt, name, namespace) is not None, name
             changed = cluster_manifest("pr", namespace, replicas=1, serviceAccount={"name": "renamed"})
@@ -208,11 +208,10 @@ async def test_features_turned_off_are_pruned(control_plane: ControlPlane, names
                         (kinds.PDB, "pr-pdb"),
                         (kinds.INGRESS, "pr"),
                         (kinds.SERVICEACCOUNT, "pr-serviceaccount"),
-                        (kinds.ROLE, "pr-serviceaccount-role"),
-                        (kinds.ROLEBINDING, "pr-serviceaccount-rolebinding"),
+                        (kinds.ROLEBINDING, "pr-serviceaccount-openbao-server"),
                     ]
                 ]
-                present = await get_or_none(client, kinds.ROLEBINDING, "renamed-rolebinding", namespace)
+                present = await get_or_none(client, kinds.ROLEBINDING, "renamed-openbao-server", namespace)
                 return all(gone) and present is not None
 
             await eventually(pruned, what="leftovers deleted, the renamed identity created", within=20)

@@ -722,9 +722,9 @@ class Reconciler:
     ) -> None:
         # Safe order in stages; objects within a stage do not depend on each other and are applied
         # concurrently: (1) identity, config, Services, policies: everything a pod needs to start; (2) the
-        # StatefulSet, and RoleBindings, which the API server checks against their Role (RBAC escalation
-        # prevention: the Role must exist first) and which pods need only later, for auto_join; (3) the
-        # optional Gateway API kinds, whose absence must not hold anything else back.
+        # StatefulSet, and the pods' RoleBinding to the pre-installed ClusterRole openbao-server, which they
+        # need only once running (service registration, auto_join); (3) the optional Gateway API kinds,
+        # whose absence must not hold anything else back.
         optional = [o for o in desired.objects if is_optional_kind(o)]
         workload = [o for o in desired.objects if o["kind"] == "StatefulSet" and o["apiVersion"] == "apps/v1"]
         bindings = [o for o in desired.objects if o["kind"] == "RoleBinding"]
