@@ -43,6 +43,11 @@ _PATHS = {
     "ClusterRoleBinding": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{name}",
     "CustomResourceDefinition": "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}",
     "OpenBaoCluster": "/apis/openbao.org/v1alpha1/namespaces/{namespace}/openbaoclusters/{name}",
+    "OpenBaoTenant": "/apis/openbao.org/v1alpha1/namespaces/{namespace}/openbaotenants/{name}",
+    "ValidatingAdmissionPolicy": "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/{name}",
+    "ValidatingAdmissionPolicyBinding": (
+        "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/{name}"
+    ),
 }
 
 
@@ -119,10 +124,13 @@ def install_operator(
     suffix: str = "",
     token_seconds: int = 7200,
 ) -> OperatorIdentity:
-    """Namespace, ServiceAccount and RBAC of deploy/ for an operator in ``namespace``; returns its identity.
+    """Namespace, ServiceAccount, RBAC and admission policies of deploy/ for an operator in ``namespace``;
+    returns its identity.
 
-    ``mode="namespace"`` applies deploy/namespace-mode/rbac.yaml once per ``watch`` namespace.
-    ``suffix`` keeps cluster-scoped bindings of different test operators apart.
+    ``mode="namespace"`` applies deploy/namespace-mode/rbac.yaml once per ``watch`` namespace (that is
+    those namespaces' opt-in). In cluster-wide mode nothing is onboarded here: see :func:`onboard`.
+    ``suffix`` keeps cluster-scoped bindings of different test operators apart (the pre-installed
+    ClusterRoles and admission policies are shared: every copy is the same).
     """
     for doc in load_documents(DEPLOY / "operator.yaml"):
         if doc["kind"] == "Deployment":
@@ -130,6 +138,9 @@ def install_operator(
         if doc["kind"] == "Namespace" and namespace != OPERATOR_NAMESPACE:
             doc = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
         apply(plane, _rewrite(doc, namespace=namespace, suffix=suffix, watched=None))
+    for shared in ("rbac-roles.yaml", "admission.yaml"):
+        for doc in load_documents(DEPLOY / shared):
+            apply(plane, doc)
     if mode == "cluster":
         for doc in load_documents(DEPLOY / "rbac-cluster.yaml"):
             apply(plane, _rewrite(doc, namespace=namespace, suffix=suffix, watched=None))
@@ -139,6 +150,22 @@ def install_operator(
                 apply(plane, _rewrite(doc, namespace=namespace, suffix=suffix, watched=watched))
     kubeconfig = plane.service_account_kubeconfig(namespace=namespace, name=SA_NAME, expiration_seconds=token_seconds)
     return OperatorIdentity(namespace=namespace, mode=mode, watch=watch, kubeconfig=kubeconfig)
+
+
+def tenant_manifest(target: str, *, namespace: str | None = None, name: str = "openbao") -> dict[str, Any]:
+    """An OpenBaoTenant onboarding ``target``: self-service (in ``target``) unless ``namespace`` is given."""
+    return {
+        "apiVersion": "openbao.org/v1alpha1",
+        "kind": "OpenBaoTenant",
+        "metadata": {"name": name, "namespace": namespace or target},
+        "spec": {"targetNamespace": target},
+    }
+
+
+def onboard(plane: ControlPlane, target: str, *, namespace: str | None = None) -> dict[str, Any]:
+    """Opt ``target`` in for a cluster-wide operator (as its admin would): an OpenBaoTenant, self-service
+    unless ``namespace`` (the operator's) is given. The running operator provisions it."""
+    return apply(plane, tenant_manifest(target, namespace=namespace))
 
 
 def operator_env(

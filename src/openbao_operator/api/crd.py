@@ -217,6 +217,14 @@ def tenant_crd() -> JsonSchema:
     """The CustomResourceDefinition of OpenBaoTenant (the reference operator's names, columns and fields)."""
     spec = object_schema(OpenBaoTenantSpec)
     spec["description"] = "Which namespace the operator may manage OpenBaoClusters in."
+    # NB: a transition rule (oldSelf), so it lives in the CRD only: a changed target would leave the old
+    # namespace's RoleBinding behind, since nothing records which namespace was onboarded before.
+    spec["properties"]["targetNamespace"]["x-kubernetes-validations"] = [
+        {
+            "rule": "self == oldSelf",
+            "message": "spec.targetNamespace is immutable: create another OpenBaoTenant and delete this one",
+        }
+    ]
     status = object_schema(OpenBaoTenantStatus)
     status["description"] = "What the operator did with the request."
     root: JsonSchema = {
