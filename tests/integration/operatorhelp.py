@@ -25,7 +25,7 @@ from openbao_operator.cli.settings import OperatorSettings
 from openbao_operator.controller import kinds
 from tests.integration.kubehelp import eventually
 from tests.peers.controlplane import ControlPlane
-from tests.peers.deploy import OperatorIdentity, install_crd, install_operator, onboard
+from tests.peers.deploy import OperatorIdentity, install_crd, install_operator
 from tests.peers.pins import REPO_ROOT
 
 EXAMPLE = REPO_ROOT / "examples" / "cluster.yaml"
@@ -76,9 +76,9 @@ async def running_operator(
     OpenBaoTenants before it starts (the operator provisions them).
     """
     if cluster_wide:
-        identity = install_operator(control_plane, namespace=namespace, mode="cluster", suffix=namespace)
-        for target in tenants:
-            onboard(control_plane, target)
+        identity = install_operator(
+            control_plane, namespace=namespace, mode="cluster", suffix=namespace, tenants=tenants
+        )
     else:
         identity = identity_for(control_plane, namespace)
     settings = OperatorSettings(

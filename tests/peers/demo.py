@@ -30,7 +30,6 @@ from tests.peers.procs import PeerError, tail
 
 KINDS = (
     ("ServiceAccount", "/api/v1/namespaces/{ns}/serviceaccounts"),
-    ("Role", "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles"),
     ("RoleBinding", "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings"),
     ("Secret", "/api/v1/namespaces/{ns}/secrets"),
     ("ConfigMap", "/api/v1/namespaces/{ns}/configmaps"),
@@ -185,11 +184,13 @@ def main(argv: list[str] | None = None) -> int:
         took = time.monotonic() - t0
         print(f"   ready in {took:.1f}s: {plane.server} (admin kubeconfig {plane.admin_kubeconfig_path})")
         print(
-            "== installing deploy/crd.yaml and the operator's ServiceAccount and RBAC (deploy/operator.yaml, "
-            "deploy/rbac-cluster.yaml)"
+            "== installing deploy/crd.yaml and the operator's ServiceAccount, RBAC and admission policies "
+            "(deploy/operator.yaml, rbac-roles.yaml, rbac-cluster.yaml, admission.yaml)"
         )
         install_crd(plane)
-        identity = install_operator(plane)
+        apply(plane, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        print(f"== onboarding namespace {namespace}: an OpenBaoTenant (deploy/tenant-example.yaml)")
+        identity = install_operator(plane, tenants=(namespace,))
         operator, port = operator_process(identity, workdir=workdir, logs=logs, name="openbao-operator-0")
         operator.start()
         print(

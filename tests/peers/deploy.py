@@ -123,12 +123,14 @@ def install_operator(
     watch: tuple[str, ...] = (),
     suffix: str = "",
     token_seconds: int = 7200,
+    tenants: tuple[str, ...] = (),
 ) -> OperatorIdentity:
     """Namespace, ServiceAccount, RBAC and admission policies of deploy/ for an operator in ``namespace``;
     returns its identity.
 
     ``mode="namespace"`` applies deploy/namespace-mode/rbac.yaml once per ``watch`` namespace (that is
-    those namespaces' opt-in). In cluster-wide mode nothing is onboarded here: see :func:`onboard`.
+    those namespaces' opt-in). In cluster-wide mode ``tenants`` (existing namespaces) are onboarded with a
+    self-service OpenBaoTenant each (:func:`onboard`); the operator provisions them once it runs.
     ``suffix`` keeps cluster-scoped bindings of different test operators apart (the pre-installed
     ClusterRoles and admission policies are shared: every copy is the same).
     """
@@ -148,6 +150,9 @@ def install_operator(
         for watched in watch:
             for doc in load_documents(DEPLOY / "namespace-mode" / "rbac.yaml"):
                 apply(plane, _rewrite(doc, namespace=namespace, suffix=suffix, watched=watched))
+    if mode == "cluster":
+        for target in tenants:
+            onboard(plane, target)
     kubeconfig = plane.service_account_kubeconfig(namespace=namespace, name=SA_NAME, expiration_seconds=token_seconds)
     return OperatorIdentity(namespace=namespace, mode=mode, watch=watch, kubeconfig=kubeconfig)
 
