@@ -383,3 +383,51 @@ async def test_deletion_policy(control_plane: ControlPlane, namespace: str, poli
 
 async def _absent(client: kube.KubeClient, rt: kube.ResourceType, name: str, namespace: str) -> bool:
     return await get_or_none(client, rt, name, namespace) is None
+
+
+async def test_upgrade_prunes_the_per_cluster_role_of_earlier_versions(
+    control_plane: ControlPlane, namespace: str
+) -> None:
+    """Earlier versions rendered Role `<sa>-role` (pods update/patch) and RoleBinding `<sa>-rolebinding`; the
+    pods now bind the pre-installed ClusterRole openbao-server, and the old pair is pruned (by ownership)."""
+    client = admin(control_plane, field_manager="old-operator")
+    try:
+        async with running_operator(control_plane, namespace):
+            await client.apply(cluster_manifest("up", namespace, replicas=1))
+            cluster = await eventually(lambda: converged(client, "up", namespace), what="converged", within=30)
+            meta = {
+                "namespace": namespace,
+                "labels": {"app.kubernetes.io/managed-by": "openbao-operator", "openbao.org/cluster": "up"},
+                "ownerReferences": [
+                    {"apiVersion": "openbao.org/v1alpha1", "kind": "OpenBaoCluster", "name": "up",
+                     "uid": cluster["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+                ],
+            }  # fmt: skip
+            rbac = "rbac.authorization.k8s.io"
+            await client.apply(
+                {
+                    "apiVersion": f"{rbac}/v1",
+                    "kind": "Role",
+                    "metadata": {"name": "up-serviceaccount-role", **meta},
+                    "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "update", "patch"]}],
+                }
+            )
+            await client.apply(
+                {
+                    "apiVersion": f"{rbac}/v1",
+                    "kind": "RoleBinding",
+                    "metadata": {"name": "up-serviceaccount-rolebinding", **meta},
+                    "roleRef": {"apiGroup": rbac, "kind": "Role", "name": "up-serviceaccount-role"},
+                    "subjects": [{"kind": "ServiceAccount", "name": "up-serviceaccount", "namespace": namespace}],
+                }
+            )
+
+            async def pruned() -> bool:
+                role = await get_or_none(client, kinds.ROLE, "up-serviceaccount-role", namespace)
+                old = await get_or_none(client, kinds.ROLEBINDING, "up-serviceaccount-rolebinding", namespace)
+                new = await get_or_none(client, kinds.ROLEBINDING, "up-serviceaccount-openbao-server", namespace)
+                return role is None and old is None and new is not None
+
+            await eventually(pruned, what="the old Role and RoleBinding pruned, the new binding kept", within=30)
+    finally:
+        await client.close()
