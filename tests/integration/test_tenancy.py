@@ -181,3 +181,55 @@ async def test_central_tenant_onboards_and_offboards_after_its_clusters_are_gone
             await eventually(told, what="the namespace is no longer onboarded", within=30)
     finally:
         await client.close()
+
+
+async def test_a_binding_made_by_an_administrator_is_adopted_and_a_foreign_one_reported(
+    control_plane: ControlPlane, namespace: str, operator_namespace: str, kube: AsyncClient
+) -> None:
+    """The stricter install (no tenancy rights for the operator): an administrator creates the binding next
+    to the tenant, and the operator reports the tenant provisioned without writing one. A binding of that
+    name to another role is never overwritten."""
+    other = f"t-{uuid.uuid4().hex[:10]}"
+    await kube.create(Namespace(metadata=ObjectMeta(name=other)))
+    client = admin(control_plane, field_manager="test-admin")
+    rbac = "rbac.authorization.k8s.io"
+    try:
+        async with running_operator(control_plane, operator_namespace, cluster_wide=True):
+            subject = {"kind": "ServiceAccount", "name": "openbao-operator", "namespace": operator_namespace}
+            await client.apply(
+                {
+                    "apiVersion": f"{rbac}/v1",
+                    "kind": "RoleBinding",
+                    "metadata": {"name": "openbao-operator-tenant", "namespace": namespace},
+                    "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "openbao-operator-tenant"},
+                    "subjects": [subject],
+                }
+            )
+            await client.apply(
+                {
+                    "apiVersion": f"{rbac}/v1",
+                    "kind": "RoleBinding",
+                    "metadata": {"name": "openbao-operator-tenant", "namespace": other},
+                    "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "view"},
+                    "subjects": [subject],
+                }
+            )
+            onboard(control_plane, namespace)
+            onboard(control_plane, other)
+
+            async def reason(ns: str) -> str:
+                return str(condition(await _tenant(client, "openbao", ns), "Provisioned").get("reason") or "")
+
+            await eventually(lambda: _is(reason(namespace), "Provisioned"), what="adopted", within=30)
+            await eventually(lambda: _is(reason(other), "ForeignObject"), what="foreign reported", within=30)
+            kept = await client.get(kinds.ROLEBINDING, "openbao-operator-tenant", namespace=other)
+            assert kept["roleRef"]["name"] == "view"
+            await client.apply(cluster_manifest("adopted", namespace, replicas=1))
+            await eventually(lambda: converged(client, "adopted", namespace), what="converged", within=60)
+    finally:
+        await client.close()
+        await kube.delete(Namespace, other)
+
+
+async def _is(value: Any, want: str) -> bool:
+    return bool(await value == want)

@@ -169,6 +169,13 @@ class Provisioner:
                 # Forbidden: refused by RBAC or admission (the message says which); AlreadyExists: a binding of
                 # that name that does not grant us anything yet (else the GET would have succeeded).
                 live = await self._get_binding(namespace)
+                if live is None and isinstance(exc, AlreadyExists):
+                    message = (
+                        f"a RoleBinding {TENANT_ROLE} exists in {namespace} and grants the operator nothing there "
+                        f"(another role or another subject); delete it, or make it bind the ClusterRole "
+                        f"{TENANT_ROLE} to the operator's ServiceAccount"
+                    )
+                    return _Result(False, "ForeignObject", message, self.config.resync_seconds)
                 if live is None:
                     return _Result(False, "BindingRefused", self._refused(namespace, exc), self.config.resync_seconds)
         return await self._adopt(namespace, live)
