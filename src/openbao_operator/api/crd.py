@@ -145,25 +145,86 @@ def object_schema(model: type[ApiModel]) -> JsonSchema:
     return schema
 
 
+def _definition(
+    *,
+    kind: str,
+    plural: str,
+    short_names: list[str],
+    description: str,
+    spec: JsonSchema,
+    status: JsonSchema,
+    columns: list[JsonSchema],
+    validations: list[JsonSchema] | None = None,
+) -> JsonSchema:
+    """One namespaced CustomResourceDefinition of the group, version v1alpha1, with a status subresource."""
+    root: JsonSchema = {
+        "description": description,
+        "type": "object",
+        "required": ["spec"],
+        "properties": {
+            "apiVersion": {"type": "string", "description": "openbao.org/v1alpha1."},
+            "kind": {"type": "string", "description": f"{kind}."},
+            "metadata": {"type": "object"},
+            "spec": spec,
+            "status": status,
+        },
+    }
+    if validations:
+        root["x-kubernetes-validations"] = validations
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {
+            "name": f"{plural}.{GROUP}",
+            "labels": {"app.kubernetes.io/name": "openbao-operator", "app.kubernetes.io/part-of": "openbao-operator"},
+        },
+        "spec": {
+            "group": GROUP,
+            "scope": "Namespaced",
+            "names": {
+                "kind": kind,
+                "listKind": f"{kind}List",
+                "plural": plural,
+                "singular": kind.lower(),
+                "shortNames": short_names,
+                "categories": ["openbao"],
+            },
+            "versions": [
+                {
+                    "name": VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": columns,
+                    "schema": {"openAPIV3Schema": copy.deepcopy(root)},
+                }
+            ],
+        },
+    }
+
+
 def crd() -> JsonSchema:
     """The CustomResourceDefinition of OpenBaoCluster, ready to dump as YAML."""
     spec = object_schema(OpenBaoClusterSpec)
     spec["description"] = "The desired OpenBao cluster."
     status = object_schema(OpenBaoClusterStatus)
     status["description"] = "Observed state of the cluster, written by the operator."
-    root: JsonSchema = {
-        "description": "An OpenBao cluster managed by the OpenBao operator: config.hcl, a StatefulSet and "
+    return _definition(
+        kind=KIND,
+        plural=PLURAL,
+        short_names=["bao", "baoc"],
+        description="An OpenBao cluster managed by the OpenBao operator: config.hcl, a StatefulSet and "
         "everything around it, rendered from this spec and kept converged.",
-        "type": "object",
-        "required": ["spec"],
-        "properties": {
-            "apiVersion": {"type": "string", "description": "openbao.org/v1alpha1."},
-            "kind": {"type": "string", "description": "OpenBaoCluster."},
-            "metadata": {"type": "object"},
-            "spec": spec,
-            "status": status,
-        },
-        "x-kubernetes-validations": [
+        spec=spec,
+        status=status,
+        columns=[
+            {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+            {"name": "Replicas", "type": "integer", "jsonPath": ".spec.replicas"},
+            {"name": "Ready", "type": "integer", "jsonPath": ".status.readyReplicas"},
+            {"name": "Version", "type": "string", "jsonPath": ".spec.version"},
+            {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+        ],
+        validations=[
             {
                 "rule": f"self.metadata.name.size() <= {MAX_NAME_LENGTH}",
                 "message": f"metadata.name must be at most {MAX_NAME_LENGTH} characters (it prefixes the "
@@ -174,43 +235,7 @@ def crd() -> JsonSchema:
                 "message": "metadata.name must be a DNS label: lower-case letters, digits and '-'",
             },
         ],
-    }
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {
-            "name": f"{PLURAL}.{GROUP}",
-            "labels": {"app.kubernetes.io/name": "openbao-operator", "app.kubernetes.io/part-of": "openbao-operator"},
-        },
-        "spec": {
-            "group": GROUP,
-            "scope": "Namespaced",
-            "names": {
-                "kind": KIND,
-                "listKind": f"{KIND}List",
-                "plural": PLURAL,
-                "singular": KIND.lower(),
-                "shortNames": ["bao", "baoc"],
-                "categories": ["openbao"],
-            },
-            "versions": [
-                {
-                    "name": VERSION,
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": [
-                        {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
-                        {"name": "Replicas", "type": "integer", "jsonPath": ".spec.replicas"},
-                        {"name": "Ready", "type": "integer", "jsonPath": ".status.readyReplicas"},
-                        {"name": "Version", "type": "string", "jsonPath": ".spec.version"},
-                        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-                    ],
-                    "schema": {"openAPIV3Schema": copy.deepcopy(root)},
-                }
-            ],
-        },
-    }
+    )
 
 
 def tenant_crd() -> JsonSchema:
@@ -227,53 +252,20 @@ def tenant_crd() -> JsonSchema:
     ]
     status = object_schema(OpenBaoTenantStatus)
     status["description"] = "What the operator did with the request."
-    root: JsonSchema = {
-        "description": "A namespace's opt-in to the OpenBao operator: the operator binds itself to the "
+    return _definition(
+        kind=TENANT_KIND,
+        plural=TENANT_PLURAL,
+        short_names=["obt"],
+        description="A namespace's opt-in to the OpenBao operator: the operator binds itself to the "
         "openbao-operator-tenant ClusterRole in spec.targetNamespace, and writes nowhere else.",
-        "type": "object",
-        "required": ["spec"],
-        "properties": {
-            "apiVersion": {"type": "string", "description": "openbao.org/v1alpha1."},
-            "kind": {"type": "string", "description": "OpenBaoTenant."},
-            "metadata": {"type": "object"},
-            "spec": spec,
-            "status": status,
-        },
-    }
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {
-            "name": f"{TENANT_PLURAL}.{GROUP}",
-            "labels": {"app.kubernetes.io/name": "openbao-operator", "app.kubernetes.io/part-of": "openbao-operator"},
-        },
-        "spec": {
-            "group": GROUP,
-            "scope": "Namespaced",
-            "names": {
-                "kind": TENANT_KIND,
-                "listKind": f"{TENANT_KIND}List",
-                "plural": TENANT_PLURAL,
-                "singular": TENANT_KIND.lower(),
-                "shortNames": ["obt"],
-                "categories": ["openbao"],
-            },
-            "versions": [
-                {
-                    "name": VERSION,
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": [
-                        {"name": "Target Namespace", "type": "string", "jsonPath": ".spec.targetNamespace"},
-                        {"name": "Provisioned", "type": "boolean", "jsonPath": ".status.provisioned"},
-                        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-                    ],
-                    "schema": {"openAPIV3Schema": copy.deepcopy(root)},
-                }
-            ],
-        },
-    }
+        spec=spec,
+        status=status,
+        columns=[
+            {"name": "Target Namespace", "type": "string", "jsonPath": ".spec.targetNamespace"},
+            {"name": "Provisioned", "type": "boolean", "jsonPath": ".status.provisioned"},
+            {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+        ],
+    )
 
 
 def crds() -> list[JsonSchema]:

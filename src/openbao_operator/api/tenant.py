@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from .base import ApiModel
-from .cluster import API_VERSION, GROUP, VERSION
-from .errors import FieldError, InvalidClusterError, field_errors
+from .cluster import GROUP, VERSION
+from .load import parse_as
 from .status import Condition
 from .types import DnsLabel
 
@@ -100,19 +100,4 @@ class OpenBaoTenant(ApiModel):
 
 def parse_tenant(document: Any) -> OpenBaoTenant:
     """Validate one OpenBaoTenant manifest; raise InvalidClusterError naming every bad field otherwise."""
-    if not isinstance(document, dict):
-        raise InvalidClusterError([FieldError("", "the manifest must be a YAML or JSON object")])
-    if document.get("kind") != TENANT_KIND or document.get("apiVersion") != API_VERSION:
-        raise InvalidClusterError(
-            [
-                FieldError(
-                    "kind",
-                    f"expected apiVersion {API_VERSION} and kind {TENANT_KIND}, got "
-                    f"{document.get('apiVersion')!r} / {document.get('kind')!r}",
-                )
-            ]
-        )
-    try:
-        return OpenBaoTenant.model_validate(document)
-    except ValidationError as exc:
-        raise InvalidClusterError(field_errors(exc)) from None
+    return parse_as(document, OpenBaoTenant, kind=TENANT_KIND)
