@@ -220,10 +220,10 @@ async def test_an_unlabelled_ca_secret_is_never_replaced(control_plane: ControlP
                 lambda: get_or_none(client, kinds.STATEFULSET, "keepca", namespace), what="StatefulSet", within=30
             )
             after = await client.get(kinds.SECRET, "keepca-tls-ca", namespace=namespace)
-            assert after["data"]["tls.crt"] == restored["data"]["tls.crt"]
+            assert after["data"]["ca.crt"] == restored["data"]["ca.crt"]
             server = await client.get(kinds.SECRET, "keepca-tls-server", namespace=namespace)
             leaf = x509.load_pem_x509_certificate(base64.b64decode(server["data"]["tls.crt"]))
-            ca = x509.load_pem_x509_certificate(base64.b64decode(restored["data"]["tls.crt"]))
+            ca = x509.load_pem_x509_certificate(base64.b64decode(restored["data"]["ca.crt"]))
             assert leaf.issuer == ca.subject
     finally:
         await client.close()

@@ -84,6 +84,9 @@ from .workload import initialized, observe_workload
 EventType = Literal["Normal", "Warning"]
 INIT_UNKNOWN_RECHECK_SECONDS = 5.0
 """While a live StatefulSet is held because initialization is unknown, ask pod-0 again this often."""
+FOREIGN_RECHECK_SECONDS = 10.0
+"""An object of ours by name but not ours blocks the pass: look again this often. Secrets are never watched
+(least privilege), so a user labelling one for adoption sends no event the operator could see."""
 ROTATION_RECHECK_SECONDS = 5.0
 """While a static key rotation waits for its rewrap, look again this often (a pod event may come sooner)."""
 T = ConditionType
@@ -160,6 +163,7 @@ class _Pass:
         self.problem("ForeignObject", message)
         self.event("Warning", "ForeignObject", "Apply", message)
         self.hold_statefulset = self.hold_statefulset or hold
+        self.after(FOREIGN_RECHECK_SECONDS)
 
     def take(self, step: StepReport, *, action: str) -> None:
         """What a step that talks to OpenBao (bootstrap, rollout) reports: a Normal Event, a problem, a requeue."""
