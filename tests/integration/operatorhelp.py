@@ -65,11 +65,24 @@ async def running_operator(
     counter: kube.RequestCounter | None = None,
     resync_seconds: float = 30.0,
     seed: int = 1,
+    cluster_wide: bool = False,
+    tenants: tuple[str, ...] = (),
 ) -> AsyncIterator[Operator]:
-    """The operator (namespace mode, watching ``namespace``) running in this event loop as its ServiceAccount."""
-    identity = identity_for(control_plane, namespace)
+    """The operator running in this event loop as its ServiceAccount, with deploy/ RBAC only.
+
+    Namespace mode (default): its ServiceAccount lives in ``namespace`` and watches only that namespace
+    (deploy/namespace-mode/rbac.yaml is that namespace's opt-in). ``cluster_wide``: its ServiceAccount
+    lives in ``namespace`` with deploy/rbac-cluster.yaml, and ``tenants`` are onboarded with self-service
+    OpenBaoTenants before it starts (the operator provisions them).
+    """
+    if cluster_wide:
+        identity = install_operator(
+            control_plane, namespace=namespace, mode="cluster", suffix=namespace, tenants=tenants
+        )
+    else:
+        identity = identity_for(control_plane, namespace)
     settings = OperatorSettings(
-        watch_namespace=namespace,
+        watch_namespace="" if cluster_wide else namespace,
         namespace=namespace,
         identity="test-operator",
         probe_address="127.0.0.1:0",

@@ -71,7 +71,9 @@ async def test_sigkill_at_random_points_always_converges_and_keeps_the_key(
     control_plane: ControlPlane, namespace: str, tmp_path: Path, peer_logs: Path
 ) -> None:
     rng = random.Random(SEED)
-    identity = install_operator(control_plane, namespace=namespace, mode="cluster", suffix=namespace)
+    identity = install_operator(
+        control_plane, namespace=namespace, mode="cluster", suffix=namespace, tenants=(namespace,)
+    )
     client = admin(control_plane, field_manager="test-user")
     names: list[str] = []
     specs: dict[str, dict[str, Any]] = {}

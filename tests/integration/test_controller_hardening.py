@@ -24,6 +24,7 @@ from cryptography import x509
 from openbao_operator import kube, pki, runtime
 from openbao_operator.api import parse_cluster
 from openbao_operator.controller import Reader, Reconciler, ReconcilerConfig, kinds
+from openbao_operator.controller.tenancy import Everywhere
 from openbao_operator.imagesig import Verdict
 from tests.integration.kubehelp import admin, eventually
 from tests.integration.operatorhelp import (
@@ -93,6 +94,7 @@ async def test_a_failed_pass_leaves_no_write_in_flight(control_plane: ControlPla
         events=events,
         verifier=RegistryDown(),
         config=ReconcilerConfig(api_server_cidr="127.0.0.1/32"),
+        tenancy_view=Everywhere(),
     )
     doc = cluster_manifest("inflight", namespace, replicas=1, imageVerification={"enabled": True, "publicKey": "k"})
     try:

@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 CRD = REPO_ROOT / "deploy" / "crd.yaml"
 INVALID = sorted((REPO_ROOT / "tests" / "data" / "invalid").glob("*.yaml"))
 VALID = sorted((REPO_ROOT / "tests" / "data" / "valid").glob("*.yaml"))
+TENANTS = sorted((REPO_ROOT / "tests" / "data" / "tenant").glob("*.yaml"))
 EXPECT = "test.openbao.org/expect-field"
 
 
@@ -34,12 +35,7 @@ def _load(path: Path) -> dict[str, Any]:
     return doc
 
 
-@pytest.fixture(scope="session")
-def crd_installed(control_plane: ControlPlane) -> dict[str, Any]:
-    """Server-side apply deploy/crd.yaml and wait for Established; returns the CRD (parsed once)."""
-    if not CRD.is_file():
-        pytest.fail(f"{CRD} is missing", pytrace=False)
-    crd = _load(CRD)
+def _install(control_plane: ControlPlane, crd: dict[str, Any]) -> dict[str, Any]:
     name = crd["metadata"]["name"]
     status, body = control_plane.request(
         "PATCH",
@@ -51,7 +47,7 @@ def crd_installed(control_plane: ControlPlane) -> dict[str, Any]:
         causes = (body or {}).get("details", {}).get("causes", [])
         lines = [f"- {c.get('field')}: {str(c.get('message')).splitlines()[0][:200]}" for c in causes]
         pytest.fail(
-            f"the API server rejected {CRD.relative_to(REPO_ROOT)} (HTTP {status}):\n"
+            f"the API server rejected {name} of {CRD.relative_to(REPO_ROOT)} (HTTP {status}):\n"
             + "\n".join(lines or [str(body)]),
             pytrace=False,
         )
@@ -63,6 +59,22 @@ def crd_installed(control_plane: ControlPlane) -> dict[str, Any]:
             return crd
         time.sleep(0.5)
     pytest.fail(f"CRD {name} not Established within 60s", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def crds_installed(control_plane: ControlPlane) -> dict[str, dict[str, Any]]:
+    """Server-side apply every CRD of deploy/crd.yaml and wait for Established; returns them by kind."""
+    if not CRD.is_file():
+        pytest.fail(f"{CRD} is missing", pytrace=False)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    docs = [d for d in yaml.load_all(CRD.read_text(), Loader=loader) if isinstance(d, dict)]
+    return {d["spec"]["names"]["kind"]: _install(control_plane, d) for d in docs}
+
+
+@pytest.fixture(scope="session")
+def crd_installed(crds_installed: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The OpenBaoCluster CRD, installed."""
+    return crds_installed["OpenBaoCluster"]
 
 
 def _create(
@@ -92,3 +104,27 @@ def test_valid_manifest_accepted(control_plane: ControlPlane, crd_installed: dic
     """The counterpart: the same schema admits every valid example (server-side dry run)."""
     status, body = _create(control_plane, crd_installed, _load(path), "default")
     assert status == 201, f"{path.name} was rejected: HTTP {status}: {body}"
+
+
+@pytest.mark.parametrize("path", TENANTS, ids=[p.stem for p in TENANTS])
+def test_reference_tenant_manifest_accepted(
+    control_plane: ControlPlane, crds_installed: dict[str, dict[str, Any]], path: Path
+) -> None:
+    """The reference operator's OpenBaoTenant manifests (with quota and limitRange) apply unchanged."""
+    manifest = _load(path)
+    status, body = _create(control_plane, crds_installed["OpenBaoTenant"], manifest, "default")
+    assert status == 201, f"{path.name} was rejected: HTTP {status}: {body}"
+
+
+def test_tenant_with_bad_target_namespace_is_rejected_naming_the_field(
+    control_plane: ControlPlane, crds_installed: dict[str, dict[str, Any]]
+) -> None:
+    manifest = {
+        "apiVersion": "openbao.org/v1alpha1",
+        "kind": "OpenBaoTenant",
+        "metadata": {"name": "bad"},
+        "spec": {"targetNamespace": "Not_A_Namespace"},
+    }
+    status, body = _create(control_plane, crds_installed["OpenBaoTenant"], manifest, "default")
+    assert status == 422, body
+    assert "spec.targetNamespace" in json.dumps(body)

@@ -128,14 +128,14 @@ class CrdRejectedError(AssertionError):
 
 @pytest.fixture(scope="session")
 def openbao_crd(control_plane: ControlPlane) -> bool:
-    """Install deploy/crd.yaml; False (with a warning) when the API server rejects it.
+    """Install every CRD of deploy/crd.yaml; False (with a warning) when the API server rejects one.
 
     The owner of the rendered objects is then a synthetic uid: the API server validates an ownerReference's
     form, not that its owner exists, so the dry run still proves every rendered object; only the owner is
     not a live OpenBaoCluster.
     """
     try:
-        apply_crds(control_plane, [yaml.safe_load(CRD.read_text())])
+        apply_crds(control_plane, [d for d in yaml.safe_load_all(CRD.read_text()) if isinstance(d, dict)])
     except CrdRejectedError as exc:
         warnings.warn(f"deploy/crd.yaml is rejected by the API server; owners are synthetic: {exc}", stacklevel=1)
         return False

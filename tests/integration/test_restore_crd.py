@@ -1,4 +1,4 @@
-"""The real API server with deploy/crd-openbaorestore.yaml: the reference's OpenBaoRestore manifests apply,
+"""The real API server with deploy/crd.yaml: the reference's OpenBaoRestore manifests apply,
 and the rules hold at admission (overrideOperationLock needs force; the spec is immutable)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 from openbao_operator.api.restore import OpenBaoRestore
 from tests.peers.controlplane import ControlPlane
-from tests.peers.deploy import RESTORE_CRD, install_crd
+from tests.peers.deploy import install_crd
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -21,7 +21,7 @@ BASE = "/apis/openbao.org/v1alpha1/namespaces/{ns}/openbaorestores"
 
 @pytest.fixture
 def ns(control_plane: ControlPlane) -> Iterator[str]:
-    install_crd(control_plane, path=RESTORE_CRD)
+    install_crd(control_plane)
     name = f"rs-{uuid.uuid4().hex[:8]}"
     status, body = control_plane.request(
         "POST", "/api/v1/namespaces", body=json.dumps({"metadata": {"name": name}}).encode()

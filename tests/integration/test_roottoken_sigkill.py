@@ -96,7 +96,9 @@ async def test_sigkill_between_init_and_fill_is_reported_not_silent(
     node_agent.adopt_namespace(namespace)
     name = "lost"
     policy = f"refuse-root-tokens-{namespace}"
-    identity = install_operator(control_plane, namespace=namespace, mode="cluster", suffix=namespace)
+    identity = install_operator(
+        control_plane, namespace=namespace, mode="cluster", suffix=namespace, tenants=(namespace,)
+    )
     client = admin(control_plane, field_manager="test-user")
     procs: list[Any] = []
 

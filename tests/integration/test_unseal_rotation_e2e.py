@@ -318,7 +318,9 @@ async def test_cluster_wide_operator_sigkilled_mid_rotation_chains_two_rotations
     node_agent.adopt_namespace(namespace)
     name = "rotk"
     keys = {rid: f"{name}-unseal-key{'-' + rid if rid else ''}" for rid in ("", "r1", "r2")}
-    identity = install_operator(control_plane, namespace=namespace, mode="cluster", suffix=namespace)
+    identity = install_operator(
+        control_plane, namespace=namespace, mode="cluster", suffix=namespace, tenants=(namespace,)
+    )
     client = admin(control_plane, field_manager="test-user")
     timings: dict[str, float] = {}
     kills: list[str] = []

@@ -29,7 +29,7 @@ import yaml
 
 from tests.peers import demobao, image, kubetools, pins, podnet
 from tests.peers.controlplane import ControlPlane, start_control_plane
-from tests.peers.deploy import OPERATOR_NAMESPACE, apply, install_crd, install_operator, operator_process
+from tests.peers.deploy import OPERATOR_NAMESPACE, apply, install_crd, install_operator, onboard, operator_process
 from tests.peers.nodeagent import NodeAgent
 from tests.peers.pins import REPO_ROOT, PeerMissingError
 from tests.peers.procs import PeerError, tail
@@ -37,7 +37,6 @@ from tests.peers.registry import Registry, start_registry
 
 KINDS = (
     ("ServiceAccount", "/api/v1/namespaces/{ns}/serviceaccounts"),
-    ("Role", "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles"),
     ("RoleBinding", "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings"),
     ("Secret", "/api/v1/namespaces/{ns}/secrets"),
     ("ConfigMap", "/api/v1/namespaces/{ns}/configmaps"),
@@ -273,13 +272,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.in_cluster:
             assert agent is not None
             install_in_cluster(plane, agent, repository, workdir=workdir, logs=logs)
+            apply(plane, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+            print(f"== onboarding namespace {namespace}: an OpenBaoTenant (deploy/tenant-example.yaml)")
+            onboard(plane, namespace)
         else:
             print(
-                "== installing deploy/crd.yaml and the operator's ServiceAccount and RBAC (deploy/operator.yaml, "
-                "deploy/rbac-cluster.yaml)"
+                "== installing deploy/crd.yaml and the operator's ServiceAccount, RBAC and admission policies "
+                "(deploy/operator.yaml, rbac-roles.yaml, rbac-cluster.yaml, admission.yaml)"
             )
             install_crd(plane)
-            identity = install_operator(plane)
+            apply(plane, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+            print(f"== onboarding namespace {namespace}: an OpenBaoTenant (deploy/tenant-example.yaml)")
+            identity = install_operator(plane, tenants=(namespace,))
             operator, port = operator_process(identity, workdir=workdir, logs=logs, name="openbao-operator-0")
             operator.start()
             print(

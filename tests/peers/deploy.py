@@ -25,7 +25,6 @@ from tests.peers.procs import PeerError, PeerProcess, free_port
 
 DEPLOY = REPO_ROOT / "deploy"
 CRD = DEPLOY / "crd.yaml"
-RESTORE_CRD = DEPLOY / "crd-openbaorestore.yaml"
 OPERATOR_NAMESPACE = "openbao-operator-system"
 SA_NAME = "openbao-operator"
 
@@ -44,6 +43,7 @@ _PATHS = {
     "ClusterRoleBinding": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{name}",
     "CustomResourceDefinition": "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}",
     "OpenBaoCluster": "/apis/openbao.org/v1alpha1/namespaces/{namespace}/openbaoclusters/{name}",
+    "OpenBaoTenant": "/apis/openbao.org/v1alpha1/namespaces/{namespace}/openbaotenants/{name}",
     "ValidatingAdmissionPolicy": "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/{name}",
     "ValidatingAdmissionPolicyBinding": (
         "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/{name}"
@@ -72,18 +72,21 @@ def apply(plane: ControlPlane, obj: dict[str, Any], *, manager: str = "peers-dep
 
 
 def install_crd(plane: ControlPlane, *, timeout: float = 60.0, path: Path = CRD) -> None:
-    """Apply deploy/crd.yaml (or ``path``) and wait until it is Established (idempotent)."""
-    (crd,) = load_documents(path)
-    apply(plane, crd)
-    name = crd["metadata"]["name"]
+    """Apply every CRD of deploy/crd.yaml (or ``path``) and wait until each is Established (idempotent)."""
+    crds = load_documents(path)
+    for crd in crds:
+        apply(plane, crd)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = plane.get_json(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
-        conditions = (got.get("status") or {}).get("conditions") or []
-        if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
-            return
-        time.sleep(0.2)
-    raise PeerError(f"CRD {name} not Established within {timeout:.0f}s")
+    for crd in crds:
+        name = crd["metadata"]["name"]
+        while True:
+            got = plane.get_json(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
+            conditions = (got.get("status") or {}).get("conditions") or []
+            if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
+                break
+            if time.monotonic() > deadline:
+                raise PeerError(f"CRD {name} not Established within {timeout:.0f}s")
+            time.sleep(0.2)
 
 
 Mode = Literal["cluster", "namespace"]
@@ -120,11 +123,16 @@ def install_operator(
     watch: tuple[str, ...] = (),
     suffix: str = "",
     token_seconds: int = 7200,
+    tenants: tuple[str, ...] = (),
 ) -> OperatorIdentity:
-    """Namespace, ServiceAccount and RBAC of deploy/ for an operator in ``namespace``; returns its identity.
+    """Namespace, ServiceAccount, RBAC and admission policies of deploy/ for an operator in ``namespace``;
+    returns its identity.
 
-    ``mode="namespace"`` applies deploy/namespace-mode/rbac.yaml once per ``watch`` namespace.
-    ``suffix`` keeps cluster-scoped bindings of different test operators apart.
+    ``mode="namespace"`` applies deploy/namespace-mode/rbac.yaml once per ``watch`` namespace (that is
+    those namespaces' opt-in). In cluster-wide mode ``tenants`` (existing namespaces) are onboarded with a
+    self-service OpenBaoTenant each (:func:`onboard`); the operator provisions them once it runs.
+    ``suffix`` keeps cluster-scoped bindings of different test operators apart (the pre-installed
+    ClusterRoles and admission policies are shared: every copy is the same).
     """
     for doc in load_documents(DEPLOY / "operator.yaml"):
         if doc["kind"] == "Deployment":
@@ -132,6 +140,9 @@ def install_operator(
         if doc["kind"] == "Namespace" and namespace != OPERATOR_NAMESPACE:
             doc = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
         apply(plane, _rewrite(doc, namespace=namespace, suffix=suffix, watched=None))
+    for shared in ("rbac-roles.yaml", "admission.yaml"):
+        for doc in load_documents(DEPLOY / shared):
+            apply(plane, doc)
     if mode == "cluster":
         for doc in load_documents(DEPLOY / "rbac-cluster.yaml"):
             apply(plane, _rewrite(doc, namespace=namespace, suffix=suffix, watched=None))
@@ -139,8 +150,27 @@ def install_operator(
         for watched in watch:
             for doc in load_documents(DEPLOY / "namespace-mode" / "rbac.yaml"):
                 apply(plane, _rewrite(doc, namespace=namespace, suffix=suffix, watched=watched))
+    if mode == "cluster":
+        for target in tenants:
+            onboard(plane, target)
     kubeconfig = plane.service_account_kubeconfig(namespace=namespace, name=SA_NAME, expiration_seconds=token_seconds)
     return OperatorIdentity(namespace=namespace, mode=mode, watch=watch, kubeconfig=kubeconfig)
+
+
+def tenant_manifest(target: str, *, namespace: str | None = None, name: str = "openbao") -> dict[str, Any]:
+    """An OpenBaoTenant onboarding ``target``: self-service (in ``target``) unless ``namespace`` is given."""
+    return {
+        "apiVersion": "openbao.org/v1alpha1",
+        "kind": "OpenBaoTenant",
+        "metadata": {"name": name, "namespace": namespace or target},
+        "spec": {"targetNamespace": target},
+    }
+
+
+def onboard(plane: ControlPlane, target: str, *, namespace: str | None = None) -> dict[str, Any]:
+    """Opt ``target`` in for a cluster-wide operator (as its admin would): an OpenBaoTenant, self-service
+    unless ``namespace`` (the operator's) is given. The running operator provisions it."""
+    return apply(plane, tenant_manifest(target, namespace=namespace))
 
 
 def operator_env(

@@ -7,12 +7,15 @@ from .cluster import API_VERSION, GROUP, KIND, PLURAL, VERSION, OpenBaoCluster, 
 from .errors import FieldError, InvalidClusterError
 from .load import parse_cluster
 from .status import Condition, ConditionType, OpenBaoClusterStatus
+from .tenant import TENANT_FINALIZER, TENANT_KIND, OpenBaoTenant, OpenBaoTenantSpec, parse_tenant
 
 __all__ = [
     "API_VERSION",
     "GROUP",
     "KIND",
     "PLURAL",
+    "TENANT_FINALIZER",
+    "TENANT_KIND",
     "VERSION",
     "Condition",
     "ConditionType",
@@ -21,5 +24,8 @@ __all__ = [
     "OpenBaoCluster",
     "OpenBaoClusterSpec",
     "OpenBaoClusterStatus",
+    "OpenBaoTenant",
+    "OpenBaoTenantSpec",
     "parse_cluster",
+    "parse_tenant",
 ]

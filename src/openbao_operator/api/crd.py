@@ -1,4 +1,4 @@
-"""Generate the CustomResourceDefinitions (OpenBaoCluster, OpenBaoRestore) from the pydantic models.
+"""Generate the CustomResourceDefinitions (OpenBaoCluster, OpenBaoTenant, OpenBaoRestore) from the pydantic models.
 
 The models are the single source: field names, descriptions (attribute docstrings), defaults, enums,
 patterns and the CEL rules of `ApiModel.rules` all come from them. pydantic's JSON schema is turned
@@ -16,6 +16,7 @@ from .base import ApiModel
 from .cluster import GROUP, KIND, MAX_NAME_LENGTH, PLURAL, VERSION, OpenBaoClusterSpec
 from .restore import RESTORE_KIND, RESTORE_PLURAL, OpenBaoRestoreSpec, OpenBaoRestoreStatus
 from .status import OpenBaoClusterStatus
+from .tenant import TENANT_KIND, TENANT_PLURAL, OpenBaoTenantSpec, OpenBaoTenantStatus
 from .types import DNS_LABEL_REGEX
 
 JsonSchema = dict[str, Any]
@@ -145,91 +146,32 @@ def object_schema(model: type[ApiModel]) -> JsonSchema:
     return schema
 
 
-def crd() -> JsonSchema:
-    """The CustomResourceDefinition of OpenBaoCluster, ready to dump as YAML."""
-    spec = object_schema(OpenBaoClusterSpec)
-    spec["description"] = "The desired OpenBao cluster."
-    status = object_schema(OpenBaoClusterStatus)
-    status["description"] = "Observed state of the cluster, written by the operator."
-    root: JsonSchema = {
-        "description": "An OpenBao cluster managed by the OpenBao operator: config.hcl, a StatefulSet and "
-        "everything around it, rendered from this spec and kept converged.",
-        "type": "object",
-        "required": ["spec"],
-        "properties": {
-            "apiVersion": {"type": "string", "description": "openbao.org/v1alpha1."},
-            "kind": {"type": "string", "description": "OpenBaoCluster."},
-            "metadata": {"type": "object"},
-            "spec": spec,
-            "status": status,
-        },
-        "x-kubernetes-validations": [
-            {
-                "rule": f"self.metadata.name.size() <= {MAX_NAME_LENGTH}",
-                "message": f"metadata.name must be at most {MAX_NAME_LENGTH} characters (it prefixes the "
-                "names and labels of the cluster's objects)",
-            },
-            {
-                "rule": f"self.metadata.name.matches('{DNS_LABEL_REGEX}')",
-                "message": "metadata.name must be a DNS label: lower-case letters, digits and '-'",
-            },
-        ],
-    }
-    return _definition(
-        kind=KIND,
-        plural=PLURAL,
-        short_names=["bao", "baoc"],
-        root=root,
-        columns=[
-            {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
-            {"name": "Replicas", "type": "integer", "jsonPath": ".spec.replicas"},
-            {"name": "Ready", "type": "integer", "jsonPath": ".status.readyReplicas"},
-            {"name": "Version", "type": "string", "jsonPath": ".spec.version"},
-            {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-        ],
-    )
-
-
-def restore_crd() -> JsonSchema:
-    """The CustomResourceDefinition of OpenBaoRestore (the reference operator's kind, same fields)."""
-    spec = object_schema(OpenBaoRestoreSpec)
-    spec["description"] = "The restore request; immutable after creation."
-    # A restore is a request that is carried out once: changing it afterwards would make its status lie.
-    spec.setdefault("x-kubernetes-validations", []).append(
-        {"rule": "self == oldSelf", "message": "spec is immutable: create a new OpenBaoRestore instead"}
-    )
-    status = object_schema(OpenBaoRestoreStatus)
-    status["description"] = "Observed state of the restore, written by the operator."
-    root: JsonSchema = {
-        "description": "A request to restore an OpenBaoCluster from a raft snapshot in object storage. It "
-        "overwrites every secret of the target cluster with the snapshot's.",
-        "type": "object",
-        "required": ["spec"],
-        "properties": {
-            "apiVersion": {"type": "string", "description": "openbao.org/v1alpha1."},
-            "kind": {"type": "string", "description": "OpenBaoRestore."},
-            "metadata": {"type": "object"},
-            "spec": spec,
-            "status": status,
-        },
-    }
-    return _definition(
-        kind=RESTORE_KIND,
-        plural=RESTORE_PLURAL,
-        short_names=["obrestore"],
-        root=root,
-        columns=[
-            {"name": "Cluster", "type": "string", "jsonPath": ".spec.cluster"},
-            {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
-            {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-            {"name": "Message", "type": "string", "jsonPath": ".status.message", "priority": 1},
-        ],
-    )
-
-
 def _definition(
-    *, kind: str, plural: str, short_names: list[str], root: JsonSchema, columns: list[JsonSchema]
+    *,
+    kind: str,
+    plural: str,
+    short_names: list[str],
+    description: str,
+    spec: JsonSchema,
+    status: JsonSchema,
+    columns: list[JsonSchema],
+    validations: list[JsonSchema] | None = None,
 ) -> JsonSchema:
+    """One namespaced CustomResourceDefinition of the group, version v1alpha1, with a status subresource."""
+    root: JsonSchema = {
+        "description": description,
+        "type": "object",
+        "required": ["spec"],
+        "properties": {
+            "apiVersion": {"type": "string", "description": "openbao.org/v1alpha1."},
+            "kind": {"type": "string", "description": f"{kind}."},
+            "metadata": {"type": "object"},
+            "spec": spec,
+            "status": status,
+        },
+    }
+    if validations:
+        root["x-kubernetes-validations"] = validations
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -260,3 +202,100 @@ def _definition(
             ],
         },
     }
+
+
+def crd() -> JsonSchema:
+    """The CustomResourceDefinition of OpenBaoCluster, ready to dump as YAML."""
+    spec = object_schema(OpenBaoClusterSpec)
+    spec["description"] = "The desired OpenBao cluster."
+    status = object_schema(OpenBaoClusterStatus)
+    status["description"] = "Observed state of the cluster, written by the operator."
+    return _definition(
+        kind=KIND,
+        plural=PLURAL,
+        short_names=["bao", "baoc"],
+        description="An OpenBao cluster managed by the OpenBao operator: config.hcl, a StatefulSet and "
+        "everything around it, rendered from this spec and kept converged.",
+        spec=spec,
+        status=status,
+        columns=[
+            {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+            {"name": "Replicas", "type": "integer", "jsonPath": ".spec.replicas"},
+            {"name": "Ready", "type": "integer", "jsonPath": ".status.readyReplicas"},
+            {"name": "Version", "type": "string", "jsonPath": ".spec.version"},
+            {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+        ],
+        validations=[
+            {
+                "rule": f"self.metadata.name.size() <= {MAX_NAME_LENGTH}",
+                "message": f"metadata.name must be at most {MAX_NAME_LENGTH} characters (it prefixes the "
+                "names and labels of the cluster's objects)",
+            },
+            {
+                "rule": f"self.metadata.name.matches('{DNS_LABEL_REGEX}')",
+                "message": "metadata.name must be a DNS label: lower-case letters, digits and '-'",
+            },
+        ],
+    )
+
+
+def tenant_crd() -> JsonSchema:
+    """The CustomResourceDefinition of OpenBaoTenant (the reference operator's names, columns and fields)."""
+    spec = object_schema(OpenBaoTenantSpec)
+    spec["description"] = "Which namespace the operator may manage OpenBaoClusters in."
+    # NB: a transition rule (oldSelf), so it lives in the CRD only: a changed target would leave the old
+    # namespace's RoleBinding behind, since nothing records which namespace was onboarded before.
+    spec["properties"]["targetNamespace"]["x-kubernetes-validations"] = [
+        {
+            "rule": "self == oldSelf",
+            "message": "spec.targetNamespace is immutable: create another OpenBaoTenant and delete this one",
+        }
+    ]
+    status = object_schema(OpenBaoTenantStatus)
+    status["description"] = "What the operator did with the request."
+    return _definition(
+        kind=TENANT_KIND,
+        plural=TENANT_PLURAL,
+        short_names=["obt"],
+        description="A namespace's opt-in to the OpenBao operator: the operator binds itself to the "
+        "openbao-operator-tenant ClusterRole in spec.targetNamespace, and writes nowhere else.",
+        spec=spec,
+        status=status,
+        columns=[
+            {"name": "Target Namespace", "type": "string", "jsonPath": ".spec.targetNamespace"},
+            {"name": "Provisioned", "type": "boolean", "jsonPath": ".status.provisioned"},
+            {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+        ],
+    )
+
+
+def restore_crd() -> JsonSchema:
+    """The CustomResourceDefinition of OpenBaoRestore (the reference operator's kind, same fields)."""
+    spec = object_schema(OpenBaoRestoreSpec)
+    spec["description"] = "The restore request; immutable after creation."
+    # A restore is a request that is carried out once: changing it afterwards would make its status lie.
+    spec.setdefault("x-kubernetes-validations", []).append(
+        {"rule": "self == oldSelf", "message": "spec is immutable: create a new OpenBaoRestore instead"}
+    )
+    status = object_schema(OpenBaoRestoreStatus)
+    status["description"] = "Observed state of the restore, written by the operator."
+    return _definition(
+        kind=RESTORE_KIND,
+        plural=RESTORE_PLURAL,
+        short_names=["obrestore"],
+        description="A request to restore an OpenBaoCluster from a raft snapshot in object storage. It "
+        "overwrites every secret of the target cluster with the snapshot's.",
+        spec=spec,
+        status=status,
+        columns=[
+            {"name": "Cluster", "type": "string", "jsonPath": ".spec.cluster"},
+            {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+            {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+            {"name": "Message", "type": "string", "jsonPath": ".status.message", "priority": 1},
+        ],
+    )
+
+
+def crds() -> list[JsonSchema]:
+    """Every CustomResourceDefinition of the operator, in the order deploy/crd.yaml holds them."""
+    return [crd(), tenant_crd(), restore_crd()]

@@ -44,6 +44,8 @@ class ConditionType(StrEnum):
     """True while spec.paused is set."""
     UNSEAL_KEY_ROTATING = "UnsealKeyRotating"
     """Static seal only: True while a key rotation waits for OpenBao to rewrap with the new key."""
+    TENANT_ONBOARDED = "TenantOnboarded"
+    """False while the cluster's namespace has not opted in (no OpenBaoTenant): says how to opt in."""
 
 
 class Condition(ApiModel):

@@ -18,8 +18,7 @@ import yaml
 from openbao_operator import __version__
 from openbao_operator.api import InvalidClusterError, OpenBaoCluster, parse_cluster
 from openbao_operator.api.cluster import NAMESPACE_MESSAGE
-from openbao_operator.api.crd import crd as build_crd
-from openbao_operator.api.crd import restore_crd as build_restore_crd
+from openbao_operator.api.crd import crds as build_crds
 from openbao_operator.api.depth import admission_policy as build_admission_policy
 from openbao_operator.api.errors import brief
 from openbao_operator.api.ignored import ignored_fields
@@ -121,16 +120,9 @@ def main() -> None:
 
 
 @main.command()
-@click.option(
-    "--kind",
-    type=click.Choice(["OpenBaoCluster", "OpenBaoRestore"]),
-    default="OpenBaoCluster",
-    show_default=True,
-    help="Which kind's definition (deploy/crd.yaml, deploy/crd-openbaorestore.yaml).",
-)
-def crd(kind: str) -> None:
-    """Print a CustomResourceDefinition as YAML."""
-    click.echo(dump_all([build_crd() if kind == "OpenBaoCluster" else build_restore_crd()]), nl=False)
+def crd() -> None:
+    """Print the CustomResourceDefinitions (OpenBaoCluster, OpenBaoTenant, OpenBaoRestore) as YAML."""
+    click.echo(dump_all(build_crds()), nl=False)
 
 
 @main.command("admission-policy")

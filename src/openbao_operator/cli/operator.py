@@ -4,9 +4,13 @@ Why here: ``cli`` is the only layer that may import both ``runtime`` and ``contr
 built from :class:`OperatorSettings` by :func:`build`, which tests call directly (with an injected
 kubeconfig, transport wrapper and registry) and ``openbao-operator run`` calls from the command line.
 
-Least privilege decides what is cached (kinds.py): in namespace mode one informer per watched namespace
-and kind, Secrets included (only the operator's own, by label); cluster-wide, Secrets are never listed
-or watched, they are read by name when needed. Gateway API kinds are watched only when served.
+Least privilege decides what is cached (kinds.py). OpenBaoClusters are watched cluster-wide (cluster-wide
+mode, the one read right held everywhere) or per watched namespace. Their children are watched only in
+namespaces that opted in (``runtime.NamespaceScope``): in namespace mode the watched namespaces; in
+cluster-wide mode those onboarded by a provisioned OpenBaoTenant (controller/tenancy.py), a set that
+changes at run time as tenants come and go, and which the provisioner (controller/provisioner.py) grows.
+Secrets are never listed or watched; they are read by name. Gateway API kinds are watched only when
+served (API discovery, readable by everyone).
 """
 
 from __future__ import annotations
@@ -15,12 +19,16 @@ import asyncio
 import ipaddress
 import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
 from openbao_operator import kube, runtime
 from openbao_operator.controller import MergedCache, Reader, Reconciler, ReconcilerConfig, cache_transform, kinds
+from openbao_operator.controller.cache import without_managed_fields
+from openbao_operator.controller.provisioner import Provisioner, ProvisionerConfig
+from openbao_operator.controller.tenancy import TENANT_ROLE, onboarded_namespaces
 from openbao_operator.imagesig import ImageVerifier
 from openbao_operator.kube import KubeClient, ObjectKey, ResourceType
 
@@ -28,6 +36,7 @@ from .settings import OperatorSettings
 
 log = runtime.get_logger(__name__)
 CONTROLLER = "openbaocluster"
+TENANT_CONTROLLER = "openbaotenant"
 
 
 @dataclass
@@ -48,17 +57,6 @@ class Operator:
             await self.client.close()
 
 
-async def served(client: KubeClient, rt: ResourceType, namespace: str | None) -> bool:
-    """Is the kind's API served (its CRD installed)? Checked once at start."""
-    try:
-        await client.list(rt, namespace=namespace, chunk_size=1)
-    except kube.NotFound:
-        return False
-    except kube.Forbidden:
-        return False
-    return True
-
-
 async def detect_api_server_cidr(client: KubeClient) -> str | None:
     """The API server's Service address as a /32 (or /128): in a pod from the environment, else the
     ``default/kubernetes`` Service. None when neither is readable (the render then opens 443/6443 widely)."""
@@ -75,6 +73,21 @@ async def detect_api_server_cidr(client: KubeClient) -> str | None:
     except ValueError:
         return None
     return f"{address}/{address.max_prefixlen}"
+
+
+@dataclass(frozen=True)
+class ScopeTenancy:
+    """controller.tenancy.TenancyView over the namespace scope: a namespace is onboarded when the scope
+    watches it (the wiring below puts exactly the opted-in namespaces there)."""
+
+    mode: str
+    scope: runtime.NamespaceScope
+
+    def onboarded(self, namespace: str) -> bool:
+        return self.scope.watched(namespace)
+
+    def synced(self, namespace: str) -> bool:
+        return self.scope.synced(namespace)
 
 
 async def build(
@@ -116,33 +129,39 @@ async def build(
         on_undecodable=undecodable,
     )
     queue = manager.queue(CONTROLLER)
-    scopes: list[str | None] = list(settings.namespaces()) or [None]
+    watched = settings.namespaces()
     owner = runtime.OwnerMapper(owner_group="openbao.org", owner_kind="OpenBaoCluster", label=kinds.CLUSTER_LABEL)
 
     cluster_stores = []
-    for ns in scopes:
+    cluster_scopes: list[str | None] = list(watched) or [None]
+    for ns in cluster_scopes:
         informer = manager.informer(kinds.CLUSTER, namespace=ns, transform=cache_transform(kinds.CLUSTER))
         informer.add_handler(runtime.enqueue_self(queue, predicate=runtime.meaningful_update))
         cluster_stores.append(informer.store)
-    caches: dict[ResourceType, MergedCache] = {kinds.CLUSTER: MergedCache(cluster_stores)}
+    clusters = MergedCache(cluster_stores)
+    caches: dict[ResourceType, runtime.ScopedCache | MergedCache] = {kinds.CLUSTER: clusters}
 
+    def look_again(namespace: str) -> None:
+        """The namespace joined or left the scope: every cluster there is reconciled (onboarded or told how)."""
+        for cluster in clusters.list(namespace=namespace):
+            queue.add(ObjectKey.of(cluster))
+
+    scope = manager.scope()
+    scope.on_synced(look_again)
     child_kinds: list[ResourceType] = list(kinds.CACHED)
-    if settings.namespaces():
-        child_kinds.append(kinds.SECRET)  # namespace mode: the operator's own Secrets may be cached
     for rt in kinds.OPTIONAL:
-        if await served(client, rt, scopes[0]):
+        if await client.served(rt):
             child_kinds.append(rt)
         else:
             log.info("API not served; not watched", kind=str(rt))
     for rt in child_kinds:
-        stores = []
-        for ns in scopes:
-            informer = manager.informer(
-                rt, namespace=ns, labels=kinds.MANAGED_BY_SELECTOR, transform=cache_transform(rt)
-            )
-            informer.add_handler(runtime.enqueue_owner(queue, owner))
-            stores.append(informer.store)
-        caches[rt] = MergedCache(stores)
+        caches[rt] = scope.cache(rt, labels=kinds.MANAGED_BY_SELECTOR, transform=cache_transform(rt))
+        scope.add_handler(rt, runtime.enqueue_owner(queue, owner))
+
+    if watched:
+        scope.set_namespaces(watched)
+    else:
+        _wire_tenants(manager, client, settings, scope=scope, clusters=clusters, look_again=look_again)
 
     reader = Reader(client, caches=caches)
     verifier = ImageVerifier()
@@ -152,7 +171,10 @@ async def build(
         api_server_cidr=settings.api_server_cidr or await detect_api_server_cidr(client),
         resync_seconds=settings.resync_seconds,
     )
-    reconciler = Reconciler(kube=client, reader=reader, events=events, verifier=verifier, config=config)
+    view = ScopeTenancy(mode="namespace" if watched else "cluster", scope=scope)
+    reconciler = Reconciler(
+        kube=client, reader=reader, events=events, verifier=verifier, config=config, tenancy_view=view
+    )
 
     async def reconcile(key: ObjectKey) -> runtime.Result:
         outcome = await reconciler.reconcile(key)
@@ -160,6 +182,66 @@ async def build(
 
     manager.controller(CONTROLLER, reconcile, queue, workers=settings.workers)
     return Operator(settings=settings, client=client, manager=manager, reconciler=reconciler, verifier=verifier)
+
+
+def _wire_tenants(
+    manager: runtime.Manager,
+    client: KubeClient,
+    settings: OperatorSettings,
+    *,
+    scope: runtime.NamespaceScope,
+    clusters: MergedCache,
+    look_again: Callable[[str], None],
+) -> None:
+    """Cluster-wide mode: OpenBaoTenants decide the scope; the provisioner answers them (on the leader)."""
+    tenant_queue = manager.queue(TENANT_CONTROLLER)
+    tenants = manager.informer(kinds.TENANT, transform=without_managed_fields)
+
+    def tenants_of(namespace: str) -> None:
+        for tenant in tenants.store.list():
+            if (tenant.get("spec") or {}).get("targetNamespace") == namespace:
+                tenant_queue.add(ObjectKey.of(tenant))
+
+    def rescope(event: runtime.Event) -> None:
+        before = set(scope.namespaces())
+        after = onboarded_namespaces(tenants.store.list(), operator_namespace=settings.namespace)
+        scope.set_namespaces(after)
+        for namespace in sorted(before - after):
+            look_again(namespace)  # joined namespaces are looked at once their caches synced
+
+    tenants.add_handler(rescope)
+    tenants.add_handler(runtime.enqueue_self(tenant_queue, predicate=runtime.meaningful_update))
+
+    def cluster_gone(event: runtime.Event) -> None:
+        # a tenant being deleted waits for the clusters of its namespace to go
+        if event.type == "DELETED":
+            tenants_of(str(event.object["metadata"]["namespace"]))
+
+    for store_informer in [i for i in manager.informers if i.rt == kinds.CLUSTER]:
+        store_informer.add_handler(cluster_gone)
+
+    def binding_changed(event: runtime.Event) -> None:
+        # the tenant binding being deleted (its namespace is): the provisioner decides when to let it go
+        if event.object["metadata"]["name"] == TENANT_ROLE:
+            tenants_of(str(event.object["metadata"]["namespace"]))
+
+    scope.add_handler(kinds.ROLEBINDING, binding_changed)
+    provisioner = Provisioner(
+        kube=client,
+        tenants=tenants.store,
+        clusters=clusters,
+        config=ProvisionerConfig(
+            operator_namespace=settings.namespace,
+            service_account=settings.service_account,
+            resync_seconds=settings.resync_seconds,
+        ),
+    )
+
+    async def provision(key: ObjectKey) -> runtime.Result:
+        outcome = await provisioner.reconcile(key)
+        return runtime.Result(requeue_after=outcome.requeue_after, requeue=outcome.requeue)
+
+    manager.controller(TENANT_CONTROLLER, provision, tenant_queue, workers=2)
 
 
 async def run_operator(settings: OperatorSettings) -> None:

@@ -23,9 +23,13 @@ class OperatorSettings(BaseSettings):
     kubeconfig: str | None = None
     """Kubeconfig file; unset: in-cluster ServiceAccount, else $KUBECONFIG, else ~/.kube/config."""
     watch_namespace: str = ""
-    """Comma-separated namespaces to watch (namespace mode, Role per namespace); empty: cluster-wide."""
+    """Comma-separated namespaces to watch (namespace mode: a RoleBinding per namespace is the opt-in);
+    empty: cluster-wide (namespaces opt in with an OpenBaoTenant)."""
     namespace: str = Field(default_factory=lambda: os.environ.get("POD_NAMESPACE", "openbao-operator-system"))
     """The operator's own namespace (Lease, NetworkPolicy ingress rule for the operator)."""
+    service_account: str = "openbao-operator"
+    """The operator's own ServiceAccount (in ``namespace``): the subject of the RoleBinding with which an
+    OpenBaoTenant onboards a namespace (cluster-wide mode)."""
     cluster_domain: str = "cluster.local"
     lease_name: str = "openbao-operator"
     lease_namespace: str | None = None

@@ -7,8 +7,10 @@ listed once, with its role:
 - ``CACHED``: watched by informers (label ``app.kubernetes.io/managed-by=openbao-operator``), read from
   the cache, mapped to the owning cluster by its controller ownerReference or ``openbao.org/cluster``.
 - ``OPTIONAL``: Gateway API kinds, cached only when their CRDs are served (checked at start).
-- Secrets are never cached in cluster-wide mode (least privilege: get by name only) and, even in
-  namespace mode, only the operator's own Secrets carry the label the informer selects.
+- Secrets are never cached, in either mode (least privilege: get by name only; docs/security.md).
+
+Children are watched only in namespaces that opted in (``runtime.NamespaceScope``): the operator may not
+list them anywhere else.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ MANAGED_BY_SELECTOR: Final = {"app.kubernetes.io/managed-by": "openbao-operator"
 CLUSTER_LABEL: Final = "openbao.org/cluster"
 
 CLUSTER = kube.resource_type("openbao.org/v1alpha1", "OpenBaoCluster")
+TENANT = kube.resource_type("openbao.org/v1alpha1", "OpenBaoTenant")
+"""Not owned: a namespace's opt-in, watched cluster-wide (controller/provisioner.py, controller/tenancy.py)."""
 STATEFULSET = kube.resource_type("apps/v1", "StatefulSet")
 SERVICE = kube.resource_type("v1", "Service")
 CONFIGMAP = kube.resource_type("v1", "ConfigMap")

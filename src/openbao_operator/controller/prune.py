@@ -1,5 +1,6 @@
 """Which owned objects are no longer desired: a disabled Ingress or route, the PDB below 3 replicas, a
-renamed ServiceAccount with its Role and RoleBinding, the ACME Service after leaving ACME, ...
+renamed ServiceAccount with its RoleBinding, the ACME Service after leaving ACME, the per-cluster Role
+and RoleBinding of earlier versions (the pods now bind a pre-installed ClusterRole), ...
 
 Why by ownership and not by name lists: the render is the only authority on what should exist, so
 whatever this cluster *controls* (a controller ownerReference with its uid) of a prunable kind and the

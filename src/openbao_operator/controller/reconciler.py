@@ -4,6 +4,8 @@ Why one function over the whole cluster (and no memory of earlier passes): every
 desired state from the spec and what it observes, so a pass after a crash, a missed event or a restart
 decides exactly what an uninterrupted operator would have. The steps, in order:
 
+0. tenancy: a cluster in a namespace that did not opt in gets TenantOnboarded=False saying how to opt in,
+   and nothing else is read or written there (controller/tenancy.py);
 1. read the cluster (cache); deletion → the finalizer's policy; otherwise make sure the finalizer is on;
 2. validate: the spec parses, the Hardened profile holds, config.hcl renders (else ConfigurationValid
    False naming the field, and nothing is applied);
@@ -59,7 +61,7 @@ from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload import is_optional_kind
 from openbao_operator.render.workload.statefulset import desired_replicas
 
-from . import acme
+from . import acme, tenancy
 from . import rollout as rollout_step
 from .bootstrap import BaoConnect, UnstoredInitResults, bootstrap, default_connect, revoke_root_token, root_token
 from .concurrent import all_of, each
@@ -82,6 +84,9 @@ from .workload import initialized, observe_workload
 EventType = Literal["Normal", "Warning"]
 INIT_UNKNOWN_RECHECK_SECONDS = 5.0
 """While a live StatefulSet is held because initialization is unknown, ask pod-0 again this often."""
+FOREIGN_RECHECK_SECONDS = 10.0
+"""An object of ours by name but not ours blocks the pass: look again this often. Secrets are never watched
+(least privilege), so a user labelling one for adoption sends no event the operator could see."""
 ROTATION_RECHECK_SECONDS = 5.0
 """While a static key rotation waits for its rewrap, look again this often (a pod event may come sooner)."""
 T = ConditionType
@@ -158,6 +163,7 @@ class _Pass:
         self.problem("ForeignObject", message)
         self.event("Warning", "ForeignObject", "Apply", message)
         self.hold_statefulset = self.hold_statefulset or hold
+        self.after(FOREIGN_RECHECK_SECONDS)
 
     def take(self, step: StepReport, *, action: str) -> None:
         """What a step that talks to OpenBao (bootstrap, rollout) reports: a Normal Event, a problem, a requeue."""
@@ -192,6 +198,7 @@ class Reconciler:
         events: EventSink,
         verifier: Verifier,
         config: ReconcilerConfig,
+        tenancy_view: tenancy.TenancyView,
         clock: Callable[[], datetime] = _wall_now,
         token_bytes: seal.TokenBytes | None = None,
         new_key: pki.KeyFactory = pki.generate_p256_key,
@@ -205,6 +212,7 @@ class Reconciler:
         self.events = events
         self.verifier = verifier
         self.config = config
+        self.tenancy = tenancy_view
         self.clock = clock
         self.token_bytes = token_bytes
         self.new_key = new_key
@@ -219,6 +227,15 @@ class Reconciler:
         raw = await self.reader.get(CLUSTER, key)
         if raw is None:
             return Outcome()
+        verdict = tenancy.decide(
+            key.namespace,
+            view=self.tenancy,
+            operator_namespace=self.config.operator_namespace,
+            deleting=bool((raw.get("metadata") or {}).get("deletionTimestamp")),
+            resync=self.config.resync_seconds,
+        )
+        if verdict.decision is not tenancy.Decision.PROCEED:
+            return await self._not_onboarded(raw, key, verdict)
         if (raw.get("metadata") or {}).get("deletionTimestamp"):
             if has_finalizer(raw):
                 kept: list[str] = []
@@ -238,6 +255,20 @@ class Reconciler:
             await self._invalid(raw, key, invalid, now=now)
             return Outcome(requeue_after=self.config.resync_seconds)
         return await self._reconcile(raw, cluster, key, now=now, pass_=pass_)
+
+    async def _not_onboarded(self, raw: Manifest, key: ObjectKey, verdict: tenancy.Verdict) -> Outcome:
+        """Step 0's report: the condition (status only) when the namespace has not opted in; else just wait."""
+        if verdict.condition is not None:
+            live_status: Mapping[str, Any] = raw.get("status") or {}
+            status = tenancy.not_onboarded_status(
+                live_status,
+                condition=verdict.condition,
+                generation=int(raw["metadata"].get("generation") or 0),
+                now=self.clock(),
+            )
+            if status_differs(status, live_status):
+                self.reader.wrote(CLUSTER, key, await tenancy.report(self.kube, raw, key, status))
+        return Outcome(requeue_after=verdict.requeue_after)
 
     async def _finalizer(self, raw: Manifest, key: ObjectKey) -> None:
         """Add the finalizer if missing. It must be on before the StatefulSet exists (its PVCs are what the
@@ -722,9 +753,9 @@ class Reconciler:
     ) -> None:
         # Safe order in stages; objects within a stage do not depend on each other and are applied
         # concurrently: (1) identity, config, Services, policies: everything a pod needs to start; (2) the
-        # StatefulSet, and RoleBindings, which the API server checks against their Role (RBAC escalation
-        # prevention: the Role must exist first) and which pods need only later, for auto_join; (3) the
-        # optional Gateway API kinds, whose absence must not hold anything else back.
+        # StatefulSet, and the pods' RoleBinding to the pre-installed ClusterRole openbao-server, which they
+        # need only once running (service registration, auto_join); (3) the optional Gateway API kinds,
+        # whose absence must not hold anything else back.
         optional = [o for o in desired.objects if is_optional_kind(o)]
         workload = [o for o in desired.objects if o["kind"] == "StatefulSet" and o["apiVersion"] == "apps/v1"]
         bindings = [o for o in desired.objects if o["kind"] == "RoleBinding"]

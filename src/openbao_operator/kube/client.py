@@ -24,7 +24,7 @@ from lightkube.types import PatchType
 
 from .config import KubeconfigSource, load_config
 from .decode import UndecodableObject, decode_json, decode_list_page, decode_watch_line
-from .errors import KubeError, from_status, translate
+from .errors import KubeError, NotFound, from_status, translate
 from .resources import ResourceType, of
 from .transport import TransportWrapper, tls_transport
 from .types import Manifest, meta
@@ -117,6 +117,16 @@ class KubeClient:
         """The live object; raises :class:`~.errors.NotFound` when absent."""
         br = self._prepare("get", rt.res, name=name, namespace=self._ns(rt, namespace))
         return await self._object(br)
+
+    async def served(self, rt: ResourceType) -> bool:
+        """Does the API server serve ``rt`` (its CRD installed)? Asked of API discovery, which every
+        authenticated user may read, so the answer does not depend on the caller's right to list ``rt``."""
+        path = f"/apis/{rt.group}/{rt.version}" if rt.group else f"/api/{rt.version}"
+        try:
+            found = await self._object(BasicRequest(method="GET", url=path))
+        except NotFound:
+            return False
+        return any(r.get("name") == rt.plural for r in found.get("resources") or () if isinstance(r, dict))
 
     async def list(
         self,

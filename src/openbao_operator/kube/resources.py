@@ -67,6 +67,7 @@ _GATEWAY = "gateway.networking.k8s.io"
 
 KNOWN_CUSTOM: tuple[ResourceType, ...] = (
     _custom(api.API_VERSION, api.KIND, api.PLURAL),
+    _custom(api.API_VERSION, api.TENANT_KIND, "openbaotenants"),
     _custom(f"{_GATEWAY}/v1", "Gateway", "gateways"),
     _custom(f"{_GATEWAY}/v1", "HTTPRoute", "httproutes"),
     _custom(f"{_GATEWAY}/v1beta1", "HTTPRoute", "httproutes"),

@@ -61,6 +61,9 @@ SERVICE_REGISTRATION_LABELS: Final = (
 
 DEFAULT_IMAGE_REPOSITORY: Final = "quay.io/openbao/openbao"
 
+SERVER_CLUSTER_ROLE: Final = "openbao-server"
+"""The pre-installed ClusterRole (deploy/rbac-roles.yaml) with what OpenBao itself calls the API server for."""
+
 
 def infra_labels(cluster: OpenBaoCluster) -> dict[str, str]:
     """The labels every object of the cluster carries, and the pods' selector."""
@@ -127,12 +130,9 @@ def service_account_name(cluster: OpenBaoCluster) -> str:
     return sa.name if sa is not None and sa.name else f"{cluster.metadata.name}-serviceaccount"
 
 
-def role_name(cluster: OpenBaoCluster) -> str:
-    return f"{service_account_name(cluster)}-role"
-
-
 def role_binding_name(cluster: OpenBaoCluster) -> str:
-    return f"{service_account_name(cluster)}-rolebinding"
+    """The pods' RoleBinding to :data:`SERVER_CLUSTER_ROLE` (render/workload/identity.py)."""
+    return f"{service_account_name(cluster)}-{SERVER_CLUSTER_ROLE}"
 
 
 def pdb_name(cluster: OpenBaoCluster) -> str:

@@ -2,7 +2,8 @@
 
 Public surface:
 
-- :class:`Manager` wires a process: ``informer()``, ``queue()``, ``controller()``, then ``await run(stop)``.
+- :class:`Manager` wires a process: ``informer()``, ``scope()``, ``queue()``, ``controller()``, then
+  ``await run(stop)``; :class:`NamespaceScope` watches kinds in namespaces that join and leave at run time.
 - :class:`Informer` (LIST+WATCH cache, :class:`Store`, :class:`Event` handlers); :class:`OwnerMapper`,
   :func:`enqueue_self`, :func:`enqueue_owner`, :func:`meaningful_update` map events to keys.
 - :class:`WorkQueue` (client-go semantics) with :class:`ExponentialBackoff`; :class:`Controller` runs an
@@ -20,6 +21,7 @@ from .manager import CacheSyncTimeout, Manager, stop_on_signals
 from .mapping import OwnerMapper, enqueue_owner, enqueue_self, meaningful_update
 from .metrics import RuntimeMetrics
 from .queue import ShutDown, WorkQueue
+from .scope import NamespaceScope, ScopedCache
 from .server import HealthServer
 from .store import Store
 from .workers import Controller, Reconcile, Result
@@ -37,10 +39,12 @@ __all__ = [
     "LeadershipLost",
     "LeaseConfig",
     "Manager",
+    "NamespaceScope",
     "OwnerMapper",
     "Reconcile",
     "Result",
     "RuntimeMetrics",
+    "ScopedCache",
     "ShutDown",
     "Store",
     "WorkQueue",

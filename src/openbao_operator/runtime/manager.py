@@ -33,6 +33,7 @@ from .leader import LeaderElector, LeaseConfig
 from .logs import get_logger
 from .metrics import RuntimeMetrics
 from .queue import WorkQueue
+from .scope import NamespaceScope
 from .server import HealthServer
 from .workers import Controller, Reconcile
 
@@ -65,6 +66,7 @@ class Manager:
         self.metrics = RuntimeMetrics(registry)
         self.server = HealthServer(registry=registry, host=host, port=port)
         self.informers: list[Informer] = []
+        self.scopes: list[NamespaceScope] = []
         self.controllers: list[Controller] = []
         self.shutdown_grace = shutdown_grace
         self.sync_timeout = sync_timeout
@@ -105,6 +107,15 @@ class Manager:
         self.informers.append(informer)
         return informer
 
+    def scope(self) -> NamespaceScope:
+        """Informers in namespaces that join and leave at run time (runtime/scope.py), run by :meth:`run`.
+
+        Not part of /readyz nor of the caches the controllers wait for: a namespace joins when the wiring
+        decides, and whoever reads from it checks ``scope.synced(namespace)``."""
+        scope = NamespaceScope(self.kube, rng=self.rng)
+        self.scopes.append(scope)
+        return scope
+
     def queue(self, name: str) -> WorkQueue[ObjectKey]:
         """A work queue with the default backoff (1 s → 5 min, jitter) and this process' metrics."""
         return WorkQueue(name, backoff=ExponentialBackoff(rng=self.rng), metrics=self.metrics, clock=self._clock)
@@ -123,7 +134,8 @@ class Manager:
         log.info("serving probes and metrics", port=self.server.port)
         self._started = self._now()
         watches = [asyncio.create_task(i.run(), name=repr(i)) for i in self.informers]
-        self._watches = watches
+        self._watches = list(watches)  # the static informers, for liveness (the scopes report their own)
+        watches += [asyncio.create_task(s.run(), name="namespace-scope") for s in self.scopes]
         try:
             if self.elector is None:
                 await self._lead(stop)

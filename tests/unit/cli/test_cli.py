@@ -72,10 +72,11 @@ def test_render_warns_about_ignored_fields_on_stderr() -> None:
     assert "warning" not in result.stdout
 
 
-def test_crd_prints_the_committed_restore_crd() -> None:
-    result = CliRunner().invoke(main, ["crd", "--kind", "OpenBaoRestore"])
+def test_crd_prints_every_committed_crd() -> None:
+    result = CliRunner().invoke(main, ["crd"])
     assert result.exit_code == 0
-    assert result.output == (ROOT / "deploy" / "crd-openbaorestore.yaml").read_text()
+    assert result.output == (ROOT / "deploy" / "crd.yaml").read_text()
+    assert "kind: OpenBaoRestore" in result.output
 
 
 OIDC_ONLY = ROOT / "tests" / "data" / "compat" / "a38-self-init-oidc-only.yaml"

@@ -85,3 +85,22 @@ def test_development_is_a_security_risk() -> None:
     assert verdict.security_risk is not None
     assert "TLS is disabled" in verdict.security_risk.message
     assert verdict.production_ready.reason == "DevelopmentProfile"
+
+
+def test_upgrade_prunes_the_per_cluster_role_and_its_binding() -> None:
+    """Earlier versions rendered Role `<sa>-role` (pods get/list/watch/update/patch) and RoleBinding
+    `<sa>-rolebinding`; the render now binds the pre-installed ClusterRole instead, so both are leftovers."""
+    from openbao_operator.render.desired import render_desired
+    from openbao_operator.render.facts import RenderFacts
+
+    desired = render_desired(cluster(), facts=RenderFacts(namespace="ns", owner_uid="u1")).objects
+    rbac = "rbac.authorization.k8s.io/v1"
+    live = {
+        kinds.ROLE: [obj("Role", rbac, "c-serviceaccount-role", "u1")],
+        kinds.ROLEBINDING: [
+            obj("RoleBinding", rbac, "c-serviceaccount-rolebinding", "u1"),
+            obj("RoleBinding", rbac, "c-serviceaccount-openbao-server", "u1"),
+        ],
+    }
+    found = [(rt.kind, o["metadata"]["name"]) for rt, o in leftovers(desired, live, owner_uid="u1")]
+    assert found == [("Role", "c-serviceaccount-role"), ("RoleBinding", "c-serviceaccount-rolebinding")]

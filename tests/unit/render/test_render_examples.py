@@ -41,7 +41,7 @@ def test_render_prints_every_object(example: Path) -> None:
 
     documents = load_all(result.stdout)
     kinds = {d["kind"] for d in documents}
-    assert {"ConfigMap", "StatefulSet", "Service", "ServiceAccount", "Role", "RoleBinding", "NetworkPolicy"} <= kinds
+    assert {"ConfigMap", "StatefulSet", "Service", "ServiceAccount", "RoleBinding", "NetworkPolicy"} <= kinds
     config = next(d for d in documents if d["kind"] == "ConfigMap")["data"]["config.hcl"]
     template = next(d for d in documents if d["kind"] == "StatefulSet")["spec"]["template"]
     annotation = template["metadata"]["annotations"][names.ANNOTATION_CONFIG_HASH]

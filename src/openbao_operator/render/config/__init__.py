@@ -12,8 +12,8 @@ Contract with the workload renderer (what the pod must provide for this file to 
 - a writable emptyDir at ``names.PLUGIN_DIR``; the raft volume at ``names.DATA_DIR``; the TLS Secret at
   ``names.TLS_DIR`` (file-based TLS only); the unseal Secret at ``names.UNSEAL_DIR`` (static seal);
 - the credentials Secret per :data:`.secrets.SEAL_CREDENTIALS`;
-- a ServiceAccount that may ``get``/``list`` pods (auto_join) and ``get``/``update``/``patch`` them
-  (service registration);
+- a ServiceAccount that may ``list`` pods (auto_join) and ``get``/``patch`` its own pod (service
+  registration): the ClusterRole ``openbao-server`` (render/workload/identity.py);
 - while self-init is enabled, the self-init file at ``names.SELF_INIT_FILE`` passed as a second ``-config``,
   and one replica until the cluster reports initialized.
 """

@@ -14,7 +14,7 @@ from openbao_operator.api import OpenBaoCluster
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.configmaps import config_map, gateway_ca_config_map
 from openbao_operator.render.workload.disruption import pod_disruption_budget
-from openbao_operator.render.workload.identity import role, role_binding, service_account
+from openbao_operator.render.workload.identity import role_binding, service_account
 from openbao_operator.render.workload.meta import Manifest
 from openbao_operator.render.workload.networkpolicy import NetworkRenderError, network_policy
 from openbao_operator.render.workload.routes import (
@@ -46,7 +46,6 @@ def workload_objects(
     """The applied objects, in apply order; objects that are not wanted are absent (so the controller deletes them)."""
     candidates: list[Manifest | None] = [
         service_account(cluster, facts),
-        role(cluster, facts),
         role_binding(cluster, facts),
         config_map(cluster, facts, config_text=config_text),
         self_init_secret(cluster, facts, self_init_text=self_init_text),

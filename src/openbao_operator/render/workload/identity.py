@@ -1,10 +1,19 @@
-"""The pods' identity: ServiceAccount, and a Role + RoleBinding with only what OpenBao itself calls.
+"""The pods' identity: a ServiceAccount, and one RoleBinding to the pre-installed ``openbao-server`` ClusterRole.
 
-OpenBao talks to the API server for two things: `service_registration "kubernetes"` reads and patches
-its own pod's labels (get, update, patch), and raft `auto_join` with go-discover's k8s provider lists
-pods (list). `watch` is granted as in the reference and the charts. Nothing else: no Secrets, no other
-resources, namespace-scoped only. The ServiceAccount itself does not automount a token; the pod gets a
-short-lived projected token instead (see `volumes`).
+Why a binding to a pre-installed ClusterRole and no rendered Role: RBAC escalation prevention lets a user
+create a Role only with rights it holds itself (or with ``escalate``). A per-cluster Role granting pods
+``patch`` would make the operator hold pods ``patch`` in every namespace it manages, and a pod's image is
+mutable: that is a path to running code as any ServiceAccount there. A RoleBinding to a ClusterRole needs
+only ``bind`` on that very ClusterRole (restricted by resourceNames in deploy/rbac-roles.yaml), so the
+operator grants the pods their rights without holding them.
+
+What ``openbao-server`` grants (deploy/rbac-roles.yaml): OpenBao's ``service_registration "kubernetes"``
+gets and JSON-patches its own pod's labels (get, patch: it never sends an update), and raft ``auto_join``
+with go-discover's k8s provider lists pods (list; it does not watch). RBAC cannot name the pod in a
+ClusterRole shared by every cluster, so the ValidatingAdmissionPolicy ``openbao-server-own-pod``
+(deploy/admission.yaml) narrows ``patch`` to the caller's own pod and to its ``openbao-*`` labels.
+The ServiceAccount itself does not automount a token; the pod gets a short-lived projected token instead
+(see ``volumes``), bound to the pod, which is what the admission policy checks.
 """
 
 from __future__ import annotations
@@ -13,8 +22,6 @@ from openbao_operator.api import OpenBaoCluster
 from openbao_operator.render import names
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.meta import Manifest, object_meta
-
-POD_VERBS = ("get", "list", "watch", "update", "patch")
 
 
 def service_account(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest:
@@ -29,23 +36,17 @@ def service_account(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest:
     }
 
 
-def role(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest:
-    """Role `<sa>-role`: pods get/list/watch/update/patch in the cluster's namespace."""
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "Role",
-        "metadata": object_meta(cluster, facts, names.role_name(cluster)),
-        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": list(POD_VERBS)}],
-    }
-
-
 def role_binding(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest:
-    """RoleBinding `<sa>-rolebinding` of the Role to the pods' ServiceAccount."""
+    """RoleBinding `<sa>-openbao-server` of the ClusterRole `openbao-server` to the pods' ServiceAccount.
+
+    A new name, not the reference's `<sa>-rolebinding`: a binding's roleRef is immutable, and the one of
+    earlier versions pointed at the per-cluster Role `<sa>-role`. Both are left over after an upgrade and
+    pruned as objects the render no longer produces (controller/prune.py)."""
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
         "metadata": object_meta(cluster, facts, names.role_binding_name(cluster)),
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": names.role_name(cluster)},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": names.SERVER_CLUSTER_ROLE},
         "subjects": [
             {"kind": "ServiceAccount", "name": names.service_account_name(cluster), "namespace": facts.namespace}
         ],

@@ -249,7 +249,21 @@ def test_object_order_is_stable_and_unique() -> None:
     assert len(set(keys)) == len(keys)
     assert keys[:4] == [
         ("ServiceAccount", "bao-serviceaccount"),
-        ("Role", "bao-serviceaccount-role"),
-        ("RoleBinding", "bao-serviceaccount-rolebinding"),
+        ("RoleBinding", "bao-serviceaccount-openbao-server"),
         ("ConfigMap", "bao-config"),
+        ("Service", "bao"),
     ]
+
+
+def test_pods_identity_binds_the_preinstalled_server_cluster_role_and_grants_nothing_itself() -> None:
+    """The pods get their rights from the pre-installed ClusterRole openbao-server through one RoleBinding:
+    no rendered Role, so the operator never needs to hold (or escalate to) the pods' rights to grant them."""
+    objects = workload_objects(
+        parse_cluster(manifest()), facts(), config_text="x", config_hash=CONFIG_HASH, self_init_text=""
+    )
+    rbac = [o for o in objects if o["apiVersion"].startswith("rbac.authorization.k8s.io/")]
+    assert [(o["kind"], o["metadata"]["name"]) for o in rbac] == [("RoleBinding", "bao-serviceaccount-openbao-server")]
+    (binding,) = rbac
+    role_ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "openbao-server"}
+    assert binding["roleRef"] == role_ref
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "bao-serviceaccount", "namespace": "vault"}]
