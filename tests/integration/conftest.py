@@ -19,6 +19,7 @@ from lightkube import AsyncClient, KubeConfig
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace
 
+from tests.integration.crdfixtures import crd_installed, crds_installed  # noqa: F401 - fixtures for every module
 from tests.peers import image, pins, podnet
 from tests.peers.bao import BaoServer, new_raft_server
 from tests.peers.controlplane import ControlPlane, start_control_plane

@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 
 from tests import compat
-from tests.integration.test_peer_crd import crd_installed  # noqa: F401 - a session fixture used below
 from tests.peers.controlplane import ControlPlane
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -43,7 +42,7 @@ def _named_fields(body: Any) -> list[str]:
 @pytest.mark.parametrize("path", compat.CORPUS, ids=[p.stem for p in compat.CORPUS])
 def test_the_api_server_admits_or_refuses_as_listed(
     control_plane: ControlPlane,
-    crd_installed: dict[str, Any],  # noqa: F811
+    crd_installed: dict[str, Any],
     path: Path,
 ) -> None:
     expected = compat.load(path)
@@ -92,7 +91,7 @@ def _owned(obj: dict[str, Any], manager: str) -> dict[str, Any]:
 
 def test_two_field_managers_replace_an_atomic_reference_as_a_whole(
     control_plane: ControlPlane,
-    crd_installed: dict[str, Any],  # noqa: F811
+    crd_installed: dict[str, Any],
     cluster_namespace: str,
 ) -> None:
     """spec.unseal.credentialsSecretRef is `x-kubernetes-map-type: atomic` in the reference's CRD. A GitOps
