@@ -679,16 +679,9 @@ class Reconciler:
                 "(pods restart through the rollout) and its Secret is kept; delete it yourself once no backup "
                 "taken before the rotation needs it",
             )
-        if outcome.created and outcome.predecessor:
-            pass_.event(
-                "Normal",
-                "UnsealKeyRotationStarted",
-                "RotateUnsealKey",
-                f"created the static unseal key Secret {outcome.created} (back it up: losing it loses the data); "
-                f"{outcome.predecessor} stays mounted as the previous key until OpenBao has rewrapped with the new "
-                "key; pods restart through the rollout",
-            )
-        elif outcome.created:
+        # a rotation's start is announced from the status transition (_write_status), not from the creation:
+        # a pass that dies between creating the key and writing status must not lose the Event
+        if outcome.created and not outcome.predecessor:
             pass_.event(
                 "Normal",
                 "UnsealKeyCreated",
@@ -953,8 +946,16 @@ class Reconciler:
             elif cond.type == T.TLS_READY.value and cond.status == "False":
                 await self._record(raw, "Warning", cond.reason, "CheckTLS", cond.message)
             elif cond.type == T.UNSEAL_KEY_ROTATING.value and cond.reason == seal.UnsealKeyReason.ROTATION_DEFERRED:
-                # start and finish have their own Events (UnsealKeyRotationStarted, UnsealKeyRotated)
                 await self._record(raw, "Normal", cond.reason, "RotateUnsealKey", cond.message)
+            elif cond.type == T.UNSEAL_KEY_ROTATING.value and cond.reason == seal.UnsealKeyReason.ROTATING:
+                await self._record(
+                    raw,
+                    "Normal",
+                    "UnsealKeyRotationStarted",
+                    "RotateUnsealKey",
+                    f"{cond.message}; back the new key Secret up (losing it loses the data); pods restart through "
+                    "the rollout",
+                )
 
     async def _record(self, raw: Manifest, type_: EventType, reason: str, action: str, note: str) -> None:
         await self.events.record(raw, type=type_, reason=reason, action=action, note=note)
