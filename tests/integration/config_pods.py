@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openbao_operator.render import names
+from openbao_operator.api import names
 from tests.peers import pins
 from tests.peers.bao import PodLayout, pod_layout_argv, write_static_seal_key
 from tests.peers.certs import TestCA

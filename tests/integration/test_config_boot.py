@@ -30,7 +30,7 @@ from lightkube.models.rbac_v1 import PolicyRule, RoleRef, Subject
 from lightkube.resources.core_v1 import Namespace, Pod, ServiceAccount
 from lightkube.resources.rbac_authorization_v1 import Role, RoleBinding
 
-from openbao_operator.render import names
+from openbao_operator.api import names
 from openbao_operator.render.config import RenderedConfig, render_config
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.statefulset import server_args

@@ -15,8 +15,8 @@ import json
 import pytest
 
 from openbao_operator import kube
+from openbao_operator.api import names
 from openbao_operator.controller import kinds
-from openbao_operator.render import names
 from tests.integration.kubehelp import admin, eventually
 from tests.integration.operatorhelp import (
     cluster_manifest,

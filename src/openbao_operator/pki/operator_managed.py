@@ -27,9 +27,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from openbao_operator.api import OpenBaoCluster
+from openbao_operator.api import names as k
 from openbao_operator.api.tls import DEFAULT_ROTATION_PERIOD
 
-from . import secret_keys as k
 from .issue import IssuedCert, issue_ca, issue_server_cert
 from .material import (
     KeyFactory,

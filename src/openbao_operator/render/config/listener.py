@@ -13,7 +13,7 @@ Why these choices:
 
 from __future__ import annotations
 
-from openbao_operator.render import names
+from openbao_operator.api import names
 from openbao_operator.render.hcl import Attr, Block, Item
 
 from .context import Context

@@ -15,6 +15,7 @@ Why:
 
 from __future__ import annotations
 
+from openbao_operator.api.names import UNSEAL_PREVIOUS_KEY_FILE
 from openbao_operator.api.seal import (
     KMS_PLUGIN_TYPES,
     OCI_AUTH_TYPES,
@@ -26,7 +27,6 @@ from openbao_operator.api.seal import (
 )
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.hcl import Attr, Block, Item
-from openbao_operator.render.names import UNSEAL_PREVIOUS_KEY_FILE
 
 from .context import Context
 from .errors import ConfigRenderError

@@ -17,8 +17,8 @@ Why:
 
 from __future__ import annotations
 
+from openbao_operator.api import names
 from openbao_operator.api.configuration import OPENBAO_DOWNLOAD_BEHAVIORS
-from openbao_operator.render import names
 from openbao_operator.render.hcl import Attr, Item
 
 from .context import Context
