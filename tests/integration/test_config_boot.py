@@ -367,8 +367,8 @@ def test_self_init_runs_the_rendered_requests(
                         "nothing": None,
                     },
                 },
-                # Issue 14: raw data on a structured path, a multi-line raw policy, and claim names that are
-                # not identifiers (written quoted).
+                # Reference compatibility: raw data on a structured path, a multi-line raw policy, and claim
+                # names that are not identifiers (written quoted).
                 {"name": "jwt", "operation": "update", "path": "sys/auth/jwt", "data": {"type": "jwt"}},
                 {
                     "name": "inspect",

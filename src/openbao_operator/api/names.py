@@ -1,6 +1,6 @@
 """Every name, label, annotation, port and in-pod path the operator gives a cluster's objects, in one place.
 
-They follow the reference operator (spec/reference-operator.md §3), so its manifests, dashboards and
+They follow the reference operator, so its manifests, dashboards and
 label selectors keep working, and its clusters are adopted with their Secrets. Why in the API package:
 render, pki, seal and the controller all need them and may not import each other, so this is the lowest
 layer they share. A path that config.hcl points at and the volume mount that puts a file there, a
@@ -31,7 +31,7 @@ def _name(cluster: ClusterRef) -> str:
 API_PORT: Final = 8200
 CLUSTER_PORT: Final = 8201
 
-# The two TLS Secrets (reference-operator.md §3.11). `<name>-tls-ca` (Opaque) holds the signing CA and,
+# The two TLS Secrets (the reference operator's names and keys). `<name>-tls-ca` (Opaque) holds the signing CA and,
 # during a CA rollover, the staged successor; it is never mounted into pods. `<name>-tls-server`
 # (kubernetes.io/tls) is what the pods mount at TLS_DIR: the server certificate, its key and the trust
 # bundle (`ca.crt`, one or more CAs).

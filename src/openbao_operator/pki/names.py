@@ -6,7 +6,7 @@ verify `leader_tls_servername`, probes and in-pod tools use localhost/127.0.0.1,
 Services and the ingress/gateway hostnames. The list is deterministic (insertion order, no duplicates)
 so the decision can compare it with a certificate's SANs as sets and issue reproducible certificates.
 
-Deliberately not included, unlike the reference operator (reference-operator.md §3.11):
+Deliberately not included, unlike the reference operator:
 `*.<namespace>.svc` would make the certificate valid for every Service of the namespace.
 """
 

@@ -5,7 +5,7 @@ tools around HCL today (hclwrite, python-hcl2) speak HCL2. The two disagree on s
 writes a literal ``${`` as ``$${`` and HCL v1 never undoes that, so a value that goes through an
 HCL2 writer can reach OpenBao changed. python-hcl2's own dumper also writes strings as bare
 expressions. So we write the file ourselves from a frozen intermediate model (``Block`` /
-``Attr``), with the byte layout of hclwrite's formatter (reference-operator.md §2.6), and we
+``Attr``), with the byte layout of hclwrite's formatter (as the reference operator writes it), and we
 never escape anything except ``\\"`` and ``\\\\``: a string that cannot be written that way
 is rejected with :class:`HclValueError`, never rewritten into something else.
 
@@ -92,7 +92,7 @@ def unsafe_reason(s: str) -> str | None:
     ``$${`` escape), no ``%{`` (an HCL2 template directive; HCL v1 would read it literally, but
     every HCL2 tool would not), and no lone surrogates (not encodable as UTF-8).
     """
-    bad = _BAD_CHAR.search(s)  # one C-speed scan instead of a Python loop (render time, issue 4)
+    bad = _BAD_CHAR.search(s)  # one C-speed scan instead of a Python loop
     if bad is not None:
         i, o = bad.start(), ord(bad.group())
         if o < 0xD800:

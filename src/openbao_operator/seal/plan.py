@@ -1,6 +1,6 @@
 """The pure decision for static unseal keys: create once, keep forever, rotate only on request.
 
-Why it is shaped like this (ARCHITECTURE.md invariants; openbao-server.md §1.1):
+Why it is shaped like this (losing the key loses the data):
 - A key is generated only when no key Secret of the cluster exists, or when a rotation is requested
   and the previous one has finished. An existing Secret is never regenerated, overwritten or deleted,
   whatever state it is in: a broken one is reported (the user restores it), never replaced, because a

@@ -15,7 +15,7 @@ records what the data cannot:
   just before that key is created, so an operator that may not list Secrets (cluster-wide mode) finds
   the newest key by following links from the first one. The chain itself is the predecessor annotations.
 
-Ownership rule (ARCHITECTURE.md invariants): a key Secret carries a controller ownerReference to the
+Ownership rule: a key Secret carries a controller ownerReference to the
 cluster only under `deletionPolicy: DeleteAll`, so garbage collection deletes it with the cluster only
 when the user asked for that. Under Retain and DeletePVCs it has no owner and outlives the cluster; a
 re-created cluster of the same name finds and reuses it. When the policy changes, only

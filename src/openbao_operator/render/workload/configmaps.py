@@ -38,7 +38,7 @@ def gateway_ca_config_map(cluster: OpenBaoCluster, facts: RenderFacts) -> Manife
 def backend_tls_wanted(cluster: OpenBaoCluster) -> bool:
     """Gateway enabled, not passthrough, backendTLS not switched off, and OpenBao serving mounted certificates.
 
-    The reference skips the policy when TLS is off but leaves an old one behind (quirk 8); here a policy
+    The reference skips the policy when TLS is off but leaves an old one behind; here a policy
     that is not wanted is simply absent from the desired state, so the controller deletes it.
     """
     gateway = cluster.spec.gateway

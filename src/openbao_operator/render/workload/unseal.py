@@ -1,6 +1,6 @@
 """The static unseal key Secret as the render shows it: its shape only, never its data.
 
-Losing this key loses the data (spec/openbao-server.md §1.1), so the render takes no part in making it.
+Losing this key loses the data, so the render takes no part in making it.
 The seal package owns its lifecycle: `seal.plan_unseal_key` decides (create once, never regenerate,
 rotate only on request) and `seal.key_secret_manifest` is the only code that puts key bytes into a
 Secret, which the controller POSTs (never applies, updates or deletes; AlreadyExists is fine). The
