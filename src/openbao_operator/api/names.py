@@ -111,7 +111,7 @@ ROTATION_ID_PATTERN: Final = re.compile(ROTATION_ID_REGEX)
 """What a rotation id may look like (it becomes part of a Secret name and of the key id); the API's
 spec.unseal.static.rotationID is validated with the same expression."""
 
-# The operator's own objects (CRDs, the Deployment's pods, its tenant RoleBindings), not a cluster's.
+# The operator's own objects (its CRDs, admission policies and pods), not a cluster's.
 OPERATOR_LABELS: Final = {LABEL_NAME: OPERATOR_NAME, "app.kubernetes.io/part-of": OPERATOR_NAME}
 
 # Labels OpenBao's service registration writes on its own pod at runtime; never rendered, never
