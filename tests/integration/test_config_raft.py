@@ -97,7 +97,7 @@ def test_three_pods_form_one_raft_cluster_through_auto_join(
                 name=pod,
                 netns=ns,
                 files=files,
-                env=pod_env(control_plane, kube_ns, pod, ip),
+                pod_env=pod_env(control_plane, kube_ns, pod, ip),
                 log=peer_logs / f"{kube_ns}-{pod}.log",
             )
         )
