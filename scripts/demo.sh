@@ -15,4 +15,4 @@ source scripts/setup.sh
 echo "== test peers (built on first use; see docs/test-peers.md)"
 uv run --frozen python -m tests.peers.install
 
-exec uv run --frozen python -m tests.peers.demo "$@"
+exec uv run --frozen python -m scripts.demo "$@"

@@ -23,8 +23,8 @@ from openbao_operator.pki.manifests import tls_secret_manifests
 from openbao_operator.pki.operator_managed import plan_operator_managed_tls
 from openbao_operator.render.desired import render_desired
 from openbao_operator.render.facts import RenderFacts
+from openbao_operator.seal import initial_key_id, key_secret_manifest, key_secret_name
 from openbao_operator.seal.key import generate_unseal_key
-from openbao_operator.seal.secret import initial_key_id, key_secret_manifest, key_secret_name
 from tests.peers import pins
 from tests.peers.controlplane import ControlPlane
 from tests.peers.deploy import apply

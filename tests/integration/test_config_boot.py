@@ -20,6 +20,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from lightkube.models.rbac_v1 import PolicyRule, RoleRef, Subject
 from lightkube.resources.core_v1 import Namespace, Pod, ServiceAccount
 from lightkube.resources.rbac_authorization_v1 import Role, RoleBinding
 
-from openbao_operator.render import names
+from openbao_operator.api import names
 from openbao_operator.render.config import RenderedConfig, render_config
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.statefulset import server_args
@@ -190,7 +191,7 @@ def start_single(
         name=pod_name,
         netns=ns,
         files=files,
-        env=pod_env(plane, namespace, pod_name, "127.0.0.1", scheme) | (env or {}),
+        pod_env=pod_env(plane, namespace, pod_name, "127.0.0.1", scheme) | (env or {}),
         log=logs / f"{namespace}-{pod_name}.log",
         scheme=scheme,
         args=tuple(server_args(c)),
@@ -205,6 +206,46 @@ def pods() -> Iterator[list[PodBao]]:
     finally:
         for p in made:
             p.stop()
+
+
+@dataclass
+class PodHost:
+    """What every test here runs its pod with: the control plane, a namespace with the pods' RBAC, the pod
+    network, the pods started (stopped after the test), a scratch directory, the logs and the `bao` binary."""
+
+    plane: ControlPlane
+    namespace: str
+    network: netns.PodNetwork
+    pods: list[PodBao]
+    tmp_path: Path
+    logs: Path
+    bao_bin: Path
+
+    def single(self, doc: dict[str, Any], *, env: dict[str, str] | None = None) -> PodBao:
+        """Pod 0 of ``doc``'s cluster, ready to start (stopped after the test)."""
+        bao = start_single(plane=self.plane, network=self.network, namespace=self.namespace, doc=doc,
+                           tmp_path=self.tmp_path, logs=self.logs, env=env)  # fmt: skip
+        self.pods.append(bao)
+        return bao
+
+    def offline(self, doc: dict[str, Any]) -> PodBao:
+        """A pod whose only way out is the API server (service registration needs it): what fails is what needs
+        the outside world."""
+        doc["metadata"]["namespace"] = self.namespace
+        return self.single(doc)
+
+
+@pytest.fixture
+def host(
+    control_plane: ControlPlane,
+    kube_ns: str,
+    network: netns.PodNetwork,
+    pods: list[PodBao],
+    tmp_path: Path,
+    peer_logs: Path,
+    bao_bin: Path,
+) -> PodHost:
+    return PodHost(control_plane, kube_ns, network, pods, tmp_path, peer_logs, bao_bin)
 
 
 def _init_restart_kv(bao: PodBao, plane: ControlPlane, namespace: str) -> None:
@@ -236,40 +277,26 @@ def _init_restart_kv(bao: PodBao, plane: ControlPlane, namespace: str) -> None:
 @pytest.mark.parametrize("mode", ["OperatorManaged", "External"])
 def test_static_seal_boots_inits_and_unseals_after_restart(
     mode: str,
-    control_plane: ControlPlane,
-    kube_ns: str,
-    network: netns.PodNetwork,
-    pods: list[PodBao],
-    tmp_path: Path,
-    peer_logs: Path,
-    bao_bin: Path,
+    host: PodHost,
 ) -> None:
     doc = manifest(
         name="bao",
-        namespace=kube_ns,
+        namespace=host.namespace,
         tls={"enabled": True, "mode": mode},
         audit=[{"type": "file", "path": "stdout", "fileOptions": {"filePath": "stdout"}}],
         observability={"metrics": {"enabled": True}},
         configuration={"raft": {"performanceMultiplier": 1}, "logLevel": "debug"},
     )
-    bao = start_single(plane=control_plane, network=network, namespace=kube_ns, doc=doc, tmp_path=tmp_path,
-                       logs=peer_logs)  # fmt: skip
-    pods.append(bao)
-    _init_restart_kv(bao, control_plane, kube_ns)
+    bao = host.single(doc)
+    _init_restart_kv(bao, host.plane, host.namespace)
 
 
 def test_transit_seal_auto_unseals_with_token_from_environment(
-    control_plane: ControlPlane,
-    kube_ns: str,
-    network: netns.PodNetwork,
-    pods: list[PodBao],
-    tmp_path: Path,
-    peer_logs: Path,
-    bao_bin: Path,
+    host: PodHost,
 ) -> None:
     doc = manifest(
         name="tr",
-        namespace=kube_ns,
+        namespace=host.namespace,
         unseal={
             "type": "transit",
             "transit": {
@@ -282,34 +309,32 @@ def test_transit_seal_auto_unseals_with_token_from_environment(
         },
     )
     assert "inline-token-never-used" not in render(doc).text
-    bao = start_single(plane=control_plane, network=network, namespace=kube_ns, doc=doc, tmp_path=tmp_path,
-                       logs=peer_logs, env={"VAULT_TRANSIT_SEAL_TOKEN": "transit-root"})  # fmt: skip
-    pods.append(bao)
+    bao = host.single(doc, env={"VAULT_TRANSIT_SEAL_TOKEN": "transit-root"})
     # The transit server: a dev-mode OpenBao in the same network namespace.
     dev = PeerProcess(
         name="transit-dev",
         argv=[
             *bao.prefix,
-            str(bao_bin),
+            str(host.bao_bin),
             "server",
             "-dev",
             "-dev-root-token-id=transit-root",
             "-dev-listen-address=127.0.0.1:8300",
         ],
-        log=peer_logs / f"{kube_ns}-transit-dev.log",
-        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        log=host.logs / f"{host.namespace}-transit-dev.log",
+        env={"HOME": str(host.tmp_path), "PATH": "/usr/bin:/bin"},
     ).start()
     bao.extra.append(dev)
 
     def transit(*args: str) -> Any:
-        env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "BAO_ADDR": "http://127.0.0.1:8300",
+        env = {"HOME": str(host.tmp_path), "PATH": "/usr/bin:/bin", "BAO_ADDR": "http://127.0.0.1:8300",
                "BAO_TOKEN": "transit-root"}  # fmt: skip
-        return run_checked([*bao.prefix, str(bao_bin), *args], env=env, timeout=30, check=False)
+        return run_checked([*bao.prefix, str(host.bao_bin), *args], env=env, timeout=30, check=False)
 
     wait_until(lambda: transit("status").returncode == 0, what="transit dev server", timeout=30)
     assert transit("secrets", "enable", "transit").returncode == 0
     assert transit("write", "-f", "transit/keys/autounseal").returncode == 0
-    _init_restart_kv(bao, control_plane, kube_ns)
+    _init_restart_kv(bao, host.plane, host.namespace)
     assert "Auto Seal: transit" in " ".join(bao.log_text().split())
 
 
@@ -330,17 +355,11 @@ JWT_ROLE: dict[str, Any] = {
 
 
 def test_self_init_runs_the_rendered_requests(
-    control_plane: ControlPlane,
-    kube_ns: str,
-    network: netns.PodNetwork,
-    pods: list[PodBao],
-    tmp_path: Path,
-    peer_logs: Path,
-    bao_bin: Path,
+    host: PodHost,
 ) -> None:
     doc = manifest(
         name="si",
-        namespace=kube_ns,
+        namespace=host.namespace,
         selfInit={
             "enabled": True,
             "requests": [
@@ -367,8 +386,8 @@ def test_self_init_runs_the_rendered_requests(
                         "nothing": None,
                     },
                 },
-                # Issue 14: raw data on a structured path, a multi-line raw policy, and claim names that are
-                # not identifiers (written quoted).
+                # Reference compatibility: raw data on a structured path, a multi-line raw policy, and claim
+                # names that are not identifiers (written quoted).
                 {"name": "jwt", "operation": "update", "path": "sys/auth/jwt", "data": {"type": "jwt"}},
                 {
                     "name": "inspect",
@@ -380,9 +399,7 @@ def test_self_init_runs_the_rendered_requests(
             ],
         },
     )
-    bao = start_single(plane=control_plane, network=network, namespace=kube_ns, doc=doc, tmp_path=tmp_path,
-                       logs=peer_logs)  # fmt: skip
-    pods.append(bao)
+    bao = host.single(doc)
     assert bao.args == ("server", f"-config={names.CONFIG_FILE}", f"-config={names.SELF_INIT_FILE}")
     assert "initialize" not in bao.files.config_text  # the ConfigMap's file: no request, no password
     assert PASSWORD not in bao.files.config_text
@@ -417,25 +434,10 @@ def _expect_failure(bao: PodBao, *messages: str) -> str:
     return log
 
 
-def _offline_pod(
-    doc: dict[str, Any], plane: ControlPlane, namespace: str, network: netns.PodNetwork, tmp_path: Path, logs: Path
-) -> PodBao:
-    """A pod whose only way out is the API server (service registration needs it): what fails is what needs
-    the outside world."""
-    doc["metadata"]["namespace"] = namespace
-    return start_single(plane=plane, network=network, namespace=namespace, doc=doc, tmp_path=tmp_path, logs=logs)
-
-
 @pytest.mark.parametrize("seal_type", sorted(SEAL_BLOCKS))
 def test_kms_plugin_seal_parses_and_fails_only_on_the_missing_plugin(
     seal_type: str,
-    control_plane: ControlPlane,
-    kube_ns: str,
-    network: netns.PodNetwork,
-    pods: list[PodBao],
-    tmp_path: Path,
-    peer_logs: Path,
-    bao_bin: Path,
+    host: PodHost,
 ) -> None:
     block, options = SEAL_BLOCKS[seal_type]
     command = f"openbao-plugin-kms-{seal_type}"
@@ -444,8 +446,7 @@ def test_kms_plugin_seal_parses_and_fails_only_on_the_missing_plugin(
         namespace="offline",
         unseal={"type": seal_type, block: options, "kmsPlugin": {"command": command, "sha256sum": SHA}},
     )
-    bao = _offline_pod(doc, control_plane, kube_ns, network, tmp_path, peer_logs)
-    pods.append(bao)
+    bao = host.offline(doc)
     log = _expect_failure(
         bao,
         f'Error configuring seal "{seal_type}"',
@@ -455,13 +456,7 @@ def test_kms_plugin_seal_parses_and_fails_only_on_the_missing_plugin(
 
 
 def test_kms_plugin_image_fails_only_on_the_download(
-    control_plane: ControlPlane,
-    kube_ns: str,
-    network: netns.PodNetwork,
-    pods: list[PodBao],
-    tmp_path: Path,
-    peer_logs: Path,
-    bao_bin: Path,
+    host: PodHost,
 ) -> None:
     block, options = SEAL_BLOCKS["gcpckms"]
     doc = manifest(
@@ -473,38 +468,24 @@ def test_kms_plugin_image_fails_only_on_the_download(
             "kmsPlugin": {"image": "ghcr.io/openbao/openbao-plugin-kms-gcpckms", "version": "v0.1.0", "sha256sum": SHA},
         },
     )
-    bao = _offline_pod(doc, control_plane, kube_ns, network, tmp_path, peer_logs)
-    pods.append(bao)
+    bao = host.offline(doc)
     _expect_failure(bao, "Error downloading plugins", "failed to fetch OCI descriptor", "ghcr.io")
 
 
 def test_kmip_seal_parses_and_fails_only_on_the_connection(
-    control_plane: ControlPlane,
-    kube_ns: str,
-    network: netns.PodNetwork,
-    pods: list[PodBao],
-    tmp_path: Path,
-    peer_logs: Path,
-    bao_bin: Path,
+    host: PodHost,
 ) -> None:
     doc = manifest(
         name="kmip",
         namespace="offline",
         unseal={"type": "kmip", "kmip": {"address": "127.0.0.1:5696", "kmsKeyID": "key-1", "timeout": 5}},
     )
-    bao = _offline_pod(doc, control_plane, kube_ns, network, tmp_path, peer_logs)
-    pods.append(bao)
+    bao = host.offline(doc)
     _expect_failure(bao, 'Error configuring seal "kmip"', "failed to dial kmip connection endpoint", "5696")
 
 
 def test_acme_listener_parses_and_fails_only_on_the_acme_directory(
-    control_plane: ControlPlane,
-    kube_ns: str,
-    network: netns.PodNetwork,
-    pods: list[PodBao],
-    tmp_path: Path,
-    peer_logs: Path,
-    bao_bin: Path,
+    host: PodHost,
 ) -> None:
     doc = manifest(
         name="acme",
@@ -515,8 +496,7 @@ def test_acme_listener_parses_and_fails_only_on_the_acme_directory(
             "acme": {"directoryURL": "https://acme.invalid/directory", "domains": ["bao.example.com"]},
         },
     )
-    bao = _offline_pod(doc, control_plane, kube_ns, network, tmp_path, peer_logs)
-    pods.append(bao)
+    bao = host.offline(doc)
     bao.start(wait_listener=False)
     # The listener comes up and obtains its certificate on demand: a TLS handshake makes it ask the
     # directory, which this offline pod cannot reach.

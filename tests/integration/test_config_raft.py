@@ -19,7 +19,7 @@ import pytest
 from lightkube.resources.core_v1 import Pod
 from lightkube.types import PatchType
 
-from openbao_operator.render import names
+from openbao_operator.api import names
 from tests.integration import netns
 from tests.integration.config_pods import PodBao, PodFiles
 from tests.integration.test_config_boot import (  # the fixtures are shared with the single-pod boots
@@ -97,7 +97,7 @@ def test_three_pods_form_one_raft_cluster_through_auto_join(
                 name=pod,
                 netns=ns,
                 files=files,
-                env=pod_env(control_plane, kube_ns, pod, ip),
+                pod_env=pod_env(control_plane, kube_ns, pod, ip),
                 log=peer_logs / f"{kube_ns}-{pod}.log",
             )
         )

@@ -21,7 +21,7 @@ from openbao_operator.controller import kinds
 from openbao_operator.render.desired import render_desired
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.runtime.leader import LEASE
-from tests.integration.kubehelp import admin, eventually
+from tests.integration.kubehelp import KubeClients, eventually
 from tests.integration.operatorhelp import cluster_manifest, condition, converged, crd, get_or_none
 from tests.peers.controlplane import ControlPlane
 from tests.peers.deploy import install_operator, operator_process
@@ -68,13 +68,13 @@ async def _in_sync(client: kube.KubeClient, name: str, namespace: str) -> bool:
 
 @pytest.mark.timeout(420)
 async def test_sigkill_at_random_points_always_converges_and_keeps_the_key(
-    control_plane: ControlPlane, namespace: str, tmp_path: Path, peer_logs: Path
+    control_plane: ControlPlane, kube_clients: KubeClients, namespace: str, tmp_path: Path, peer_logs: Path
 ) -> None:
     rng = random.Random(SEED)
     identity = install_operator(
         control_plane, namespace=namespace, mode="cluster", suffix=namespace, tenants=(namespace,)
     )
-    client = admin(control_plane, field_manager="test-user")
+    client = kube_clients(field_manager="test-user")
     names: list[str] = []
     specs: dict[str, dict[str, Any]] = {}
     first_keys: dict[str, tuple[str, str]] = {}
@@ -134,7 +134,6 @@ async def test_sigkill_at_random_points_always_converges_and_keeps_the_key(
             proc.stop(grace=10)
         for name in names:
             await _drop(client, name, namespace)
-        await client.close()
 
 
 def _probe_in_sync(client: kube.KubeClient, name: str, namespace: str) -> Any:
@@ -170,13 +169,13 @@ async def _holder(client: kube.KubeClient, namespace: str) -> str | None:
 
 @pytest.mark.timeout(180)
 async def test_two_replicas_one_leads_and_a_killed_leader_hands_over(
-    control_plane: ControlPlane, namespace: str, tmp_path: Path, peer_logs: Path
+    control_plane: ControlPlane, kube_clients: KubeClients, namespace: str, tmp_path: Path, peer_logs: Path
 ) -> None:
     lease = (4.0, 3.0, 0.5)
     identity = install_operator(
         control_plane, namespace=namespace, mode="namespace", watch=(namespace,), suffix=namespace
     )
-    client = admin(control_plane, field_manager="test-user")
+    client = kube_clients(field_manager="test-user")
     a, port_a = operator_process(identity, workdir=tmp_path, logs=peer_logs, name="replica-a", lease=lease)
     b, port_b = operator_process(identity, workdir=tmp_path, logs=peer_logs, name="replica-b", lease=lease)
     try:
@@ -205,7 +204,6 @@ async def test_two_replicas_one_leads_and_a_killed_leader_hands_over(
         a.stop(grace=10)
         b.stop(grace=10)
         await _drop(client, "ha", namespace)
-        await client.close()
 
 
 async def _is(value: Any, expected: str) -> bool:

@@ -26,7 +26,7 @@ from openbao_operator.api import parse_cluster
 from openbao_operator.controller import Reader, Reconciler, ReconcilerConfig, kinds
 from openbao_operator.controller.tenancy import Everywhere
 from openbao_operator.imagesig import Verdict
-from tests.integration.kubehelp import admin, eventually
+from tests.integration.kubehelp import KubeClients, eventually
 from tests.integration.operatorhelp import (
     cluster_manifest,
     condition,
@@ -78,8 +78,10 @@ class RegistryDown:
         raise RuntimeError("registry unreachable (injected by the test)")
 
 
-async def test_a_failed_pass_leaves_no_write_in_flight(control_plane: ControlPlane, namespace: str) -> None:
-    user = admin(control_plane, field_manager="test-user")
+async def test_a_failed_pass_leaves_no_write_in_flight(
+    control_plane: ControlPlane, kube_clients: KubeClients, namespace: str
+) -> None:
+    user = kube_clients(field_manager="test-user")
     faults: list[SlowSecretWrites] = []
 
     def wrap(inner: httpx2.AsyncBaseTransport) -> httpx2.AsyncBaseTransport:
@@ -107,7 +109,6 @@ async def test_a_failed_pass_leaves_no_write_in_flight(control_plane: ControlPla
         assert faults[0].secret_writes_done == done, "a write of the failed pass completed after it returned"
     finally:
         await client.close()
-        await user.close()
 
 
 async def _orphan_delete(client: kube.KubeClient, name: str, namespace: str) -> None:
@@ -122,51 +123,50 @@ async def _orphan_delete(client: kube.KubeClient, name: str, namespace: str) -> 
     await eventually(gone_and_orphaned, what="cluster deleted, StatefulSet orphaned", within=60)
 
 
-async def test_lost_status_never_shrinks_a_live_cluster(control_plane: ControlPlane, namespace: str) -> None:
-    client = admin(control_plane, field_manager="test-user")
-    try:
-        async with running_operator(control_plane, namespace):
-            await client.apply(cluster_manifest("keep", namespace, replicas=3))
-            await eventually(lambda: converged(client, "keep", namespace), what="converged", within=60)
-            await eventually(lambda: _pod_running(client, namespace, "keep-0"), what="pod-0 running", within=60)
-            await mark_initialized(client, "keep", namespace)
-            await eventually(lambda: _replicas(client, "keep", namespace, 3), what="3 replicas", within=60)
+async def test_lost_status_never_shrinks_a_live_cluster(
+    control_plane: ControlPlane, kube_clients: KubeClients, namespace: str
+) -> None:
+    client = kube_clients(field_manager="test-user")
+    async with running_operator(control_plane, namespace):
+        await client.apply(cluster_manifest("keep", namespace, replicas=3))
+        await eventually(lambda: converged(client, "keep", namespace), what="converged", within=60)
+        await eventually(lambda: _pod_running(client, namespace, "keep-0"), what="pod-0 running", within=60)
+        await mark_initialized(client, "keep", namespace)
+        await eventually(lambda: _replicas(client, "keep", namespace, 3), what="3 replicas", within=60)
 
-            # The CR goes away (its dependents orphaned) and comes back without status; no pod is labelled.
-            await _orphan_delete(client, "keep", namespace)
-            for i in range(3):
-                with_label = await get_or_none(client, kinds.POD, f"keep-{i}", namespace)
-                if with_label is not None:
-                    patch = {"metadata": {"labels": {"openbao-initialized": None}}}
-                    await client.merge_patch(kinds.POD, f"keep-{i}", patch, namespace=namespace)
-            await client.apply(cluster_manifest("keep", namespace, replicas=3))
-            new = await client.get(kinds.CLUSTER, "keep", namespace=namespace)
+        # The CR goes away (its dependents orphaned) and comes back without status; no pod is labelled.
+        await _orphan_delete(client, "keep", namespace)
+        for i in range(3):
+            with_label = await get_or_none(client, kinds.POD, f"keep-{i}", namespace)
+            if with_label is not None:
+                patch = {"metadata": {"labels": {"openbao-initialized": None}}}
+                await client.merge_patch(kinds.POD, f"keep-{i}", patch, namespace=namespace)
+        await client.apply(cluster_manifest("keep", namespace, replicas=3))
+        new = await client.get(kinds.CLUSTER, "keep", namespace=namespace)
 
-            async def adopted() -> dict[str, Any] | None:
-                sts = await client.get(kinds.STATEFULSET, "keep", namespace=namespace)
-                assert sts["spec"]["replicas"] == 3, "a missing fact lowered the replicas of a live cluster"
-                refs = sts["metadata"].get("ownerReferences") or []
-                return sts if [r.get("uid") for r in refs] == [new["metadata"]["uid"]] else None
+        async def adopted() -> dict[str, Any] | None:
+            sts = await client.get(kinds.STATEFULSET, "keep", namespace=namespace)
+            assert sts["spec"]["replicas"] == 3, "a missing fact lowered the replicas of a live cluster"
+            refs = sts["metadata"].get("ownerReferences") or []
+            return sts if [r.get("uid") for r in refs] == [new["metadata"]["uid"]] else None
 
-            await eventually(adopted, what="the orphaned StatefulSet adopted by the new cluster", within=60)
-            deadline = time.monotonic() + 8
-            while time.monotonic() < deadline:  # several passes (a recheck every few seconds): never below 3
-                sts = await client.get(kinds.STATEFULSET, "keep", namespace=namespace)
-                assert sts["spec"]["replicas"] == 3, "a missing fact lowered the replicas of a live cluster"
-                await asyncio.sleep(0.25)
+        await eventually(adopted, what="the orphaned StatefulSet adopted by the new cluster", within=60)
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:  # several passes (a recheck every few seconds): never below 3
+            sts = await client.get(kinds.STATEFULSET, "keep", namespace=namespace)
+            assert sts["spec"]["replicas"] == 3, "a missing fact lowered the replicas of a live cluster"
+            await asyncio.sleep(0.25)
+        obj = await client.get(kinds.CLUSTER, "keep", namespace=namespace)
+        assert condition(obj, "Degraded").get("reason") == "InitializationUnknown", obj.get("status")
+        # OpenBao's service registration labels pod-0 again: initialized, still 3
+        await mark_initialized(client, "keep", namespace)
+
+        async def initialized() -> bool:
             obj = await client.get(kinds.CLUSTER, "keep", namespace=namespace)
-            assert condition(obj, "Degraded").get("reason") == "InitializationUnknown", obj.get("status")
-            # OpenBao's service registration labels pod-0 again: initialized, still 3
-            await mark_initialized(client, "keep", namespace)
+            return bool((obj.get("status") or {}).get("initialized"))
 
-            async def initialized() -> bool:
-                obj = await client.get(kinds.CLUSTER, "keep", namespace=namespace)
-                return bool((obj.get("status") or {}).get("initialized"))
-
-            await eventually(initialized, what="status.initialized again", within=30)
-            assert (await client.get(kinds.STATEFULSET, "keep", namespace=namespace))["spec"]["replicas"] == 3
-    finally:
-        await client.close()
+        await eventually(initialized, what="status.initialized again", within=30)
+        assert (await client.get(kinds.STATEFULSET, "keep", namespace=namespace))["spec"]["replicas"] == 3
 
 
 async def _pod_running(client: kube.KubeClient, namespace: str, name: str) -> bool:
@@ -195,43 +195,42 @@ def _ca_secret(doc: dict[str, Any], namespace: str) -> dict[str, Any]:
     return dict(ca)
 
 
-async def test_an_unlabelled_ca_secret_is_never_replaced(control_plane: ControlPlane, namespace: str) -> None:
-    client = admin(control_plane, field_manager="test-user")
+async def test_an_unlabelled_ca_secret_is_never_replaced(
+    control_plane: ControlPlane, kube_clients: KubeClients, namespace: str
+) -> None:
+    client = kube_clients(field_manager="test-user")
     doc = cluster_manifest("keepca", namespace, replicas=1)
-    try:
-        restored = await client.create(_ca_secret(doc, namespace))
-        async with running_operator(control_plane, namespace):
-            await client.apply(doc)
+    restored = await client.create(_ca_secret(doc, namespace))
+    async with running_operator(control_plane, namespace):
+        await client.apply(doc)
 
-            async def refused() -> dict[str, Any] | None:
-                obj = await get_or_none(client, kinds.CLUSTER, "keepca", namespace)
-                tls = condition(obj, "TLSReady")
-                return obj if tls.get("reason") == "ForeignObject" and "keepca-tls-ca" in tls["message"] else None
+        async def refused() -> dict[str, Any] | None:
+            obj = await get_or_none(client, kinds.CLUSTER, "keepca", namespace)
+            tls = condition(obj, "TLSReady")
+            return obj if tls.get("reason") == "ForeignObject" and "keepca-tls-ca" in tls["message"] else None
 
-            await eventually(refused, what="TLSReady=False ForeignObject", within=30)
-            now = await client.get(kinds.SECRET, "keepca-tls-ca", namespace=namespace)
-            assert now["data"] == restored["data"], "the restored CA was replaced"
-            assert await get_or_none(client, kinds.STATEFULSET, "keepca", namespace) is None
-            # labelled as the message says: adopted, and the server certificate comes from that very CA
-            labels = {"app.kubernetes.io/managed-by": "openbao-operator", "openbao.org/cluster": "keepca"}
-            await client.merge_patch(
-                kinds.SECRET, "keepca-tls-ca", {"metadata": {"labels": labels}}, namespace=namespace
-            )
-            await eventually(
-                lambda: get_or_none(client, kinds.STATEFULSET, "keepca", namespace), what="StatefulSet", within=30
-            )
-            after = await client.get(kinds.SECRET, "keepca-tls-ca", namespace=namespace)
-            assert after["data"]["ca.crt"] == restored["data"]["ca.crt"]
-            server = await client.get(kinds.SECRET, "keepca-tls-server", namespace=namespace)
-            leaf = x509.load_pem_x509_certificate(base64.b64decode(server["data"]["tls.crt"]))
-            ca = x509.load_pem_x509_certificate(base64.b64decode(restored["data"]["ca.crt"]))
-            assert leaf.issuer == ca.subject
-    finally:
-        await client.close()
+        await eventually(refused, what="TLSReady=False ForeignObject", within=30)
+        now = await client.get(kinds.SECRET, "keepca-tls-ca", namespace=namespace)
+        assert now["data"] == restored["data"], "the restored CA was replaced"
+        assert await get_or_none(client, kinds.STATEFULSET, "keepca", namespace) is None
+        # labelled as the message says: adopted, and the server certificate comes from that very CA
+        labels = {"app.kubernetes.io/managed-by": "openbao-operator", "openbao.org/cluster": "keepca"}
+        await client.merge_patch(kinds.SECRET, "keepca-tls-ca", {"metadata": {"labels": labels}}, namespace=namespace)
+        await eventually(
+            lambda: get_or_none(client, kinds.STATEFULSET, "keepca", namespace), what="StatefulSet", within=30
+        )
+        after = await client.get(kinds.SECRET, "keepca-tls-ca", namespace=namespace)
+        assert after["data"]["ca.crt"] == restored["data"]["ca.crt"]
+        server = await client.get(kinds.SECRET, "keepca-tls-server", namespace=namespace)
+        leaf = x509.load_pem_x509_certificate(base64.b64decode(server["data"]["tls.crt"]))
+        ca = x509.load_pem_x509_certificate(base64.b64decode(restored["data"]["ca.crt"]))
+        assert leaf.issuer == ca.subject
 
 
-async def test_foreign_objects_are_neither_taken_over_nor_deleted(control_plane: ControlPlane, namespace: str) -> None:
-    client = admin(control_plane, field_manager="other-team")
+async def test_foreign_objects_are_neither_taken_over_nor_deleted(
+    control_plane: ControlPlane, kube_clients: KubeClients, namespace: str
+) -> None:
+    client = kube_clients(field_manager="other-team")
     theirs_cm = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -252,38 +251,33 @@ async def test_foreign_objects_are_neither_taken_over_nor_deleted(control_plane:
             },
         },
     }
-    try:
-        await client.create(theirs_cm)
-        sts_before = await client.create(theirs_sts)
-        async with running_operator(control_plane, namespace):
-            await client.apply(cluster_manifest("mine", namespace, replicas=1, deletionPolicy="DeletePVCs"))
+    await client.create(theirs_cm)
+    sts_before = await client.create(theirs_sts)
+    async with running_operator(control_plane, namespace):
+        await client.apply(cluster_manifest("mine", namespace, replicas=1, deletionPolicy="DeletePVCs"))
 
-            async def reported() -> dict[str, Any] | None:
-                obj = await get_or_none(client, kinds.CLUSTER, "mine", namespace)
-                degraded = condition(obj, "Degraded")
-                return obj if degraded.get("reason") == "ForeignObject" else None
+        async def reported() -> dict[str, Any] | None:
+            obj = await get_or_none(client, kinds.CLUSTER, "mine", namespace)
+            degraded = condition(obj, "Degraded")
+            return obj if degraded.get("reason") == "ForeignObject" else None
 
-            await eventually(reported, what="Degraded=ForeignObject", within=30)
-            cm = await client.get(kinds.CONFIGMAP, "mine-config", namespace=namespace)
-            assert cm["data"] == {"owner": "another team"}
-            assert not cm["metadata"].get("ownerReferences")
-            sts = await client.get(kinds.STATEFULSET, "mine", namespace=namespace)
-            assert not sts["metadata"].get("ownerReferences")
-            assert sts["spec"]["template"] == sts_before["spec"]["template"]
-            notes = await _warnings(client, namespace, "ForeignObject")
-            assert any("ConfigMap mine-config" in n for n in notes), notes
-            assert any("StatefulSet mine" in n for n in notes), notes
+        await eventually(reported, what="Degraded=ForeignObject", within=30)
+        cm = await client.get(kinds.CONFIGMAP, "mine-config", namespace=namespace)
+        assert cm["data"] == {"owner": "another team"}
+        assert not cm["metadata"].get("ownerReferences")
+        sts = await client.get(kinds.STATEFULSET, "mine", namespace=namespace)
+        assert not sts["metadata"].get("ownerReferences")
+        assert sts["spec"]["template"] == sts_before["spec"]["template"]
+        notes = await _warnings(client, namespace, "ForeignObject")
+        assert any("ConfigMap mine-config" in n for n in notes), notes
+        assert any("StatefulSet mine" in n for n in notes), notes
 
-            # deletion policy DeletePVCs: deletes this cluster's StatefulSet only, never theirs
-            await client.delete(kinds.CLUSTER, "mine", namespace=namespace)
-            await eventually(
-                lambda: _absent(client, kinds.CLUSTER, "mine", namespace), what="cluster deleted", within=30
-            )
-            survivor = await client.get(kinds.STATEFULSET, "mine", namespace=namespace)
-            assert survivor["metadata"]["uid"] == sts_before["metadata"]["uid"]
-            assert (await client.get(kinds.CONFIGMAP, "mine-config", namespace=namespace))["data"] == cm["data"]
-    finally:
-        await client.close()
+        # deletion policy DeletePVCs: deletes this cluster's StatefulSet only, never theirs
+        await client.delete(kinds.CLUSTER, "mine", namespace=namespace)
+        await eventually(lambda: _absent(client, kinds.CLUSTER, "mine", namespace), what="cluster deleted", within=30)
+        survivor = await client.get(kinds.STATEFULSET, "mine", namespace=namespace)
+        assert survivor["metadata"]["uid"] == sts_before["metadata"]["uid"]
+        assert (await client.get(kinds.CONFIGMAP, "mine-config", namespace=namespace))["data"] == cm["data"]
 
 
 async def _absent(client: kube.KubeClient, rt: kube.ResourceType, name: str, namespace: str) -> bool:

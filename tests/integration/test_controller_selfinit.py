@@ -15,9 +15,9 @@ import json
 import pytest
 
 from openbao_operator import kube
+from openbao_operator.api import names
 from openbao_operator.controller import kinds
-from openbao_operator.render import names
-from tests.integration.kubehelp import admin, eventually
+from tests.integration.kubehelp import KubeClients, eventually
 from tests.integration.operatorhelp import (
     cluster_manifest,
     converged,
@@ -48,42 +48,39 @@ SELF_INIT = {
 
 
 async def test_requests_reach_the_pods_from_a_secret_and_never_a_config_map(
-    control_plane: ControlPlane, namespace: str
+    control_plane: ControlPlane, kube_clients: KubeClients, namespace: str
 ) -> None:
-    client = admin(control_plane, field_manager="test-user")
+    client = kube_clients(field_manager="test-user")
     counter = kube.RequestCounter()
-    try:
-        async with running_operator(control_plane, namespace, counter=counter, resync_seconds=2) as operator:
-            await client.apply(cluster_manifest("si", namespace, selfInit=SELF_INIT))
-            done = await eventually(lambda: converged(client, "si", namespace), what="converged", within=30)
-            uid = done["metadata"]["uid"]
+    async with running_operator(control_plane, namespace, counter=counter, resync_seconds=2) as operator:
+        await client.apply(cluster_manifest("si", namespace, selfInit=SELF_INIT))
+        done = await eventually(lambda: converged(client, "si", namespace), what="converged", within=30)
+        uid = done["metadata"]["uid"]
 
-            config_maps = await client.list(kinds.CONFIGMAP, namespace=namespace)
-            for cm in config_maps.items:
-                text = json.dumps(cm.get("data") or {})
-                assert PASSWORD not in text, cm["metadata"]["name"]
-                assert "initialize" not in text, cm["metadata"]["name"]
+        config_maps = await client.list(kinds.CONFIGMAP, namespace=namespace)
+        for cm in config_maps.items:
+            text = json.dumps(cm.get("data") or {})
+            assert PASSWORD not in text, cm["metadata"]["name"]
+            assert "initialize" not in text, cm["metadata"]["name"]
 
-            secret = await get_or_none(client, kinds.SECRET, "si-config-init", namespace)
-            assert secret is not None
-            assert [r["uid"] for r in secret["metadata"]["ownerReferences"]] == [uid]
-            text = base64.b64decode(secret["data"]["config.hcl"]).decode()
-            assert PASSWORD in text
-            assert 'initialize "alice"' in text
+        secret = await get_or_none(client, kinds.SECRET, "si-config-init", namespace)
+        assert secret is not None
+        assert [r["uid"] for r in secret["metadata"]["ownerReferences"]] == [uid]
+        text = base64.b64decode(secret["data"]["config.hcl"]).decode()
+        assert PASSWORD in text
+        assert 'initialize "alice"' in text
 
-            sts = await client.get(kinds.STATEFULSET, "si", namespace=namespace)
-            pod = sts["spec"]["template"]["spec"]
-            assert pod["containers"][0]["args"][-1] == f"-config={names.SELF_INIT_FILE}"
-            assert {"name": "config-init", "secret": {"secretName": "si-config-init", "defaultMode": 0o440}} in [
-                {k: v for k, v in vol.items() if k in ("name", "secret")} for vol in pod["volumes"]
-            ]
+        sts = await client.get(kinds.STATEFULSET, "si", namespace=namespace)
+        pod = sts["spec"]["template"]["spec"]
+        assert pod["containers"][0]["args"][-1] == f"-config={names.SELF_INIT_FILE}"
+        assert {"name": "config-init", "secret": {"secretName": "si-config-init", "defaultMode": 0o440}} in [
+            {k: v for k, v in vol.items() if k in ("name", "secret")} for vol in pod["volumes"]
+        ]
 
-            # No write loop on the Secret (data is compared as the API server stores it).
-            await asyncio.sleep(3)
-            counter.reset()
-            before = reconciles(operator)
-            await asyncio.sleep(12)
-            assert reconciles(operator) - before >= 3, "resync did not run"
-            assert writes(counter) == [], f"writes while idle: {writes(counter)}"
-    finally:
-        await client.close()
+        # No write loop on the Secret (data is compared as the API server stores it).
+        await asyncio.sleep(3)
+        counter.reset()
+        before = reconciles(operator)
+        await asyncio.sleep(12)
+        assert reconciles(operator) - before >= 3, "resync did not run"
+        assert writes(counter) == [], f"writes while idle: {writes(counter)}"

@@ -1,4 +1,4 @@
-"""The README's main job (scripts/demo.sh runs ``python -m tests.peers.demo``) ends with a real OpenBao cluster
+"""The README's main job (scripts/demo.sh runs ``python -m scripts.demo``) ends with a real OpenBao cluster
 answering: every pod initialized and unsealed, one active, three raft voters, a secret written and read back.
 Run as a user runs it (a subprocess with its own control plane), bounded in time."""
 
@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from scripts import demo
+from scripts.demobao import GREETING
 from tests.integration.conftest import peer_unavailable
-from tests.peers import demo, pins
-from tests.peers.demobao import GREETING
+from tests.peers import pins
 from tests.peers.procs import run_checked
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
@@ -23,7 +24,7 @@ def test_main_job_ends_with_openbao_answering(tmp_path: Path, peer_logs: Path) -
     if why_not is not None:
         peer_unavailable(why_not)
     res = run_checked(
-        [sys.executable, "-m", "tests.peers.demo", "--once", "--dir", str(tmp_path / "demo")],
+        [sys.executable, "-m", "scripts.demo", "--once", "--dir", str(tmp_path / "demo")],
         timeout=360,
         log=peer_logs / "demo.log",
         check=False,

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from openbao_operator import kube
-from tests.integration.kubehelp import admin, configmap, eventually
-from tests.peers.controlplane import ControlPlane
+from tests.integration.kubehelp import KubeClients, configmap, eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -94,145 +93,126 @@ async def _live(client: kube.KubeClient, obj: dict[str, Any]) -> dict[str, Any]:
     return await client.get(kube.resource_of(obj), key.name, namespace=key.namespace)
 
 
-async def test_second_pass_sends_no_writes(control_plane: ControlPlane, namespace: str) -> None:
+async def test_second_pass_sends_no_writes(kube_clients: KubeClients, namespace: str) -> None:
     counter = kube.RequestCounter()
-    client = admin(control_plane, counter)
+    client = kube_clients(counter)
     applier = kube.Applier(client)
-    try:
-        first = [await applier.ensure(obj, None) for obj in workload(namespace)]
-        assert all(r.written and r.reason == "absent" for r in first)
-        assert counter.writes == len(first)
+    first = [await applier.ensure(obj, None) for obj in workload(namespace)]
+    assert all(r.written and r.reason == "absent" for r in first)
+    assert counter.writes == len(first)
 
-        lives = [await _live(client, obj) for obj in workload(namespace)]
-        counter.reset()
-        second = [await applier.ensure(obj, live) for obj, live in zip(workload(namespace), lives, strict=True)]
-        assert [r.reason for r in second] == ["in sync"] * len(second)
-        assert counter.total == 0, counter.log
+    lives = [await _live(client, obj) for obj in workload(namespace)]
+    counter.reset()
+    second = [await applier.ensure(obj, live) for obj, live in zip(workload(namespace), lives, strict=True)]
+    assert [r.reason for r in second] == ["in sync"] * len(second)
+    assert counter.total == 0, counter.log
 
-        # The server really did rewrite what we sent; the diff tolerated it rather than never seeing it.
-        sts = lives[-1]
-        container = sts["spec"]["template"]["spec"]["containers"][0]
-        assert container["resources"]["requests"]["cpu"] == "250m"
-        assert container["resources"]["limits"]["memory"] == "1Gi"
-        assert "stringData" not in lives[1]
-    finally:
-        await client.close()
+    # The server really did rewrite what we sent; the diff tolerated it rather than never seeing it.
+    sts = lives[-1]
+    container = sts["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["requests"]["cpu"] == "250m"
+    assert container["resources"]["limits"]["memory"] == "1Gi"
+    assert "stringData" not in lives[1]
 
 
-async def test_drift_is_restored_and_foreign_fields_survive(control_plane: ControlPlane, namespace: str) -> None:
+async def test_drift_is_restored_and_foreign_fields_survive(kube_clients: KubeClients, namespace: str) -> None:
     counter = kube.RequestCounter()
-    client = admin(control_plane, counter)
-    other = admin(control_plane, field_manager="someone-else")
+    client = kube_clients(counter)
+    other = kube_clients(field_manager="someone-else")
     applier = kube.Applier(client)
     desired = workload(namespace)[-1]
-    try:
-        await applier.ensure(desired, None)
-        # A person scales it by hand (an owned field) and another tool adds its own annotation and label.
-        await other.merge_patch(STS, "x", {"spec": {"replicas": 1}}, namespace=namespace)
-        await other.apply(
-            {
-                "apiVersion": "apps/v1",
-                "kind": "StatefulSet",
-                "metadata": {"name": "x", "namespace": namespace, "annotations": {"gitops/synced": "yes"}},
-            },
-            force=False,
-        )
-        counter.reset()
-        result = await applier.ensure(desired, await _live(client, desired))
-        assert result.written
-        assert result.reason == "drift: spec.replicas"
-        live = await _live(client, desired)
-        assert live["spec"]["replicas"] == 3
-        assert live["metadata"]["annotations"]["gitops/synced"] == "yes"
-        counter.reset()
-        assert not (await applier.ensure(desired, live)).written
-        assert counter.writes == 0
-    finally:
-        await client.close()
-        await other.close()
+    await applier.ensure(desired, None)
+    # A person scales it by hand (an owned field) and another tool adds its own annotation and label.
+    await other.merge_patch(STS, "x", {"spec": {"replicas": 1}}, namespace=namespace)
+    await other.apply(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": {"name": "x", "namespace": namespace, "annotations": {"gitops/synced": "yes"}},
+        },
+        force=False,
+    )
+    counter.reset()
+    result = await applier.ensure(desired, await _live(client, desired))
+    assert result.written
+    assert result.reason == "drift: spec.replicas"
+    live = await _live(client, desired)
+    assert live["spec"]["replicas"] == 3
+    assert live["metadata"]["annotations"]["gitops/synced"] == "yes"
+    counter.reset()
+    assert not (await applier.ensure(desired, live)).written
+    assert counter.writes == 0
 
 
-async def test_fields_we_stop_sending_are_removed(control_plane: ControlPlane, namespace: str) -> None:
-    client = admin(control_plane)
+async def test_fields_we_stop_sending_are_removed(kube_clients: KubeClients, namespace: str) -> None:
+    client = kube_clients()
     applier = kube.Applier(client)
     with_label = configmap(namespace, "c", {"a": "1", "b": "2"}, labels={"tier": "db"})
     without = configmap(namespace, "c", {"a": "1"})
-    try:
-        await applier.ensure(with_label, None)
-        live = await _live(client, with_label)
-        result = await applier.ensure(without, live)
-        assert result.written
-        assert kube.APPLIED_HASH_ANNOTATION in result.reason
-        live = await _live(client, without)
-        assert "tier" not in (live["metadata"].get("labels") or {})
-        assert live["data"] == {"a": "1"}
-        assert not (await applier.ensure(without, live)).written
-    finally:
-        await client.close()
+    await applier.ensure(with_label, None)
+    live = await _live(client, with_label)
+    result = await applier.ensure(without, live)
+    assert result.written
+    assert kube.APPLIED_HASH_ANNOTATION in result.reason
+    live = await _live(client, without)
+    assert "tier" not in (live["metadata"].get("labels") or {})
+    assert live["data"] == {"a": "1"}
+    assert not (await applier.ensure(without, live)).written
 
 
-async def test_conflict_between_field_managers(control_plane: ControlPlane, namespace: str) -> None:
-    ours = admin(control_plane)
-    theirs = admin(control_plane, field_manager="helm")
-    try:
-        await theirs.apply(configmap(namespace, "shared", {"owner": "helm"}))
-        with pytest.raises(kube.Conflict) as caught:
-            await ours.apply(configmap(namespace, "shared", {"owner": "us"}), force=False)
-        assert caught.value.code == 409
-        assert any(".data.owner" in c.field or "owner" in c.message for c in caught.value.causes), caught.value
-        taken = await ours.apply(configmap(namespace, "shared", {"owner": "us"}), force=True)
-        assert taken["data"]["owner"] == "us"
-        managers = {m["manager"] for m in taken["metadata"]["managedFields"]}
-        assert kube.FIELD_MANAGER in managers
-    finally:
-        await ours.close()
-        await theirs.close()
+async def test_conflict_between_field_managers(kube_clients: KubeClients, namespace: str) -> None:
+    ours = kube_clients()
+    theirs = kube_clients(field_manager="helm")
+    await theirs.apply(configmap(namespace, "shared", {"owner": "helm"}))
+    with pytest.raises(kube.Conflict) as caught:
+        await ours.apply(configmap(namespace, "shared", {"owner": "us"}), force=False)
+    assert caught.value.code == 409
+    assert any(".data.owner" in c.field or "owner" in c.message for c in caught.value.causes), caught.value
+    taken = await ours.apply(configmap(namespace, "shared", {"owner": "us"}), force=True)
+    assert taken["data"]["owner"] == "us"
+    managers = {m["manager"] for m in taken["metadata"]["managedFields"]}
+    assert kube.FIELD_MANAGER in managers
 
 
-async def test_errors_mean_what_they_say(control_plane: ControlPlane, namespace: str) -> None:
-    client = admin(control_plane)
-    try:
-        with pytest.raises(kube.NotFound):
-            await client.get(CM, "nope", namespace=namespace)
-        created = await client.create(configmap(namespace, "once", {}))
-        with pytest.raises(kube.AlreadyExists):
-            await client.create(configmap(namespace, "once", {}))
-        bad = copy.deepcopy(workload(namespace)[-1])
-        bad["spec"]["replicas"] = -1
-        with pytest.raises(kube.Invalid) as invalid:
-            await client.apply(bad)
-        assert "spec.replicas" in invalid.value.fields
-        with pytest.raises(kube.Invalid):  # an unknown field never silently disappears (fieldValidation=Strict)
-            await client.apply({**configmap(namespace, "typo", {}), "dta": {"a": "1"}})
-        stale = {**created, "data": {"x": "1"}}
-        await client.replace(stale)
-        with pytest.raises(kube.Conflict):
-            await client.replace({**created, "data": {"x": "2"}})  # still carries the old resourceVersion
-        with pytest.raises(kube.Conflict):
-            await client.delete(CM, "once", namespace=namespace, preconditions=kube.Preconditions(uid="not-its-uid"))
-        await client.delete(
-            CM, "once", namespace=namespace, preconditions=kube.Preconditions(uid=created["metadata"]["uid"])
-        )
-        assert await kube.Applier(client).delete(CM, kube.ObjectKey(namespace, "once")) is False
-    finally:
-        await client.close()
+async def test_errors_mean_what_they_say(kube_clients: KubeClients, namespace: str) -> None:
+    client = kube_clients()
+    with pytest.raises(kube.NotFound):
+        await client.get(CM, "nope", namespace=namespace)
+    created = await client.create(configmap(namespace, "once", {}))
+    with pytest.raises(kube.AlreadyExists):
+        await client.create(configmap(namespace, "once", {}))
+    bad = copy.deepcopy(workload(namespace)[-1])
+    bad["spec"]["replicas"] = -1
+    with pytest.raises(kube.Invalid) as invalid:
+        await client.apply(bad)
+    assert "spec.replicas" in invalid.value.fields
+    with pytest.raises(kube.Invalid):  # an unknown field never silently disappears (fieldValidation=Strict)
+        await client.apply({**configmap(namespace, "typo", {}), "dta": {"a": "1"}})
+    stale = {**created, "data": {"x": "1"}}
+    await client.replace(stale)
+    with pytest.raises(kube.Conflict):
+        await client.replace({**created, "data": {"x": "2"}})  # still carries the old resourceVersion
+    with pytest.raises(kube.Conflict):
+        await client.delete(CM, "once", namespace=namespace, preconditions=kube.Preconditions(uid="not-its-uid"))
+    await client.delete(
+        CM, "once", namespace=namespace, preconditions=kube.Preconditions(uid=created["metadata"]["uid"])
+    )
+    with pytest.raises(kube.NotFound):
+        await client.delete(CM, "once", namespace=namespace)
 
 
-async def test_delete_orphans_dependents_when_asked(control_plane: ControlPlane, namespace: str) -> None:
-    client = admin(control_plane)
-    try:
-        owner = await client.create(configmap(namespace, "owner", {}))
-        ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner["metadata"]["uid"]}
-        await client.create(configmap(namespace, "dependent", {}, ownerReferences=[ref]))
-        await client.delete(CM, "owner", namespace=namespace, propagation="Orphan")
+async def test_delete_orphans_dependents_when_asked(kube_clients: KubeClients, namespace: str) -> None:
+    client = kube_clients()
+    owner = await client.create(configmap(namespace, "owner", {}))
+    ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner["metadata"]["uid"]}
+    await client.create(configmap(namespace, "dependent", {}, ownerReferences=[ref]))
+    await client.delete(CM, "owner", namespace=namespace, propagation="Orphan")
 
-        async def orphaned() -> bool:
-            dependent = await client.get(CM, "dependent", namespace=namespace)
-            return not dependent["metadata"].get("ownerReferences")
+    async def orphaned() -> bool:
+        dependent = await client.get(CM, "dependent", namespace=namespace)
+        return not dependent["metadata"].get("ownerReferences")
 
-        await eventually(orphaned, what="the garbage collector orphaning the dependent")
-    finally:
-        await client.close()
+    await eventually(orphaned, what="the garbage collector orphaning the dependent")
 
 
 GADGET = kube.register(kube.ResourceType("kube-tests.example.org", "v1", "Gadget", "gadgets", namespaced=True))
@@ -287,56 +267,47 @@ def gadget_crd() -> dict[str, Any]:
     }
 
 
-async def test_custom_resource_apply_and_status(control_plane: ControlPlane, namespace: str) -> None:
+async def test_custom_resource_apply_and_status(kube_clients: KubeClients, namespace: str) -> None:
     counter = kube.RequestCounter()
-    client = admin(control_plane, counter)
+    client = kube_clients(counter)
     crd_rt = kube.resource_type("apiextensions.k8s.io/v1", "CustomResourceDefinition")
-    try:
-        definition = await client.apply(gadget_crd())
+    definition = await client.apply(gadget_crd())
 
-        async def established() -> bool:
-            live = await client.get(crd_rt, definition["metadata"]["name"])
-            conditions = (live.get("status") or {}).get("conditions") or []
-            return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+    async def established() -> bool:
+        live = await client.get(crd_rt, definition["metadata"]["name"])
+        conditions = (live.get("status") or {}).get("conditions") or []
+        return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
-        await eventually(established, what="the CRD to be established")
-        gadget = {
-            "apiVersion": GADGET.api_version,
-            "kind": GADGET.kind,
-            "metadata": {"name": "g", "namespace": namespace},
-            "spec": {"size": 3, "memory": "1Gi"},
-        }
-        applier = kube.Applier(client)
-        assert (await applier.ensure(gadget, None)).written
-        status = {
-            **gadget,
-            "status": {"phase": "Ready", "observedGeneration": 1, "conditions": [{"type": "Ready", "status": "True"}]},
-        }
-        first = await applier.ensure_status(status)
-        assert first.written
-        assert first.object["status"]["phase"] == "Ready"
-        assert first.object["metadata"]["generation"] == 1, "a status write does not bump the generation"
-        counter.reset()
-        again = await applier.ensure_status(status, first.object)
-        assert not again.written
-        assert not (await applier.ensure(gadget, again.object)).written
-        assert counter.total == 0
-        listed = await client.list(GADGET, namespace=namespace)
-        assert [g["metadata"]["name"] for g in listed.items] == ["g"]
-        assert listed.items[0]["kind"] == "Gadget"
-    finally:
-        await client.close()
+    await eventually(established, what="the CRD to be established")
+    gadget = {
+        "apiVersion": GADGET.api_version,
+        "kind": GADGET.kind,
+        "metadata": {"name": "g", "namespace": namespace},
+        "spec": {"size": 3, "memory": "1Gi"},
+    }
+    applier = kube.Applier(client)
+    assert (await applier.ensure(gadget, None)).written
+    status = {
+        **gadget,
+        "status": {"phase": "Ready", "observedGeneration": 1, "conditions": [{"type": "Ready", "status": "True"}]},
+    }
+    first = await client.apply_status(status, force=True)  # as the reconciler writes a cluster's status
+    assert first["status"]["phase"] == "Ready"
+    assert first["metadata"]["generation"] == 1, "a status write does not bump the generation"
+    counter.reset()
+    assert not (await applier.ensure(gadget, first)).written
+    assert counter.total == 0
+    listed = await client.list(GADGET, namespace=namespace)
+    assert [g["metadata"]["name"] for g in listed.items] == ["g"]
+    assert listed.items[0]["kind"] == "Gadget"
 
 
 async def test_least_privilege_is_forbidden_not_missing(
-    control_plane: ControlPlane, namespace: str, sa_kubeconfig: Any
+    kube_clients: KubeClients, namespace: str, sa_kubeconfig: Any
 ) -> None:
-    client = admin(control_plane)
-    try:
-        sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "nobody", "namespace": namespace}}
-        await client.create(sa)
-    finally:
-        await client.close()
+    client = kube_clients()
+    sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "nobody", "namespace": namespace}}
+    await client.create(sa)
     nobody = kube.connect(sa_kubeconfig(namespace=namespace, name="nobody"))
     try:
         with pytest.raises(kube.Forbidden):

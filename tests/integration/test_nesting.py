@@ -33,7 +33,7 @@ from openbao_operator import kube
 from openbao_operator.api.depth import MAX_SPEC_DEPTH, POLICY_NAME, admission_policy
 from openbao_operator.controller import kinds
 from openbao_operator.runtime.leader import LEASE
-from tests.integration.kubehelp import admin, eventually
+from tests.integration.kubehelp import KubeClients, admin, eventually
 from tests.integration.operatorhelp import cluster_manifest, condition, converged, crd, get_or_none
 from tests.peers.controlplane import ControlPlane
 from tests.peers.deploy import apply, install_operator, operator_process
@@ -101,12 +101,12 @@ def _drop(plane: ControlPlane, name: str, namespace: str) -> None:
 
 @pytest.mark.timeout(300)
 async def test_a_deeply_nested_cluster_stops_nothing(
-    control_plane: ControlPlane, namespace: str, tmp_path: Path, peer_logs: Path
+    control_plane: ControlPlane, kube_clients: KubeClients, namespace: str, tmp_path: Path, peer_logs: Path
 ) -> None:
     identity = install_operator(
         control_plane, namespace=namespace, mode="namespace", watch=(namespace,), suffix=namespace
     )
-    client = admin(control_plane, field_manager="test-user")
+    client = kube_clients(field_manager="test-user")
     for name, levels in (("deep", UNDECODABLE_LEVELS), ("mid", DECODABLE_LEVELS)):
         status, answer = create_raw(control_plane, namespace, deep_cluster(name, namespace, levels))
         assert status == 201, f"the API server stores {levels} levels: {str(answer)[:300]}"
@@ -163,12 +163,11 @@ async def test_a_deeply_nested_cluster_stops_nothing(
         proc.stop(grace=10)
         for name in ("deep", "mid", "good1", "good2"):
             _drop(control_plane, name, namespace)
-        await client.close()
 
 
 @pytest.mark.timeout(240)
 async def test_an_operator_whose_caches_cannot_sync_fails_healthz_and_as_leader_releases_the_lease_and_exits(
-    control_plane: ControlPlane, namespace: str, tmp_path: Path, peer_logs: Path
+    control_plane: ControlPlane, kube_clients: KubeClients, namespace: str, tmp_path: Path, peer_logs: Path
 ) -> None:
     installed = install_operator(
         control_plane, namespace=namespace, mode="namespace", watch=(namespace,), suffix=namespace
@@ -177,7 +176,7 @@ async def test_an_operator_whose_caches_cannot_sync_fails_healthz_and_as_leader_
     # caches never sync. Replica a is healthy and leads first.
     broken = dataclasses.replace(installed, watch=(namespace, "kube-public"))
     lease = (4.0, 3.0, 0.5)
-    client = admin(control_plane, field_manager="test-user")
+    client = kube_clients(field_manager="test-user")
     a, port_a = operator_process(installed, workdir=tmp_path, logs=peer_logs, name="healthy-a", lease=lease)
     b, port_b = operator_process(
         broken, workdir=tmp_path, logs=peer_logs, name="unsynced-b", lease=lease, cache_sync_timeout=6.0
@@ -220,7 +219,6 @@ async def test_an_operator_whose_caches_cannot_sync_fails_healthz_and_as_leader_
     finally:
         a.stop(grace=10)
         b.stop(grace=10)
-        await client.close()
 
 
 async def _is(value: Any, expected: str | None) -> bool:

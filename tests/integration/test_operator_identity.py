@@ -118,7 +118,7 @@ async def test_operator_and_executors_log_in_with_serviceaccount_tokens_and_mini
     status = bao.wait_unsealed(timeout=90)
     assert status["initialized"] is True  # nobody called init: no root token was ever handed out
 
-    client = SnapshotClient(node_target(bao.addr, ca_pem=bao.cacert.read_text()))
+    client = SnapshotClient(node_target(bao.addr, ca_pem=bao.ca_pem()))
     # (3) the operator's role, and what its policy allows and refuses
     op_jwt = Sensitive(_token(control_plane, op_ns, OPERATOR_SA))
     op_token = (await client.jwt_login(mount="jwt-operator", role="openbao-operator", jwt=op_jwt)).reveal()

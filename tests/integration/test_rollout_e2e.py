@@ -30,7 +30,7 @@ from openbao_operator import kube
 from openbao_operator.api import parse_cluster
 from openbao_operator.controller import kinds
 from tests.integration.agent_cluster import AgentCluster
-from tests.integration.kubehelp import admin, eventually
+from tests.integration.kubehelp import KubeClients, admin, eventually
 from tests.integration.operatorhelp import condition, crd, running_operator
 from tests.peers.controlplane import ControlPlane
 from tests.peers.nodeagent import NodeAgent
@@ -355,7 +355,7 @@ async def test_scale_3_to_5_to_3_to_1_keeps_data_and_steps_a_leaving_leader_down
 
 
 async def test_a_replacement_never_ready_halts_the_rollout_and_fixing_the_spec_resumes_it(
-    control_plane: ControlPlane, node_agent: NodeAgent, namespace: str
+    control_plane: ControlPlane, kube_clients: KubeClients, node_agent: NodeAgent, namespace: str
 ) -> None:
     node_agent.adopt_namespace(namespace)
     name = "stall"
@@ -363,46 +363,43 @@ async def test_a_replacement_never_ready_halts_the_rollout_and_fixing_the_spec_r
     # a transit seal at an address nobody serves: the replacement renders and starts but never unseals
     transit = {"address": "https://127.0.0.1:1", "keyName": "k", "mountPath": "transit/"}
     broken = manifest(name=name, namespace=namespace, replicas=3, unseal={"type": "transit", "transit": transit})
-    client = admin(control_plane, field_manager="test-user")
-    try:
-        async with running_operator(control_plane, namespace, resync_seconds=30) as op:
-            op.reconciler.config = dataclasses.replace(op.reconciler.config, rollout_ready_timeout=20.0)
-            await client.apply(good)
-            await wait_available(client, namespace, name, within=240)
-            before = {p["metadata"]["name"]: p["metadata"]["uid"] for p in await _pods(client, namespace, name)}
-            await client.apply(broken)
+    client = kube_clients(field_manager="test-user")
+    async with running_operator(control_plane, namespace, resync_seconds=30) as op:
+        op.reconciler.config = dataclasses.replace(op.reconciler.config, rollout_ready_timeout=20.0)
+        await client.apply(good)
+        await wait_available(client, namespace, name, within=240)
+        before = {p["metadata"]["name"]: p["metadata"]["uid"] for p in await _pods(client, namespace, name)}
+        await client.apply(broken)
 
-            async def stalled() -> dict[str, Any] | None:
-                obj = await client.get(kinds.CLUSTER, name, namespace=namespace)
-                return obj if condition(obj, "Degraded").get("reason") == "RolloutStalled" else None
+        async def stalled() -> dict[str, Any] | None:
+            obj = await client.get(kinds.CLUSTER, name, namespace=namespace)
+            return obj if condition(obj, "Degraded").get("reason") == "RolloutStalled" else None
 
-            obj = await eventually(stalled, what="Degraded RolloutStalled", within=180, interval=0.5)
-            assert f"{name}-2" in condition(obj, "Degraded")["message"]
-            assert "waitingFor" in obj["status"]["rollout"]
-            await asyncio.sleep(5)  # halted: nothing else is replaced
-            after = {p["metadata"]["name"]: p["metadata"]["uid"] for p in await _pods(client, namespace, name)}
-            assert [n for n in before if before[n] != after.get(n)] == [f"{name}-2"]
+        obj = await eventually(stalled, what="Degraded RolloutStalled", within=180, interval=0.5)
+        assert f"{name}-2" in condition(obj, "Degraded")["message"]
+        assert "waitingFor" in obj["status"]["rollout"]
+        await asyncio.sleep(5)  # halted: nothing else is replaced
+        after = {p["metadata"]["name"]: p["metadata"]["uid"] for p in await _pods(client, namespace, name)}
+        assert [n for n in before if before[n] != after.get(n)] == [f"{name}-2"]
 
-            await client.apply(good)
+        await client.apply(good)
 
-            async def resumed() -> dict[str, Any] | None:
-                obj = await client.get(kinds.CLUSTER, name, namespace=namespace)
-                pods = await _pods(client, namespace, name)
-                ok = (
-                    len(pods) == 3
-                    and all(_ready(p) for p in pods)
-                    and condition(obj, "Degraded").get("status") == "False"
-                    and condition(obj, "Progressing").get("status") == "False"
-                    and condition(obj, "Available").get("status") == "True"
-                )
-                return obj if ok else None
+        async def resumed() -> dict[str, Any] | None:
+            obj = await client.get(kinds.CLUSTER, name, namespace=namespace)
+            pods = await _pods(client, namespace, name)
+            ok = (
+                len(pods) == 3
+                and all(_ready(p) for p in pods)
+                and condition(obj, "Degraded").get("status") == "False"
+                and condition(obj, "Progressing").get("status") == "False"
+                and condition(obj, "Available").get("status") == "True"
+            )
+            return obj if ok else None
 
-            await eventually(resumed, what="the rollout resumed and finished", within=180, interval=0.5)
-            final = {p["metadata"]["name"]: p["metadata"]["uid"] for p in await _pods(client, namespace, name)}
-            assert final[f"{name}-0"] == before[f"{name}-0"]
-            assert final[f"{name}-1"] == before[f"{name}-1"]
-    finally:
-        await client.close()
+        await eventually(resumed, what="the rollout resumed and finished", within=180, interval=0.5)
+        final = {p["metadata"]["name"]: p["metadata"]["uid"] for p in await _pods(client, namespace, name)}
+        assert final[f"{name}-0"] == before[f"{name}-0"]
+        assert final[f"{name}-1"] == before[f"{name}-1"]
 
 
 async def test_killed_process_and_deleted_pod_recover_without_operator_action(

@@ -19,7 +19,7 @@ import pytest
 
 from openbao_operator import kube
 from openbao_operator.controller import kinds
-from tests.integration.kubehelp import admin, eventually
+from tests.integration.kubehelp import KubeClients, eventually
 from tests.integration.operatorhelp import crd, get_or_none
 from tests.integration.test_controller_chaos import _probe_ready
 from tests.integration.test_rollout_e2e import EVENT, wait_available
@@ -91,7 +91,12 @@ async def _policy_in_force(client: kube.KubeClient, namespace: str) -> bool:
 
 
 async def test_sigkill_between_init_and_fill_is_reported_not_silent(
-    control_plane: ControlPlane, node_agent: NodeAgent, namespace: str, tmp_path: Path, peer_logs: Path
+    control_plane: ControlPlane,
+    kube_clients: KubeClients,
+    node_agent: NodeAgent,
+    namespace: str,
+    tmp_path: Path,
+    peer_logs: Path,
 ) -> None:
     node_agent.adopt_namespace(namespace)
     name = "lost"
@@ -99,7 +104,7 @@ async def test_sigkill_between_init_and_fill_is_reported_not_silent(
     identity = install_operator(
         control_plane, namespace=namespace, mode="cluster", suffix=namespace, tenants=(namespace,)
     )
-    client = admin(control_plane, field_manager="test-user")
+    client = kube_clients(field_manager="test-user")
     procs: list[Any] = []
 
     async def start(tag: str) -> None:
@@ -153,4 +158,3 @@ async def test_sigkill_between_init_and_fill_is_reported_not_silent(
         for rt, obj_name in ((BINDING, policy), (POLICY, policy)):
             with contextlib.suppress(kube.NotFound):
                 await client.delete(rt, obj_name)
-        await client.close()

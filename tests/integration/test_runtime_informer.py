@@ -14,7 +14,7 @@ import pytest
 
 from openbao_operator import kube
 from openbao_operator.runtime import Event, Informer
-from tests.integration.kubehelp import GoneOnce, admin, configmap, eventually
+from tests.integration.kubehelp import GoneOnce, KubeClients, configmap, eventually
 from tests.peers.controlplane import ControlPlane
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -36,60 +36,53 @@ def _names(informer: Informer) -> set[str]:
     return {k.name for k in informer.store.object_keys()}
 
 
-async def test_list_then_watch_tracks_every_change(control_plane: ControlPlane, namespace: str) -> None:
+async def test_list_then_watch_tracks_every_change(kube_clients: KubeClients, namespace: str) -> None:
     counter = kube.RequestCounter()
-    client = admin(control_plane, counter)
-    writer = admin(control_plane)
+    client = kube_clients(counter)
+    writer = kube_clients()
     events: list[tuple[str, str]] = []
     informer = Informer(client, CM, rng=random.Random(1), namespace=namespace, labels={"t": "x"}, page_size=2)
     informer.add_handler(lambda e: events.append((e.type, e.object["metadata"]["name"])))
-    try:
-        for name in ("a", "b", "c"):
-            await writer.create(configmap(namespace, name, {}, labels={"t": "x"}))
-        await writer.create(configmap(namespace, "unlabelled", {}))
-        async with running(informer):
-            await asyncio.wait_for(informer.synced.wait(), 10)
-            assert _names(informer) == {"a", "b", "c"}
-            lists = [path for method, path in counter.log if "watch=" not in path]
-            assert len(lists) == 2, f"three objects in pages of two take two LIST requests: {lists}"
-            assert "limit=2" in lists[0]
-            await writer.apply(configmap(namespace, "a", {"k": "v"}, labels={"t": "x"}))
-            await writer.delete(CM, "b", namespace=namespace)
-            await writer.create(configmap(namespace, "d", {}, labels={"t": "x"}))
+    for name in ("a", "b", "c"):
+        await writer.create(configmap(namespace, name, {}, labels={"t": "x"}))
+    await writer.create(configmap(namespace, "unlabelled", {}))
+    async with running(informer):
+        await asyncio.wait_for(informer.synced.wait(), 10)
+        assert _names(informer) == {"a", "b", "c"}
+        lists = [path for method, path in counter.log if "watch=" not in path]
+        assert len(lists) == 2, f"three objects in pages of two take two LIST requests: {lists}"
+        assert "limit=2" in lists[0]
+        await writer.apply(configmap(namespace, "a", {"k": "v"}, labels={"t": "x"}))
+        await writer.delete(CM, "b", namespace=namespace)
+        await writer.create(configmap(namespace, "d", {}, labels={"t": "x"}))
 
-            async def caught_up() -> bool:
-                return _names(informer) == {"a", "c", "d"} and bool(
-                    (informer.store.get(kube.ObjectKey(namespace, "a")) or {}).get("data")
-                )
+        async def caught_up() -> bool:
+            return _names(informer) == {"a", "c", "d"} and bool(
+                (informer.store.get(kube.ObjectKey(namespace, "a")) or {}).get("data")
+            )
 
-            await eventually(caught_up, what="the cache to follow the watch")
-        watch = next(path for _, path in counter.log if "watch=true" in path)
-        assert "allowWatchBookmarks=true" in watch
-        assert "timeoutSeconds=" in watch
-        assert sorted(events[:3]) == [("ADDED", "a"), ("ADDED", "b"), ("ADDED", "c")]
-        assert events[3:] == [("MODIFIED", "a"), ("DELETED", "b"), ("ADDED", "d")]
-        assert informer.lists == 1
-    finally:
-        await client.close()
-        await writer.close()
+        await eventually(caught_up, what="the cache to follow the watch")
+    watch = next(path for _, path in counter.log if "watch=true" in path)
+    assert "allowWatchBookmarks=true" in watch
+    assert "timeoutSeconds=" in watch
+    assert sorted(events[:3]) == [("ADDED", "a"), ("ADDED", "b"), ("ADDED", "c")]
+    assert events[3:] == [("MODIFIED", "a"), ("DELETED", "b"), ("ADDED", "d")]
+    assert informer.lists == 1
 
 
-async def test_resume_from_last_version_without_relisting(control_plane: ControlPlane, namespace: str) -> None:
-    client = admin(control_plane)
+async def test_resume_from_last_version_without_relisting(kube_clients: KubeClients, namespace: str) -> None:
+    client = kube_clients()
     events: list[Event] = []
     informer = Informer(client, CM, rng=random.Random(2), namespace=namespace, watch_timeout=1)
     informer.add_handler(events.append)
-    try:
-        async with running(informer):
-            await asyncio.wait_for(informer.synced.wait(), 10)
-            # The server closes each watch after 1-2 s; the informer must reconnect from where it was.
-            await eventually(lambda: _async(informer.watches >= 3), what="three server-side watch timeouts")
-            await client.create(configmap(namespace, "late", {}))
-            await eventually(lambda: _async("late" in _names(informer)), what="the event after reconnects")
-        assert informer.lists == 1, "a server timeout resumes the watch; it never relists"
-        assert [e.object["metadata"]["name"] for e in events if e.type == "ADDED"][-1] == "late"
-    finally:
-        await client.close()
+    async with running(informer):
+        await asyncio.wait_for(informer.synced.wait(), 10)
+        # The server closes each watch after 1-2 s; the informer must reconnect from where it was.
+        await eventually(lambda: _async(informer.watches >= 3), what="three server-side watch timeouts")
+        await client.create(configmap(namespace, "late", {}))
+        await eventually(lambda: _async("late" in _names(informer)), what="the event after reconnects")
+    assert informer.lists == 1, "a server timeout resumes the watch; it never relists"
+    assert [e.object["metadata"]["name"] for e in events if e.type == "ADDED"][-1] == "late"
 
 
 async def _async(value: bool) -> bool:
@@ -133,8 +126,8 @@ async def test_gone_relists_and_emits_synthetic_deletes(control_plane: ControlPl
         await client.close()
 
 
-async def test_namespace_scoping_and_cluster_wide(control_plane: ControlPlane, namespace: str) -> None:
-    client = admin(control_plane)
+async def test_namespace_scoping_and_cluster_wide(kube_clients: KubeClients, namespace: str) -> None:
+    client = kube_clients()
     scoped = Informer(client, CM, rng=random.Random(4), namespace=namespace)
     everywhere = Informer(client, CM, rng=random.Random(5), labels={"scope-test": namespace})
     try:
@@ -150,14 +143,13 @@ async def test_namespace_scoping_and_cluster_wide(control_plane: ControlPlane, n
             }
     finally:
         await client.delete(CM, f"there-{namespace}", namespace="default")
-        await client.close()
 
 
 async def test_an_unexpected_exception_is_logged_and_retried_never_the_end_of_the_informer(
-    control_plane: ControlPlane, namespace: str
+    kube_clients: KubeClients, namespace: str
 ) -> None:
     """A bug (here: a transform that fails twice on one object) must not silently kill the cache."""
-    client = admin(control_plane)
+    client = kube_clients()
     failures: list[str] = []
 
     def flaky(obj: kube.Manifest) -> kube.Manifest:
@@ -169,14 +161,11 @@ async def test_an_unexpected_exception_is_logged_and_retried_never_the_end_of_th
     informer = Informer(
         client, CM, rng=random.Random(6), namespace=namespace, transform=flaky, retry_base=0.05, retry_cap=0.2
     )
-    try:
-        await client.create(configmap(namespace, "boom", {}))
-        async with running(informer) as task:
-            await asyncio.wait_for(informer.synced.wait(), 10)
-            assert not task.done()
-            assert "boom" in _names(informer)
-            assert informer.running
-        assert failures == ["boom", "boom"]
-        assert informer.lists == 3, "each failed attempt started over with a LIST"
-    finally:
-        await client.close()
+    await client.create(configmap(namespace, "boom", {}))
+    async with running(informer) as task:
+        await asyncio.wait_for(informer.synced.wait(), 10)
+        assert not task.done()
+        assert "boom" in _names(informer)
+        assert informer.running
+    assert failures == ["boom", "boom"]
+    assert informer.lists == 3, "each failed attempt started over with a LIST"

@@ -19,7 +19,7 @@ import pytest
 from openbao_operator import kube
 from openbao_operator.runtime import LeaderElector, LeadershipLost, LeaseConfig
 from openbao_operator.runtime.leader import LEASE
-from tests.integration.kubehelp import admin, eventually
+from tests.integration.kubehelp import KubeClients, eventually
 from tests.peers.controlplane import ControlPlane
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -69,11 +69,13 @@ class Leadership:
         return lead
 
 
-async def test_one_leads_and_the_other_takes_over_when_it_dies(control_plane: ControlPlane, namespace: str) -> None:
+async def test_one_leads_and_the_other_takes_over_when_it_dies(
+    control_plane: ControlPlane, kube_clients: KubeClients, namespace: str
+) -> None:
     loop = asyncio.get_running_loop()
     cable = Cable()
     client_a = kube.connect(control_plane.admin_kubeconfig, wrap_transport=lambda t: kube.ObservedTransport(t, cable))
-    client_b = admin(control_plane)
+    client_b = kube_clients()
     a, b = _elector(client_a, namespace, "a", 1), _elector(client_b, namespace, "b", 2)
     record = Leadership()
     task_a = asyncio.create_task(a.run(record.work("a")))
@@ -106,31 +108,26 @@ async def test_one_leads_and_the_other_takes_over_when_it_dies(control_plane: Co
         task_a.cancel()
         await asyncio.gather(task_a, return_exceptions=True)
         await client_a.close()
-        await client_b.close()
 
 
-async def test_a_clean_stop_releases_the_lease_at_once(control_plane: ControlPlane, namespace: str) -> None:
+async def test_a_clean_stop_releases_the_lease_at_once(kube_clients: KubeClients, namespace: str) -> None:
     loop = asyncio.get_running_loop()
-    client_a, client_b = admin(control_plane), admin(control_plane)
+    client_a, client_b = kube_clients(), kube_clients()
     a, b = _elector(client_a, namespace, "a", 3), _elector(client_b, namespace, "b", 4)
     record = Leadership()
     task_a = asyncio.create_task(a.run(record.work("a")))
-    try:
-        await eventually(lambda: _is(a.is_leader), what="a to lead")
-        task_b = asyncio.create_task(b.run(record.work("b")))
-        await asyncio.sleep(RETRY_S * 2)
-        stopped_at = loop.time()
-        task_a.cancel()
-        await asyncio.gather(task_a, return_exceptions=True)
-        lease = await client_b.get(LEASE, "op-lock", namespace=namespace)
-        assert not lease["spec"].get("holderIdentity"), "released on a clean stop"
-        await eventually(lambda: _is(b.is_leader), what="b to take the released lease", within=LEASE_S)
-        assert record.spans["b"][0] - stopped_at < LEASE_S, "a released lease is taken without waiting it out"
-        task_b.cancel()
-        await asyncio.gather(task_b, return_exceptions=True)
-    finally:
-        await client_a.close()
-        await client_b.close()
+    await eventually(lambda: _is(a.is_leader), what="a to lead")
+    task_b = asyncio.create_task(b.run(record.work("b")))
+    await asyncio.sleep(RETRY_S * 2)
+    stopped_at = loop.time()
+    task_a.cancel()
+    await asyncio.gather(task_a, return_exceptions=True)
+    lease = await client_b.get(LEASE, "op-lock", namespace=namespace)
+    assert not lease["spec"].get("holderIdentity"), "released on a clean stop"
+    await eventually(lambda: _is(b.is_leader), what="b to take the released lease", within=LEASE_S)
+    assert record.spans["b"][0] - stopped_at < LEASE_S, "a released lease is taken without waiting it out"
+    task_b.cancel()
+    await asyncio.gather(task_b, return_exceptions=True)
 
 
 async def _is(value: bool) -> bool:

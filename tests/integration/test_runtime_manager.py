@@ -15,8 +15,7 @@ from openbao_operator import kube
 from openbao_operator.kube import ObjectKey
 from openbao_operator.runtime import EventRecorder, LeaseConfig, Manager, OwnerMapper, Result, enqueue_owner
 from openbao_operator.runtime.leader import LEASE
-from tests.integration.kubehelp import admin, configmap, eventually
-from tests.peers.controlplane import ControlPlane
+from tests.integration.kubehelp import KubeClients, configmap, eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -29,8 +28,8 @@ async def _get(session: aiohttp.ClientSession, port: int, path: str) -> tuple[in
         return response.status, await response.text()
 
 
-async def test_manager_runs_reconciles_and_shuts_down_cleanly(control_plane: ControlPlane, namespace: str) -> None:
-    client = admin(control_plane)
+async def test_manager_runs_reconciles_and_shuts_down_cleanly(kube_clients: KubeClients, namespace: str) -> None:
+    client = kube_clients()
     registry = CollectorRegistry()
     lease = LeaseConfig(
         name="mgr", namespace=namespace, identity="pod-1", lease_duration=3, renew_deadline=2, retry_period=0.5
@@ -72,7 +71,6 @@ async def test_manager_runs_reconciles_and_shuts_down_cleanly(control_plane: Con
     finally:
         run.cancel()
         await asyncio.gather(run, return_exceptions=True)
-        await client.close()
 
 
 async def _ready(session: aiohttp.ClientSession, manager: Manager) -> bool:
@@ -89,23 +87,20 @@ async def _is(value: bool) -> bool:
     return value
 
 
-async def test_events_are_recorded_and_repeats_aggregated(control_plane: ControlPlane, namespace: str) -> None:
+async def test_events_are_recorded_and_repeats_aggregated(kube_clients: KubeClients, namespace: str) -> None:
     counter = kube.RequestCounter()
-    client = admin(control_plane, counter)
+    client = kube_clients(counter)
     recorder = EventRecorder(client, controller="example.org/test-operator", instance="pod-1")
-    try:
-        regarding: dict[str, Any] = await client.create(configmap(namespace, "subject", {}))
-        for _ in range(3):
-            await recorder.record(regarding, type="Warning", reason="Stuck", action="Reconcile", note="waiting")
-        await recorder.record(regarding, type="Normal", reason="Created", action="Create", note="made it")
-        events = (await client.list(EVENT, namespace=namespace)).items
-        by_reason = {e["reason"]: e for e in events}
-        assert sorted(by_reason) == ["Created", "Stuck"]
-        stuck = by_reason["Stuck"]
-        assert stuck["series"]["count"] == 3
-        assert stuck["regarding"]["uid"] == regarding["metadata"]["uid"]
-        assert stuck["reportingController"] == "example.org/test-operator"
-        assert counter.by_method["POST"] == 3  # the ConfigMap and two Events; repeats are PATCHes
-        assert counter.by_method["PATCH"] == 2
-    finally:
-        await client.close()
+    regarding: dict[str, Any] = await client.create(configmap(namespace, "subject", {}))
+    for _ in range(3):
+        await recorder.record(regarding, type="Warning", reason="Stuck", action="Reconcile", note="waiting")
+    await recorder.record(regarding, type="Normal", reason="Created", action="Create", note="made it")
+    events = (await client.list(EVENT, namespace=namespace)).items
+    by_reason = {e["reason"]: e for e in events}
+    assert sorted(by_reason) == ["Created", "Stuck"]
+    stuck = by_reason["Stuck"]
+    assert stuck["series"]["count"] == 3
+    assert stuck["regarding"]["uid"] == regarding["metadata"]["uid"]
+    assert stuck["reportingController"] == "example.org/test-operator"
+    assert counter.by_method["POST"] == 3  # the ConfigMap and two Events; repeats are PATCHes
+    assert counter.by_method["PATCH"] == 2

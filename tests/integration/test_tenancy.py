@@ -17,7 +17,7 @@ from lightkube.resources.core_v1 import Namespace
 
 from openbao_operator import kube
 from openbao_operator.controller import kinds
-from tests.integration.kubehelp import admin, eventually
+from tests.integration.kubehelp import KubeClients, eventually
 from tests.integration.operatorhelp import (
     cluster_manifest,
     condition,
@@ -71,49 +71,46 @@ async def _tenant(client: kube.KubeClient, name: str, namespace: str) -> dict[st
 
 
 async def test_no_opt_in_gets_the_condition_and_no_object_then_onboarding_converges(
-    control_plane: ControlPlane, namespace: str, operator_namespace: str
+    control_plane: ControlPlane, kube_clients: KubeClients, namespace: str, operator_namespace: str
 ) -> None:
-    client = admin(control_plane, field_manager="test-user")
-    try:
-        async with running_operator(control_plane, operator_namespace, cluster_wide=True):
-            await client.apply(cluster_manifest("lone", namespace, replicas=1))
+    client = kube_clients(field_manager="test-user")
+    async with running_operator(control_plane, operator_namespace, cluster_wide=True):
+        await client.apply(cluster_manifest("lone", namespace, replicas=1))
 
-            async def told() -> dict[str, Any] | None:
-                obj = await get_or_none(client, kinds.CLUSTER, "lone", namespace)
-                return obj if condition(obj, "TenantOnboarded").get("status") == "False" else None
+        async def told() -> dict[str, Any] | None:
+            obj = await get_or_none(client, kinds.CLUSTER, "lone", namespace)
+            return obj if condition(obj, "TenantOnboarded").get("status") == "False" else None
 
-            cluster = await eventually(told, what="TenantOnboarded=False", within=30)
-            cond = condition(cluster, "TenantOnboarded")
-            assert cond["reason"] == "NamespaceNotOnboarded"
-            assert f"OpenBaoTenant with spec.targetNamespace: {namespace}" in cond["message"]
-            assert "openbao.org/openbaocluster-finalizer" not in (cluster or {})["metadata"].get("finalizers", [])
-            assert await _written_by_operator(client, namespace) == []
-            events = await client.list(kube.resource_type("events.k8s.io/v1", "Event"), namespace=namespace)
-            assert events.items == [], "the operator may not write Events where it was not invited"
+        cluster = await eventually(told, what="TenantOnboarded=False", within=30)
+        cond = condition(cluster, "TenantOnboarded")
+        assert cond["reason"] == "NamespaceNotOnboarded"
+        assert f"OpenBaoTenant with spec.targetNamespace: {namespace}" in cond["message"]
+        assert "openbao.org/openbaocluster-finalizer" not in (cluster or {})["metadata"].get("finalizers", [])
+        assert await _written_by_operator(client, namespace) == []
+        events = await client.list(kube.resource_type("events.k8s.io/v1", "Event"), namespace=namespace)
+        assert events.items == [], "the operator may not write Events where it was not invited"
 
-            onboard(control_plane, namespace)
-            done = await eventually(lambda: converged(client, "lone", namespace), what="converged", within=60)
-            assert condition(done, "TenantOnboarded") == {}, "the condition goes once the namespace is onboarded"
-            assert "openbao.org/openbaocluster-finalizer" in done["metadata"]["finalizers"]
-            assert "StatefulSet/lone" in await _written_by_operator(client, namespace)
-            tenant = await _tenant(client, "openbao", namespace)
-            assert (tenant or {}).get("status", {}).get("provisioned") is True
-            assert condition(tenant, "Provisioned")["status"] == "True"
-            binding = await client.get(kinds.ROLEBINDING, "openbao-operator-tenant", namespace=namespace)
-            assert binding["roleRef"]["name"] == "openbao-operator-tenant"
-            assert binding["subjects"] == [
-                {"kind": "ServiceAccount", "name": "openbao-operator", "namespace": operator_namespace}
-            ]
-    finally:
-        await client.close()
+        onboard(control_plane, namespace)
+        done = await eventually(lambda: converged(client, "lone", namespace), what="converged", within=60)
+        assert condition(done, "TenantOnboarded") == {}, "the condition goes once the namespace is onboarded"
+        assert "openbao.org/openbaocluster-finalizer" in done["metadata"]["finalizers"]
+        assert "StatefulSet/lone" in await _written_by_operator(client, namespace)
+        tenant = await _tenant(client, "openbao", namespace)
+        assert (tenant or {}).get("status", {}).get("provisioned") is True
+        assert condition(tenant, "Provisioned")["status"] == "True"
+        binding = await client.get(kinds.ROLEBINDING, "openbao-operator-tenant", namespace=namespace)
+        assert binding["roleRef"]["name"] == "openbao-operator-tenant"
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "openbao-operator", "namespace": operator_namespace}
+        ]
 
 
 async def test_a_tenant_naming_a_neighbour_is_refused(
-    control_plane: ControlPlane, namespace: str, operator_namespace: str, kube: AsyncClient
+    control_plane: ControlPlane, kube_clients: KubeClients, namespace: str, operator_namespace: str, kube: AsyncClient
 ) -> None:
     neighbour = f"t-{uuid.uuid4().hex[:10]}"
     await kube.create(Namespace(metadata=ObjectMeta(name=neighbour)))
-    client = admin(control_plane, field_manager="test-user")
+    client = kube_clients(field_manager="test-user")
     try:
         async with running_operator(control_plane, operator_namespace, cluster_wide=True):
             await client.apply(tenant_manifest(neighbour, namespace=namespace, name="grab"))
@@ -136,62 +133,58 @@ async def test_a_tenant_naming_a_neighbour_is_refused(
             await eventually(told, what="the neighbour's cluster told to opt in", within=30)
             assert await _written_by_operator(client, neighbour) == []
     finally:
-        await client.close()
         await kube.delete(Namespace, neighbour)
 
 
 async def test_central_tenant_onboards_and_offboards_after_its_clusters_are_gone(
-    control_plane: ControlPlane, namespace: str, operator_namespace: str
+    control_plane: ControlPlane, kube_clients: KubeClients, namespace: str, operator_namespace: str
 ) -> None:
     """A tenant in the operator's namespace onboards another namespace; deleting it waits for the clusters
     there (their deletion policy needs the operator's rights), then takes the binding away."""
-    client = admin(control_plane, field_manager="test-user")
-    try:
-        async with running_operator(control_plane, operator_namespace, cluster_wide=True):
-            onboard(control_plane, namespace, namespace=operator_namespace)
-            await client.apply(cluster_manifest("kept", namespace, replicas=1))
-            await eventually(lambda: converged(client, "kept", namespace), what="converged", within=60)
+    client = kube_clients(field_manager="test-user")
+    async with running_operator(control_plane, operator_namespace, cluster_wide=True):
+        onboard(control_plane, namespace, namespace=operator_namespace)
+        await client.apply(cluster_manifest("kept", namespace, replicas=1))
+        await eventually(lambda: converged(client, "kept", namespace), what="converged", within=60)
 
-            await client.delete(kinds.TENANT, "openbao", namespace=operator_namespace)
+        await client.delete(kinds.TENANT, "openbao", namespace=operator_namespace)
 
-            async def waiting() -> dict[str, Any] | None:
-                obj = await _tenant(client, "openbao", operator_namespace)
-                return obj if condition(obj, "Provisioned").get("reason") == "WaitingForClusters" else None
+        async def waiting() -> dict[str, Any] | None:
+            obj = await _tenant(client, "openbao", operator_namespace)
+            return obj if condition(obj, "Provisioned").get("reason") == "WaitingForClusters" else None
 
-            tenant = await eventually(waiting, what="the tenant waits for the cluster", within=30)
-            assert "kept" in condition(tenant, "Provisioned")["message"]
-            assert await get_or_none(client, kinds.ROLEBINDING, "openbao-operator-tenant", namespace) is not None
+        tenant = await eventually(waiting, what="the tenant waits for the cluster", within=30)
+        assert "kept" in condition(tenant, "Provisioned")["message"]
+        assert await get_or_none(client, kinds.ROLEBINDING, "openbao-operator-tenant", namespace) is not None
 
-            await client.delete(kinds.CLUSTER, "kept", namespace=namespace)
+        await client.delete(kinds.CLUSTER, "kept", namespace=namespace)
 
-            async def offboarded() -> bool:
-                gone = await _tenant(client, "openbao", operator_namespace) is None
-                binding = await get_or_none(client, kinds.ROLEBINDING, "openbao-operator-tenant", namespace)
-                cluster = await get_or_none(client, kinds.CLUSTER, "kept", namespace)
-                return gone and binding is None and cluster is None
+        async def offboarded() -> bool:
+            gone = await _tenant(client, "openbao", operator_namespace) is None
+            binding = await get_or_none(client, kinds.ROLEBINDING, "openbao-operator-tenant", namespace)
+            cluster = await get_or_none(client, kinds.CLUSTER, "kept", namespace)
+            return gone and binding is None and cluster is None
 
-            await eventually(offboarded, what="cluster finalized, then binding and tenant gone", within=60)
-            # the operator can no longer read there: the next cluster is told how to opt in again
-            await client.apply(cluster_manifest("later", namespace, replicas=1))
+        await eventually(offboarded, what="cluster finalized, then binding and tenant gone", within=60)
+        # the operator can no longer read there: the next cluster is told how to opt in again
+        await client.apply(cluster_manifest("later", namespace, replicas=1))
 
-            async def told() -> bool:
-                obj = await get_or_none(client, kinds.CLUSTER, "later", namespace)
-                return condition(obj, "TenantOnboarded").get("status") == "False"
+        async def told() -> bool:
+            obj = await get_or_none(client, kinds.CLUSTER, "later", namespace)
+            return condition(obj, "TenantOnboarded").get("status") == "False"
 
-            await eventually(told, what="the namespace is no longer onboarded", within=30)
-    finally:
-        await client.close()
+        await eventually(told, what="the namespace is no longer onboarded", within=30)
 
 
 async def test_a_binding_made_by_an_administrator_is_adopted_and_a_foreign_one_reported(
-    control_plane: ControlPlane, namespace: str, operator_namespace: str, kube: AsyncClient
+    control_plane: ControlPlane, kube_clients: KubeClients, namespace: str, operator_namespace: str, kube: AsyncClient
 ) -> None:
     """The stricter install (no tenancy rights for the operator): an administrator creates the binding next
     to the tenant, and the operator reports the tenant provisioned without writing one. A binding of that
     name to another role is never overwritten."""
     other = f"t-{uuid.uuid4().hex[:10]}"
     await kube.create(Namespace(metadata=ObjectMeta(name=other)))
-    client = admin(control_plane, field_manager="test-admin")
+    client = kube_clients(field_manager="test-admin")
     rbac = "rbac.authorization.k8s.io"
     try:
         async with running_operator(control_plane, operator_namespace, cluster_wide=True):
@@ -227,7 +220,6 @@ async def test_a_binding_made_by_an_administrator_is_adopted_and_a_foreign_one_r
             await client.apply(cluster_manifest("adopted", namespace, replicas=1))
             await eventually(lambda: converged(client, "adopted", namespace), what="converged", within=60)
     finally:
-        await client.close()
         await kube.delete(Namespace, other)
 
 

@@ -38,7 +38,7 @@ import pytest
 from openbao_operator import kube
 from openbao_operator.controller import kinds
 from tests.integration.agent_cluster import AgentCluster
-from tests.integration.kubehelp import admin, eventually
+from tests.integration.kubehelp import KubeClients, eventually
 from tests.integration.operatorhelp import condition, crd, running_operator
 from tests.integration.test_controller_chaos import _probe_ready
 from tests.integration.test_rollout_e2e import (
@@ -251,13 +251,18 @@ async def _reasons(client: kube.KubeClient, namespace: str) -> list[str]:
 
 
 async def test_rotation_rewraps_and_the_new_key_alone_unseals_after_restarts(
-    control_plane: ControlPlane, node_agent: NodeAgent, namespace: str, tmp_path: Path, peer_logs: Path
+    control_plane: ControlPlane,
+    kube_clients: KubeClients,
+    node_agent: NodeAgent,
+    namespace: str,
+    tmp_path: Path,
+    peer_logs: Path,
 ) -> None:
     node_agent.adopt_namespace(namespace)
     name = "rot"
     old_key, new_key = f"{name}-unseal-key", f"{name}-unseal-key-r1"
     doc = manifest(name=name, namespace=namespace, replicas=3, unseal={"type": "static"})
-    client = admin(control_plane, field_manager="test-user")
+    client = kube_clients(field_manager="test-user")
     timings: dict[str, float] = {}
     watcher = RotationWatcher(client, namespace, name)
     stop = asyncio.Event()
@@ -308,12 +313,16 @@ async def test_rotation_rewraps_and_the_new_key_alone_unseals_after_restarts(
         stop.set()
         if task is not None and not task.done():
             task.cancel()
-        await client.close()
     print("\nunseal key rotation (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
 
 
 async def test_cluster_wide_operator_sigkilled_mid_rotation_chains_two_rotations(
-    control_plane: ControlPlane, node_agent: NodeAgent, namespace: str, tmp_path: Path, peer_logs: Path
+    control_plane: ControlPlane,
+    kube_clients: KubeClients,
+    node_agent: NodeAgent,
+    namespace: str,
+    tmp_path: Path,
+    peer_logs: Path,
 ) -> None:
     node_agent.adopt_namespace(namespace)
     name = "rotk"
@@ -321,7 +330,7 @@ async def test_cluster_wide_operator_sigkilled_mid_rotation_chains_two_rotations
     identity = install_operator(
         control_plane, namespace=namespace, mode="cluster", suffix=namespace, tenants=(namespace,)
     )
-    client = admin(control_plane, field_manager="test-user")
+    client = kube_clients(field_manager="test-user")
     timings: dict[str, float] = {}
     kills: list[str] = []
     proc = None
@@ -396,7 +405,6 @@ async def test_cluster_wide_operator_sigkilled_mid_rotation_chains_two_rotations
     finally:
         if proc is not None:
             proc.stop(grace=10)
-        await client.close()
     print(
         "\ncluster-wide rotations (s): "
         + ", ".join(f"{k} {v:.1f}" for k, v in timings.items())

@@ -23,11 +23,11 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from tests.peers import pins
 from tests.peers.certs import CertFiles, TestCA
-from tests.peers.procs import PeerError, PeerProcess, free_port, run_checked, wait_until
+from tests.peers.procs import PeerError, PeerProcess, free_port, run_checked, tail, wait_until
 
 
 def tls_for_loopback(*, directory: Path) -> tuple[TestCA, CertFiles]:
@@ -96,44 +96,88 @@ def pod_layout_argv(argv: Sequence[str], *, mounts: Mapping[str, Path]) -> tuple
 
 @dataclass
 class BaoServer:
-    """One `bao server` process on 127.0.0.1 with its config, TLS CA and log."""
+    """One `bao server` process with its config, TLS CA and log: on 127.0.0.1, or, with ``netns``, in a pod's
+    network namespace (tests/integration/config_pods.py :class:`PodBao` runs it the way a pod does).
+
+    The one server helper of the tests: start, ``bao`` CLI calls, status, init, unseal, stop, kill.
+    Subclasses change what differs per kind of server (:meth:`server_argv`, :meth:`server_env`,
+    :meth:`cli_env`, :meth:`mounts`), not how it is run.
+    """
 
     name: str
     config: Path
     api_port: int
-    cacert: Path
+    cacert: Path | None
     workdir: Path
     log: Path
     layout_mounts: dict[str, Path] | None = None
+    scheme: str = "https"
+    netns: str | None = None
     proc: PeerProcess | None = None
     layout: PodLayout | None = None
+    extra: list[PeerProcess] = field(default_factory=list)
+    """Other processes of this server's test (e.g. a transit server in its network namespace), stopped with it."""
+
+    READY_TIMEOUT: ClassVar[float] = 30.0
 
     @property
     def addr(self) -> str:
-        return f"https://127.0.0.1:{self.api_port}"
+        return f"{self.scheme}://127.0.0.1:{self.api_port}"
+
+    @property
+    def prefix(self) -> list[str]:
+        """What runs a command in the server's network namespace (nothing on the host's)."""
+        return ["ip", "netns", "exec", self.netns] if self.netns else []
+
+    def ca_pem(self) -> str:
+        """The CA the server's certificate chains to (PEM)."""
+        assert self.cacert is not None, f"{self.name} serves no TLS"
+        return self.cacert.read_text()
 
     def env(self, *, token: str | None = None) -> dict[str, str]:
         """Environment for `bao` CLI calls against this server (no inherited BAO_*/VAULT_* settings)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("BAO_", "VAULT_"))}
-        env.update(BAO_ADDR=self.addr, BAO_CACERT=str(self.cacert), HOME=str(self.workdir))
+        env.update(BAO_ADDR=self.addr, HOME=str(self.workdir))
+        if self.cacert is not None:
+            env["BAO_CACERT"] = str(self.cacert)
         if token is not None:
             env["BAO_TOKEN"] = token
         return env
 
-    def start(self, *, timeout: float = 30.0) -> BaoServer:
-        """Start the server and wait until its listener answers `bao status` (sealed or not)."""
-        argv = [str(pins.bao_binary()), "server", f"-config={self.config}"]
-        if self.layout_mounts is not None:
-            argv, self.layout = pod_layout_argv(argv, mounts=self.layout_mounts)
-        self.proc = PeerProcess(name=self.name, argv=argv, log=self.log, env=self.env()).start()
-        self.proc.wait_ready(lambda: self.status() is not None, what="listener answering", timeout=timeout)
+    def server_argv(self) -> list[str]:
+        return [str(pins.bao_binary()), "server", f"-config={self.config}"]
+
+    def server_env(self) -> dict[str, str]:
+        return self.env()
+
+    def cli_env(self, *, token: str | None, env: dict[str, str] | None) -> dict[str, str]:
+        return self.env(token=token) | (env or {})
+
+    def mounts(self) -> dict[str, Path] | None:
+        """Host directories to bind-mount at pod paths (:class:`PodLayout`), or None to run unchanged."""
+        return self.layout_mounts
+
+    def start(self, *, wait_listener: bool = True, timeout: float | None = None) -> Self:
+        """Start the server and (unless told not to) wait until its listener answers `bao status`."""
+        argv = self.server_argv()
+        mounts = self.mounts()
+        if mounts is not None:
+            argv, self.layout = pod_layout_argv(argv, mounts=mounts)
+        self.proc = PeerProcess(name=self.name, argv=[*self.prefix, *argv], log=self.log, env=self.server_env())
+        self.proc.start()
+        if wait_listener:
+            self.proc.wait_ready(
+                lambda: self.status() is not None, what="listener answering", timeout=timeout or self.READY_TIMEOUT
+            )
         return self
 
-    def cli(self, *args: str, token: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, token: str | None = None, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run ``bao <args>`` against this server, logged next to the server's log."""
         return run_checked(
-            [str(pins.bao_binary()), *args],
-            env=self.env(token=token),
+            [*self.prefix, str(pins.bao_binary()), *args],
+            env=self.cli_env(token=token, env=env),
             timeout=60,
             log=self.log.with_suffix(".cli.log"),
             check=check,
@@ -162,7 +206,7 @@ class BaoServer:
         data: dict[str, Any] = json.loads(res.stdout)
         return data
 
-    def wait_unsealed(self, *, timeout: float = 30.0) -> dict[str, Any]:
+    def wait_unsealed(self, *, timeout: float | None = None) -> dict[str, Any]:
         """Wait until the server reports ``initialized`` and not ``sealed``."""
 
         def unsealed() -> dict[str, Any] | None:
@@ -171,12 +215,26 @@ class BaoServer:
             st = self.status()
             return st if st and st.get("initialized") and not st.get("sealed") else None
 
-        return wait_until(unsealed, what=f"{self.name} to be unsealed", timeout=timeout)
+        return wait_until(unsealed, what=f"{self.name} to be unsealed", timeout=timeout or self.READY_TIMEOUT)
+
+    def wait_exit(self, *, timeout: float = 60.0) -> tuple[int, str]:
+        """For configs that must fail: wait for the process to exit; return its code and log."""
+        assert self.proc is not None
+        assert self.proc.proc is not None
+        code = self.proc.proc.wait(timeout=timeout)
+        return code, self.log.read_text()
+
+    def log_text(self) -> str:
+        return self.log.read_text() if self.log.exists() else ""
+
+    def tail(self) -> str:
+        return tail(self.log)
 
     def stop(self) -> None:
-        """Graceful stop (SIGTERM)."""
-        if self.proc is not None:
-            self.proc.stop()
+        """Graceful stop (SIGTERM), with the test's other processes of this server."""
+        for p in (self.proc, *self.extra):
+            if p is not None:
+                p.stop()
         if self.layout is not None:
             self.layout.cleanup()
 

@@ -1,8 +1,11 @@
-"""Throwaway certificates for the peers: a CA, serving certs for 127.0.0.1, client certs.
+"""Throwaway certificates for the tests: the one CA certificate builder, and a CA for the peers that issues
+serving certs for 127.0.0.1 and client certs.
 
 Why: kube-apiserver needs a serving cert, a client CA and a service-account signing key, and `bao`'s TLS
-listener needs a cert for 127.0.0.1. Generating them with ``cryptography`` keeps the harness free of
-openssl invocations and of any fixed key material in the repository.
+listener needs a cert for 127.0.0.1; the pki and image-signature unit tests need CAs of their own shape
+(deterministic keys, intermediates, Fulcio's key usage). Generating them with ``cryptography`` keeps the
+tests free of openssl invocations and of any fixed key material in the repository; :func:`ca_certificate`
+is the one place a test CA certificate is built.
 """
 
 from __future__ import annotations
@@ -45,6 +48,57 @@ def _write(path: Path, data: bytes) -> Path:
     return path
 
 
+def ca_certificate(
+    *,
+    subject: x509.Name,
+    public_key: ec.EllipticCurvePublicKey,
+    signing_key: ec.EllipticCurvePrivateKey,
+    issuer: x509.Name | None = None,
+    not_before: datetime.datetime,
+    not_after: datetime.datetime,
+    path_length: int | None = None,
+    serial: int | None = None,
+    key_ids: bool = False,
+    digital_signature: bool = True,
+    algorithm: hashes.SHA256 | hashes.SHA384 | None = None,
+) -> x509.Certificate:
+    """A CA certificate: self-signed when ``issuer`` is None, else signed by ``signing_key`` as ``issuer``.
+
+    ``key_ids`` adds the subject and authority key identifiers (chains with intermediates want them);
+    ``digital_signature=False`` gives Fulcio's key usage (certificate and CRL signing only).
+    """
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer or subject)
+        .public_key(public_key)
+        .serial_number(serial if serial is not None else x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=digital_signature,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+    )
+    if key_ids:
+        builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signing_key.public_key()), critical=False
+        )
+    return builder.sign(signing_key, algorithm or hashes.SHA256())
+
+
 class TestCA:
     """A self-signed EC P-256 CA valid for a day, issuing leaf certificates into ``directory``."""
 
@@ -55,30 +109,12 @@ class TestCA:
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
         now = datetime.datetime.now(datetime.UTC)
-        self.cert = (
-            x509.CertificateBuilder()
-            .subject_name(self.name)
-            .issuer_name(self.name)
-            .public_key(self.key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .sign(self.key, hashes.SHA256())
+        self.cert = ca_certificate(
+            subject=self.name,
+            public_key=self.key.public_key(),
+            signing_key=self.key,
+            not_before=now - datetime.timedelta(minutes=5),
+            not_after=now + datetime.timedelta(days=1),
         )
         self.files = CertFiles(
             cert=_write(directory / "ca.crt", self.cert.public_bytes(serialization.Encoding.PEM)),

@@ -8,7 +8,7 @@ every stamp and does nothing. Go's module and build caches (``go env GOMODCACHE 
 place, so a version bump rebuilds in about a minute. The first run on 2 cores takes tens of minutes; a
 heartbeat line every 30 s shows it is alive, and each build's full output goes to ``<cache>/logs/``.
 
-Recipes and the reasons behind them: docs/test-peers.md and the team's spec/test-peers.md.
+Recipes and the reasons behind them: docs/test-peers.md.
 """
 
 from __future__ import annotations

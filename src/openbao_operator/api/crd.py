@@ -14,6 +14,7 @@ from typing import Any
 
 from .base import ApiModel
 from .cluster import GROUP, KIND, MAX_NAME_LENGTH, PLURAL, VERSION, OpenBaoClusterSpec
+from .names import OPERATOR_LABELS
 from .restore import RESTORE_KIND, RESTORE_PLURAL, OpenBaoRestoreSpec, OpenBaoRestoreStatus
 from .status import OpenBaoClusterStatus
 from .tenant import TENANT_KIND, TENANT_PLURAL, OpenBaoTenantSpec, OpenBaoTenantStatus
@@ -177,7 +178,7 @@ def _definition(
         "kind": "CustomResourceDefinition",
         "metadata": {
             "name": f"{plural}.{GROUP}",
-            "labels": {"app.kubernetes.io/name": "openbao-operator", "app.kubernetes.io/part-of": "openbao-operator"},
+            "labels": dict(OPERATOR_LABELS),
         },
         "spec": {
             "group": GROUP,

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from .cluster import GROUP, PLURAL
+from .names import OPERATOR_LABELS
 
 MAX_SPEC_DEPTH = 32
 """Levels of objects and arrays under ``spec``, ``spec`` itself being level 1."""
@@ -85,7 +86,7 @@ def depth_cel(var: str, *, limit: int = MAX_SPEC_DEPTH) -> str:
 
 def admission_policy() -> list[dict[str, Any]]:
     """The ValidatingAdmissionPolicy and its binding (deploy/admission-policy.yaml is generated from these)."""
-    labels = {"app.kubernetes.io/name": "openbao-operator", "app.kubernetes.io/part-of": "openbao-operator"}
+    labels = dict(OPERATOR_LABELS)
     policy = {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicy",

@@ -4,7 +4,7 @@ Why typed although not implemented: manifests written for the reference operator
 API server should check them the same way the reference's CRD does (same names, types, defaults and
 bounds), so a typo is refused at admission instead of being carried along as free-form data. Nothing here
 is acted on yet; every field that is set is named in the FieldsIgnored condition (see ignored.py).
-Executors would run in Jobs with their own ServiceAccount (ARCHITECTURE.md), never in the operator.
+Executors would run in Jobs with their own ServiceAccount, never in the operator.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Why in the API package: what a spec *means* depends on the chosen OpenBao version. The renderer refuses a
 file the version cannot read (render/config/version.py raises on these gates), and the list of fields that
 have no effect on that version (ignored.py, the FieldsIgnored condition and the CLI warnings) is computed
-from the same gates, so the two cannot disagree. Sources of each gate are in spec/openbao-server.md.
+from the same gates, so the two cannot disagree. Each gate says which OpenBao release introduced or removed the option.
 """
 
 from __future__ import annotations

@@ -22,12 +22,12 @@ from openbao_operator.api.crd import crds as build_crds
 from openbao_operator.api.depth import admission_policy as build_admission_policy
 from openbao_operator.api.errors import brief
 from openbao_operator.api.ignored import ignored_fields
+from openbao_operator.api.names import SELF_INIT_FILE, self_init_secret_name
 from openbao_operator.api.types import DNS_LABEL_REGEX
 from openbao_operator.api.yamlio import ManifestYamlError, dump_all, load_all
 from openbao_operator.render.config import ConfigRenderError, RenderedConfig, render_config
 from openbao_operator.render.desired import render_desired
 from openbao_operator.render.facts import OperatorIdentity, RenderFacts
-from openbao_operator.render.names import SELF_INIT_FILE, self_init_secret_name
 from openbao_operator.render.runtime import RuntimeObject, runtime_objects
 from openbao_operator.render.warnings import security_warnings
 

@@ -30,9 +30,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from openbao_operator.api import OpenBaoCluster
+from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.kube import Forbidden, KubeClient, NotFound
-from openbao_operator.render import names
 
 from .concurrent import all_of
 from .kinds import GATEWAY

@@ -19,11 +19,10 @@ import base64
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from openbao_operator.api import OpenBaoCluster
+from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.api.workload import ImageVerificationConfig
 from openbao_operator.imagesig import TRUSTED_ROOT_KEY, Failed, FailureReason, ImageDecision, Verdict, decide
 from openbao_operator.kube import ObjectKey
-from openbao_operator.render import names
 
 from .kinds import CONFIGMAP, SECRET
 from .sources import Reader

@@ -18,12 +18,13 @@ from __future__ import annotations
 from typing import Final
 
 from openbao_operator import kube
+from openbao_operator.api import names
 from openbao_operator.kube import ResourceType
 
 FINALIZER: Final = "openbao.org/openbaocluster-finalizer"
 """The reference operator's finalizer name: clusters it created are adopted without a second finalizer."""
-MANAGED_BY_SELECTOR: Final = {"app.kubernetes.io/managed-by": "openbao-operator"}
-CLUSTER_LABEL: Final = "openbao.org/cluster"
+MANAGED_BY_SELECTOR: Final = names.MANAGED_BY_SELECTOR
+CLUSTER_LABEL: Final = names.LABEL_CLUSTER
 
 CLUSTER = kube.resource_type("openbao.org/v1alpha1", "OpenBaoCluster")
 TENANT = kube.resource_type("openbao.org/v1alpha1", "OpenBaoTenant")

@@ -21,7 +21,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-from openbao_operator.render import names
+from openbao_operator.api import names
 
 
 class Ownership(enum.Enum):

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from openbao_operator.api import OpenBaoCluster
+from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.baoapi import Target
 from openbao_operator.kube import Manifest
-from openbao_operator.render import names
 
 REVISION_LABEL = "controller-revision-hash"
 ACTIVE_LABEL = "openbao-active"

@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from openbao_operator import pki, seal
-from openbao_operator.api import ConditionType, InvalidClusterError, OpenBaoCluster, parse_cluster
+from openbao_operator.api import ConditionType, InvalidClusterError, OpenBaoCluster, names, parse_cluster
 from openbao_operator.api.ignored import ignored_fields
 from openbao_operator.imagesig import ImageDecision
 from openbao_operator.kube import (
@@ -54,7 +54,6 @@ from openbao_operator.kube import (
     resource_of,
     stamped,
 )
-from openbao_operator.render import names
 from openbao_operator.render.config import ConfigRenderError
 from openbao_operator.render.desired import DesiredState, render_desired
 from openbao_operator.render.facts import RenderFacts

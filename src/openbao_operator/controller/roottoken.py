@@ -24,10 +24,9 @@ from __future__ import annotations
 import base64
 from typing import Any, Final
 
-from openbao_operator.api import API_VERSION, KIND, OpenBaoCluster
+from openbao_operator.api import API_VERSION, KIND, OpenBaoCluster, names
 from openbao_operator.baoapi import InitResult
 from openbao_operator.kube import Manifest
-from openbao_operator.render import names
 
 STATE_ANNOTATION: Final = "openbao.org/root-token-state"
 PENDING: Final = "pending"
@@ -35,10 +34,7 @@ STORED: Final = "stored"
 REVOKED: Final = "revoked"
 LOST: Final = "lost"
 TOKEN_KEY: Final = "token"  # noqa: S105 (a key name, not a value)
-
-
-def secret_name(cluster: OpenBaoCluster) -> str:
-    return f"{cluster.metadata.name}-root-token"
+secret_name = names.root_token_secret_name
 
 
 def state(secret: Manifest | None) -> str | None:

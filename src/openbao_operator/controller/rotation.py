@@ -30,10 +30,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from openbao_operator.api import OpenBaoCluster
+from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.baoapi import BaoApiError, BaoUnavailable, Health
 from openbao_operator.kube import Manifest
-from openbao_operator.render import names
 
 from . import podview
 from .bootstrap import BaoConnect

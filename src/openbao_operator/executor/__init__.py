@@ -1,6 +1,6 @@
 """The backup and restore executors: the code that runs inside a Job and moves raft snapshots.
 
-Why a package of its own: ARCHITECTURE.md keeps snapshot bytes out of the operator. An executor Job runs
+Why a package of its own: snapshot bytes never pass through the operator. An executor Job runs
 ``openbao-operator backup`` or ``restore`` from the operator image with its own ServiceAccount; this package
 is that program. It logs in to OpenBao with a short-lived token (JWT auth with the Job's projected
 ServiceAccount token, or a token from a mounted Secret), streams the snapshot between OpenBao and object

@@ -1,6 +1,6 @@
 """cosign signatures, checked with a public key or (keyless) a certificate: pure functions over fetched bytes.
 
-Two formats (python-stack.md §5):
+Two formats:
 - **v2 / classic**: the tag `sha256-<hex>.sig` holds a manifest whose layers are simple-signing JSON
   payloads (`application/vnd.dev.cosign.simplesigning.v1+json`); each layer's annotation
   `dev.cosignproject.cosign/signature` is the base64 signature over the payload bytes. The payload's

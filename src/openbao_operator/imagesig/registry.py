@@ -2,7 +2,7 @@
 
 Why our own: the operator needs four read calls (manifest, blob, referrers, tag list is not one of them),
 token and basic auth, and strict digest checks; oras is synchronous and has no referrers API, and a
-second HTTP stack next to lightkube's httpx2 would double the dependencies (python-stack.md §0, §5).
+second HTTP stack next to lightkube's httpx2 would double the dependencies.
 
 Rules kept here:
 - every body is re-hashed: a manifest fetched by digest must hash to it, a manifest fetched by tag hashes

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .applied import APPLIED_HASH_ANNOTATION, stamped
-from .client import KubeClient, Preconditions, PropagationPolicy
+from .client import KubeClient
 from .diff import differences, normalize_desired
 from .errors import NotFound
 from .resources import ResourceType, of
-from .types import Manifest, ObjectKey, meta
+from .types import Manifest, ObjectKey
 
 _FETCH: Any = object()
 
@@ -56,28 +56,6 @@ class Applier:
         result = await self.kube.apply(want, force=self.force)
         return ApplyResult(object=result, written=True, reason=reason)
 
-    async def ensure_status(self, desired: Mapping[str, Any], live: Manifest | None = _FETCH) -> ApplyResult:
-        """Apply ``desired['status']`` through the status subresource when live's status does not hold it.
-
-        NB: no hash annotation can ride along (the status subresource ignores metadata), so a status field we
-        stop sending is only removed together with the next real status change; send full condition sets.
-        """
-        body = {
-            "apiVersion": desired["apiVersion"],
-            "kind": desired["kind"],
-            "metadata": {"name": meta(dict(desired))["name"], **_ns(desired)},
-            "status": desired.get("status") or {},
-        }
-        if live is _FETCH:
-            live = await self.get(of(body), ObjectKey.of(body))
-        if live is None:
-            raise NotFound(f"{of(body)} {ObjectKey.of(body)} does not exist; cannot write its status", code=404)
-        paths = differences(body["status"], live.get("status"), "status")
-        if not paths:
-            return ApplyResult(object=live, written=False, reason="in sync")
-        result = await self.kube.apply_status(body, force=self.force)
-        return ApplyResult(object=result, written=True, reason="drift: " + ", ".join(paths[:10]))
-
     def reason(self, want: Mapping[str, Any], live: Mapping[str, Any] | None) -> str:
         """Why ``want`` (already stamped) must be written to ``live``, or ``"in sync"``."""
         if live is None:
@@ -91,25 +69,3 @@ class Applier:
             return await self.kube.get(rt, key.name, namespace=key.namespace or None)
         except NotFound:
             return None
-
-    async def delete(
-        self,
-        rt: ResourceType,
-        key: ObjectKey,
-        *,
-        propagation: PropagationPolicy = "Background",
-        preconditions: Preconditions | None = None,
-    ) -> bool:
-        """Delete if present; True when a DELETE was accepted, False when the object was already gone."""
-        try:
-            await self.kube.delete(
-                rt, key.name, namespace=key.namespace or None, propagation=propagation, preconditions=preconditions
-            )
-        except NotFound:
-            return False
-        return True
-
-
-def _ns(obj: Mapping[str, Any]) -> dict[str, str]:
-    namespace = meta(dict(obj)).get("namespace")
-    return {"namespace": namespace} if namespace else {}

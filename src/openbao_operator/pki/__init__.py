@@ -7,6 +7,11 @@ The controller uses three entry points:
 - `tls_secret_manifests(...)`: both Secrets as API objects (labels, type, base64 data).
 """
 
+# The names live in api/names.py (render and the controller need them too); re-exported for the controller.
+from openbao_operator.api.names import raft_tls_server_name
+from openbao_operator.api.names import tls_ca_secret_name as ca_secret_name
+from openbao_operator.api.names import tls_server_secret_name as server_secret_name
+
 from .external import ExternalTlsCheck, ExternalTlsReason, validate_external_tls
 from .issue import IssuedCert, issue_ca, issue_server_cert
 from .manifests import tls_secret_manifests
@@ -25,11 +30,9 @@ from .names import (
     external_required_names,
     operator_managed_names,
     pod_dns_names,
-    raft_tls_server_name,
 )
 from .operator_managed import SelfCheckError, TlsAction, TlsPlan, plan_operator_managed_tls
 from .policy import DEFAULT_POLICY, RotationPolicy, parse_go_duration
-from .secret_keys import ca_secret_name, server_secret_name
 from .verify import ChainFailure, san_sets, verify_chain
 
 __all__ = [

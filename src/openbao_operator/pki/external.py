@@ -20,10 +20,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from openbao_operator.api import OpenBaoCluster
+from openbao_operator.api import names as k
 
-from . import secret_keys as k
 from .material import fingerprint, key_matches, load_certs, load_key
-from .names import RAFT_TLS_SERVER_NAME_SUFFIX, external_required_names
+from .names import external_required_names
 from .policy import as_utc, not_after, not_before
 from .verify import san_sets, verify_chain
 
@@ -77,7 +77,7 @@ def validate_external_tls(
     server name; (6) it chains to ca.crt as a TLS server certificate for each of those names.
     """
     now = as_utc(now)
-    secret = k.server_secret_name(cluster.metadata.name)
+    secret = k.tls_server_secret_name(cluster.metadata.name)
     R = ExternalTlsReason  # noqa: N806 - a short alias keeps each verdict on one line
     # (1)
     if server_secret is None:
@@ -169,7 +169,7 @@ def validate_external_tls(
 def _issued_for(dns: frozenset[str], *, exclude: str) -> str | None:
     """The cluster a certificate was made for, judged by its raft server name (``openbao-cluster-<name>.local``,
     which every certificate for this operator or the reference carries); None when it names no other cluster."""
-    prefix, suffix = "openbao-cluster-", RAFT_TLS_SERVER_NAME_SUFFIX
+    prefix, suffix = k.RAFT_TLS_SERVER_NAME_PREFIX, k.RAFT_TLS_SERVER_NAME_SUFFIX
     found = sorted(n[len(prefix) : -len(suffix)] for n in dns if n.startswith(prefix) and n.endswith(suffix))
     others = [n for n in found if n and n != exclude]
     return others[0] if others and exclude not in found else None

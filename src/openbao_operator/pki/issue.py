@@ -1,4 +1,4 @@
-"""Issuing the CA and the server certificate (python-stack.md §4), with injected clock, keys and serials.
+"""Issuing the CA and the server certificate, with injected clock, keys and serials.
 
 Why these extensions: the CA is a root that may sign only end-entity certificates (pathLen 0), and
 the server certificate is used both to serve (listener) and as a client certificate in raft joins

@@ -2,9 +2,9 @@
 
 Why here and not in render: the data is decided by `plan_operator_managed_tls`, and pki may not import
 render (sibling layers). The labels are the infra labels every object of the cluster carries
-(render/names.py `infra_labels`; a unit test keeps the copies equal) so informers map the Secrets back
-to their cluster. Unlike the unseal key, TLS material can always be reissued, so both Secrets are owned
-by the cluster and garbage-collected with it.
+(api/names.py `infra_labels`), so informers map the Secrets back to their cluster. Unlike the unseal
+key, TLS material can always be reissued, so both Secrets are owned by the cluster and garbage-collected
+with it.
 """
 
 from __future__ import annotations
@@ -12,37 +12,18 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from openbao_operator.api import API_VERSION, KIND, OpenBaoCluster
+from openbao_operator.api import OpenBaoCluster
+from openbao_operator.api import names as k
 
-from . import secret_keys as k
 from .operator_managed import TlsPlan
-
-
-def infra_labels(cluster_name: str) -> dict[str, str]:
-    """Same labels as render.names.infra_labels (pki may not import render)."""
-    return {
-        "app.kubernetes.io/name": "openbao",
-        "app.kubernetes.io/instance": cluster_name,
-        "app.kubernetes.io/managed-by": "openbao-operator",
-        "openbao.org/cluster": cluster_name,
-    }
 
 
 def _secret(
     cluster: OpenBaoCluster, *, name: str, namespace: str, type_: str, data: dict[str, bytes], owner_uid: str | None
 ) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name, "namespace": namespace, "labels": infra_labels(cluster.metadata.name)}
+    meta: dict[str, Any] = {"name": name, "namespace": namespace, "labels": k.infra_labels(cluster)}
     if owner_uid:
-        meta["ownerReferences"] = [
-            {
-                "apiVersion": API_VERSION,
-                "kind": KIND,
-                "name": cluster.metadata.name,
-                "uid": owner_uid,
-                "controller": True,
-                "blockOwnerDeletion": True,
-            }
-        ]
+        meta["ownerReferences"] = [k.controller_owner_reference(cluster, owner_uid)]
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -64,7 +45,7 @@ def tls_secret_manifests(
     name = cluster.metadata.name
     ca = _secret(
         cluster,
-        name=k.ca_secret_name(name),
+        name=k.tls_ca_secret_name(name),
         namespace=namespace,
         type_=k.CA_SECRET_TYPE,
         data=plan.ca_secret.as_dict(),
@@ -72,7 +53,7 @@ def tls_secret_manifests(
     )
     server = _secret(
         cluster,
-        name=k.server_secret_name(name),
+        name=k.tls_server_secret_name(name),
         namespace=namespace,
         type_=k.SERVER_SECRET_TYPE,
         data=plan.server_secret.as_dict(),

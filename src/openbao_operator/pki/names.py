@@ -6,7 +6,7 @@ verify `leader_tls_servername`, probes and in-pod tools use localhost/127.0.0.1,
 Services and the ingress/gateway hostnames. The list is deterministic (insertion order, no duplicates)
 so the decision can compare it with a certificate's SANs as sets and issue reproducible certificates.
 
-Deliberately not included, unlike the reference operator (reference-operator.md §3.11):
+Deliberately not included, unlike the reference operator:
 `*.<namespace>.svc` would make the certificate valid for every Service of the namespace.
 """
 
@@ -17,25 +17,14 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from openbao_operator.api import OpenBaoCluster
+from openbao_operator.api import OpenBaoCluster, names
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-RAFT_TLS_SERVER_NAME_SUFFIX: Final = ".local"
 LOOPBACK_DNS: Final = "localhost"
 LOOPBACK_IPS: Final[tuple[IpAddress, ...]] = (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
 
 _DNS_NAME = re.compile(r"^(?:\*\.)?[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)*$")
-
-
-def raft_tls_server_name(cluster_name: str) -> str:
-    """The `retry_join.leader_tls_servername` every pod verifies its leader against.
-
-    Same value as the reference operator (`openbao-cluster-<name>.local`), so External certificates made
-    for the reference keep working. render/names.py holds the renderer's copy (pki may not import render,
-    see the layer contract); tests/unit/pki/test_pki_properties.py fails if the two drift apart.
-    """
-    return f"openbao-cluster-{cluster_name}{RAFT_TLS_SERVER_NAME_SUFFIX}"
 
 
 @dataclass(frozen=True)
@@ -80,9 +69,10 @@ def _service_forms(service: str, namespace: str, cluster_domain: str) -> list[st
 
 def pod_dns_names(cluster: OpenBaoCluster, *, namespace: str, cluster_domain: str | None = None) -> tuple[str, ...]:
     """`<name>-<i>.<name>.<ns>.svc[.<domain>]` for every ordinal (the headless Service is `<name>`)."""
-    name = cluster.metadata.name
-    suffix = f".{cluster_domain}" if cluster_domain else ""
-    return tuple(f"{name}-{i}.{name}.{namespace}.svc{suffix}" for i in range(cluster.spec.replicas))
+    return tuple(
+        names.pod_dns_name(cluster, ordinal=i, namespace=namespace, cluster_domain=cluster_domain)
+        for i in range(cluster.spec.replicas)
+    )
 
 
 def _split_extra_sans(cluster: OpenBaoCluster) -> tuple[list[str], list[IpAddress], list[InvalidSan]]:
@@ -129,9 +119,10 @@ def operator_managed_names(
     """
     name = cluster.metadata.name
     extra_dns, extra_ips, invalid = _split_extra_sans(cluster)
-    dns = [LOOPBACK_DNS, raft_tls_server_name(name)]
+    dns = [LOOPBACK_DNS, names.raft_tls_server_name(name)]
     # (1) the pods, explicitly and by wildcard (the wildcard also covers blue/green pod names)
-    dns += [f"*.{name}.{namespace}.svc", f"*.{name}.{namespace}.svc.{cluster_domain}"]
+    headless = names.headless_service_name(cluster)
+    dns += [f"*.{headless}.{namespace}.svc", f"*.{headless}.{namespace}.svc.{cluster_domain}"]
     for short, full in zip(
         pod_dns_names(cluster, namespace=namespace),
         pod_dns_names(cluster, namespace=namespace, cluster_domain=cluster_domain),
@@ -139,7 +130,7 @@ def operator_managed_names(
     ):
         dns += [short, full]
     # (2) the Services in every form a client may use
-    for service in (name, f"{name}-active", f"{name}-public"):
+    for service in (headless, names.active_service_name(cluster), names.public_service_name(cluster)):
         dns += _service_forms(service, namespace, cluster_domain)
     # (3) how users reach it from outside, then what they asked for
     dns += _exposure_hostnames(cluster)
@@ -151,5 +142,5 @@ def operator_managed_names(
 def external_required_names(cluster: OpenBaoCluster, *, namespace: str) -> ServerNames:
     """What a user-provided certificate must cover for the cluster to work: each pod's DNS name (peers
     forward to `api_addr`) and the raft `leader_tls_servername` (joins verify it)."""
-    dns = [*pod_dns_names(cluster, namespace=namespace), raft_tls_server_name(cluster.metadata.name)]
+    dns = [*pod_dns_names(cluster, namespace=namespace), names.raft_tls_server_name(cluster.metadata.name)]
     return ServerNames(dns=_dedupe(dns), ips=())

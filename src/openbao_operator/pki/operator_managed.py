@@ -6,7 +6,7 @@ requeues at `plan.next_check_at`. Everything time-dependent is derived from the 
 (their notBefore/notAfter), so no state lives outside the two Secrets and a restarted operator decides
 exactly as the old one would have.
 
-CA rollover, without a moment where a pod distrusts a peer (python-stack.md §4):
+CA rollover, without a moment where a pod distrusts a peer:
   1. stage: the signing CA A expires within `ca_renew_before` -> a successor B is created in the CA
      Secret (`next-ca.*`) and joins the trust bundle [A, B]; A still signs.
   2. promote: B has been trusted for `ca_trust_overlap` -> B becomes the signer, a new server certificate
@@ -27,9 +27,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from openbao_operator.api import OpenBaoCluster
+from openbao_operator.api import names as k
 from openbao_operator.api.tls import DEFAULT_ROTATION_PERIOD
 
-from . import secret_keys as k
 from .issue import IssuedCert, issue_ca, issue_server_cert
 from .material import (
     KeyFactory,

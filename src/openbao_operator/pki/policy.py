@@ -50,7 +50,7 @@ class RotationPolicy:
     """Lifetimes and renewal windows of the operator-managed CA and server certificate."""
 
     leaf_lifetime: timedelta = timedelta(days=90)
-    """Validity of a server certificate (python-stack.md §4: short-lived, renewed automatically)."""
+    """Validity of a server certificate (short-lived, renewed automatically)."""
     leaf_renew_fraction: float = 2 / 3
     """A server certificate is renewed once this fraction of its own lifetime has passed..."""
     leaf_min_life_fraction: float = 1 / 2

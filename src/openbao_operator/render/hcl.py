@@ -5,7 +5,7 @@ tools around HCL today (hclwrite, python-hcl2) speak HCL2. The two disagree on s
 writes a literal ``${`` as ``$${`` and HCL v1 never undoes that, so a value that goes through an
 HCL2 writer can reach OpenBao changed. python-hcl2's own dumper also writes strings as bare
 expressions. So we write the file ourselves from a frozen intermediate model (``Block`` /
-``Attr``), with the byte layout of hclwrite's formatter (reference-operator.md §2.6), and we
+``Attr``), with the byte layout of hclwrite's formatter (as the reference operator writes it), and we
 never escape anything except ``\\"`` and ``\\\\``: a string that cannot be written that way
 is rejected with :class:`HclValueError`, never rewritten into something else.
 
@@ -18,7 +18,6 @@ order, which the caller chooses.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import unicodedata
@@ -39,7 +38,6 @@ __all__ = [
     "PemText",
     "Value",
     "emit",
-    "emit_json",
     "unsafe_reason",
 ]
 
@@ -94,7 +92,7 @@ def unsafe_reason(s: str) -> str | None:
     ``$${`` escape), no ``%{`` (an HCL2 template directive; HCL v1 would read it literally, but
     every HCL2 tool would not), and no lone surrogates (not encodable as UTF-8).
     """
-    bad = _BAD_CHAR.search(s)  # one C-speed scan instead of a Python loop (render time, issue 4)
+    bad = _BAD_CHAR.search(s)  # one C-speed scan instead of a Python loop
     if bad is not None:
         i, o = bad.start(), ord(bad.group())
         if o < 0xD800:
@@ -165,19 +163,6 @@ class Block:
 Item: TypeAlias = Attr | Block
 
 
-def _check_string(s: str, path: str) -> None:
-    reason = unsafe_reason(s)
-    if reason is not None:
-        raise HclValueError(path, reason)
-
-
-def _quote(s: str, path: str) -> str:
-    _check_string(s, path)
-    # The only escapes: with controls, '${' and '%{' excluded, HCL v1 and HCL2 both read these
-    # two back as the characters themselves, and every other character stands for itself.
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 class PemText(str):
     """A PEM text (public keys, certificates): the one multi-line string the writer accepts.
 
@@ -193,27 +178,6 @@ class PemText(str):
 _PEM_TEXT = re.compile(
     r"(?:-----BEGIN [A-Z0-9 ]{1,64}-----\n(?:[A-Za-z0-9+/=]{1,76}\n)+-----END [A-Z0-9 ]{1,64}-----\n?)+"
 )
-
-
-def _quote_pem(s: str, path: str) -> str:
-    if not _PEM_TEXT.fullmatch(s):
-        raise HclValueError(path, "not a PEM text (BEGIN line, base64 lines, END line)")
-    return '"' + s.replace("\n", "\\n") + '"'
-
-
-def _check_name(name: str, path: str) -> None:
-    """Attribute names and block types: plain identifiers that no parser reads as a keyword."""
-    if not isinstance(name, str) or not _BARE_KEY.fullmatch(name) or name in _KEYWORDS:
-        raise HclValueError(path, f"{name!r} is not a valid attribute or block name")
-
-
-def _key(k: str, path: str) -> str:
-    """An object key: bare when it is a plain identifier, quoted (and checked) otherwise."""
-    if not isinstance(k, str) or not k:
-        raise HclValueError(path, f"object key {k!r} must be a non-empty string")
-    if _BARE_KEY.fullmatch(k) and k not in _KEYWORDS:
-        return k
-    return _quote(k, path)
 
 
 def _width(text: str) -> int:
@@ -240,232 +204,83 @@ def _width(text: str) -> int:
     return n
 
 
-def _number(v: int | float, path: str) -> str:
+def _number(v: int | float) -> str:
     if isinstance(v, int):
         if not _INT_MIN <= v <= _INT_MAX:
-            raise HclValueError(path, f"integer {v} does not fit in 64 bits")
+            raise _CheckError(f"integer {v} does not fit in 64 bits")
         return str(v)
     if not math.isfinite(v):
-        raise HclValueError(path, f"{v!r} has no HCL literal")
+        raise _CheckError(f"{v!r} has no HCL literal")
     # Plain decimal notation (hclwrite writes numbers with Go's 'f' format, never an exponent),
     # always with a fraction: without one HCL v1 lexes an integer and fails on 1e20 (int64).
     text = format(Decimal(repr(v)), "f")
     return text if "." in text else text + ".0"
 
 
-@dataclass(slots=True)
-class _Line:
-    """One output line, split into hclwrite's cells: ``lead`` and the ``= value`` cell."""
-
-    lead: str
-    assign: str | None  # "= value" for a single-line attribute; None otherwise
-    net: int  # net change in open brackets on this line, for the indentation pass
-    indent: int = 0
-    pad: int = 1  # spaces before the "=" cell, set by the alignment pass
-
-
-class _Writer:
-    """Collects lines like hclwrite's token stream, then formats them as hclwrite does."""
-
-    def __init__(self) -> None:
-        self.lines: list[_Line] = []
-        self._parts: list[str] = []
-        self._net = 0
-        self._eq: tuple[int, int] | None = None  # (part index, net) where "= " started
-
-    def text(self, s: str, net: int = 0) -> None:
-        self._parts.append(s)
-        self._net += net
-
-    def equals(self) -> None:
-        self._eq = (len(self._parts), self._net)
-        self._parts.append("= ")
-
-    def newline(self) -> None:
-        parts, eq = self._parts, self._eq
-        if eq is not None and self._net == eq[1]:
-            # hclwrite makes "= ..." an alignable cell only when the brackets after the
-            # equals sign balance on this line, i.e. when the value is single-line.
-            line = _Line("".join(parts[: eq[0]]), "".join(parts[eq[0] :]), self._net)
-        else:
-            text = "".join(parts[: eq[0]]) + " " + "".join(parts[eq[0] :]) if eq else "".join(parts)
-            line = _Line(text, None, self._net)
-        self.lines.append(line)
-        self._parts, self._net, self._eq = [], 0, None
-
-    def body(self, items: Iterable[Item], path: str) -> None:
-        seen_attrs: set[str] = set()
-        seen_blocks: set[str] = set()
-        for item in items:
-            if isinstance(item, Attr):
-                where = f"{path}.{item.name}" if path else item.name
-                _check_name(item.name, where)
-                # Duplicates would be merged or overwritten differently by each parser (and
-                # cannot be expressed in JSON), so a body names each attribute once.
-                if item.name in seen_attrs or item.name in seen_blocks:
-                    raise HclValueError(where, "duplicate name in this body")
-                seen_attrs.add(item.name)
-                self.text(item.name)
-                self.equals()
-                self.value(item.value, where)
-                self.newline()
-            elif isinstance(item, Block):
-                if item.type in seen_attrs:
-                    where = f"{path}.{item.type}" if path else item.type
-                    raise HclValueError(where, "duplicate name in this body (attribute and block)")
-                seen_blocks.add(item.type)
-                self.block(item, path)
-            else:
-                raise HclValueError(path, f"{type(item).__name__} is not an Attr or a Block")
-
-    def block(self, b: Block, path: str) -> None:
-        where = f"{path}.{b.type}" if path else b.type
-        _check_name(b.type, where)
-        header = [b.type]
-        for label in b.labels:
-            if not isinstance(label, str) or not label:
-                raise HclValueError(where, f"label {label!r} must be a non-empty string")
-            # Labels are always quoted (HCL v1 would accept bare ones, HCL2 tools would not).
-            header.append(_quote(label, where))
-            where += " " + header[-1]
-        self.text(" ".join(header) + " {", 1)
-        self.newline()
-        self.body(b.body, where)
-        self.text("}", -1)
-        self.newline()
-
-    def value(self, v: Value, path: str) -> None:
-        if isinstance(v, bool):
-            self.text("true" if v else "false")
-        elif isinstance(v, int | float):
-            self.text(_number(v, path))
-        elif isinstance(v, PemText):
-            self.text(_quote_pem(v, path))
-        elif isinstance(v, str):
-            self.text(_quote(v, path))
-        elif isinstance(v, Mapping):
-            if not v:
-                self.text("{}")  # hclwrite writes an empty object inline
-                return
-            self.text("{", 1)
-            self.newline()
-            for k, x in v.items():
-                key = _key(k, path)
-                self.text(key)
-                self.equals()
-                self.value(x, f"{path}.{k}" if key == k else f"{path}[{key}]")
-                self.newline()
-            self.text("}", -1)
-        elif isinstance(v, Sequence) and not isinstance(v, bytes | bytearray):
-            self.text("[", 1)
-            for i, x in enumerate(v):
-                if i:
-                    self.text(", ")
-                self.value(x, f"{path}[{i}]")
-            self.text("]", -1)
-        else:
-            raise HclValueError(path, f"{type(v).__name__} has no HCL literal")
-
-    def render(self) -> str:
-        _format_indent(self.lines)
-        _format_cells(self.lines)
-        out = []
-        for line in self.lines:
-            text = " " * line.indent + line.lead
-            if line.assign is not None:
-                text += " " * line.pad + line.assign
-            out.append(text)
-        return "\n".join(out) + "\n" if out else ""
-
-
-def _format_indent(lines: list[_Line]) -> None:
-    """hclwrite's formatIndent: indent by bracket nesting, one level per line that opens any.
-
-    Mirrors the Go algorithm (a stack of "openers per level") so that odd shapes such as a
-    list of objects come out exactly as ``terraform fmt`` writes them (``  }, {``).
-    """
-    indents: list[int] = []
-    for line in lines:
-        if line.net > 0:
-            line.indent = 2 * len(indents)
-            indents.append(line.net)
-            continue
-        closed = -line.net
-        while closed > 0 and indents:
-            if closed > indents[-1]:
-                closed -= indents.pop()
-            elif closed < indents[-1]:
-                indents[-1] -= closed
-                closed = 0
-            else:
-                indents.pop()
-                closed = 0
-        line.indent = 2 * len(indents)
-
-
-def _format_cells(lines: list[_Line]) -> None:
-    """hclwrite's formatCells: align "=" across each run of consecutive single-line attributes.
-
-    Any other line (block header, closing brace, a multi-line value's first line) ends the run.
-    """
-    run: list[_Line] = []
-
-    def close() -> None:
-        widest = max(line.indent + _width(line.lead) for line in run)
-        for line in run:
-            line.pad = widest - line.indent - _width(line.lead) + 1
-        run.clear()
-
-    for line in lines:
-        if line.assign is None:
-            if run:
-                close()
-        else:
-            run.append(line)
-    if run:
-        close()
-
-
-# --- the direct writer --------------------------------------------------------------------
+# --- the writer -----------------------------------------------------------------------------
 #
-# emit() first tries to write the model straight to text. A body is a sequence of runs of single-line
-# attributes (aligned once per run from the widths of their names, hclwrite's formatCells), nested blocks
-# and multi-line objects, each one indent level deeper: exactly what _Writer produces for them. The direct
-# writer takes only the exact types the model is made of (Attr, Block, str, bool, int, float, tuple, list,
-# dict, MappingProxyType) and only what passes every check; on anything else (a failed check, a subclass,
-# a non-empty object inside a list, whose lines hclwrite indents by bracket counting) it gives up and
-# emit() writes the whole model with _Writer. So every error, with its path, still comes from _Writer, and
-# every accepted model comes out as _Writer writes it (a property test compares the two).
+# One pass over the model, one string per output line. A body is a sequence of runs of single-line
+# attributes (``=`` aligned once per run from the widths of their names: hclwrite's formatCells), nested
+# blocks and multi-line objects, each one indent level deeper. The one shape hclwrite lays out by bracket
+# counting rather than by nesting, a non-empty object inside a list, is written by :func:`_bracketed`.
+# tests/unit/render/hcl_oracle.py is hclwrite's token formatter transcribed; property tests hold the two
+# to the same bytes and the same errors.
 
 
-class _GiveUpError(Exception):
-    """The direct writer leaves this model to :class:`_Writer`."""
+class _CheckError(Exception):
+    """A check failed. The path is put together while the exception travels up, so a render that fails
+    nothing never builds one (a ``try`` costs nothing until something is raised)."""
+
+    def __init__(self, reason: str, segment: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.segments = [segment] if segment else []
+
+    def within(self, segment: str) -> _CheckError:
+        """Add the enclosing item's part of the path (``.name``, `` "label"``, ``[0]``, ``["key"]``)."""
+        self.segments.append(segment)
+        return self
+
+    def error(self) -> HclValueError:
+        return HclValueError("".join(reversed(self.segments)).removeprefix("."), self.reason)
 
 
-# Memos for the direct writer: a cluster renders the same names, constants and spec strings on every
-# reconcile, so each is checked (and quoted) once. Pure (an entry depends only on its key, an exact str)
-# and bounded (emptied when full). Plain dicts because a lookup is several times cheaper than an
-# lru_cache call, and these are looked up for nearly every line.
+class _ObjectInListError(Exception):
+    """A value holds a non-empty object inside a list: its entry is written by :func:`_bracketed`."""
+
+
+# Memos: a cluster renders the same names, constants and spec strings on every reconcile, so each is
+# checked (and quoted) once. Pure (an entry depends only on its key) and bounded (emptied when full).
+# Plain dicts because a lookup is several times cheaper than an lru_cache call, and these are looked up
+# for nearly every line.
 _MEMO_MAX = 4096
 _QUOTED: dict[str, str] = {}  # safe string -> its quoted form
-_BARE_NAMES: set[str] = set()  # strings that pass _check_name (valid names; also written bare as keys)
+_BARE_NAMES: set[str] = set()  # strings that are valid names (also written bare as object keys)
 
 
-def _quote_safe(s: str) -> str | None:
-    """``_quote(s)`` for an exact str, or ``None`` where _quote would raise."""
+def _quote(s: str) -> str:
+    """``s`` in quotes. The only escapes: with controls, ``${`` and ``%{`` excluded, HCL v1 and HCL2 both
+    read ``\\"`` and ``\\\\`` back as the characters themselves, and every other character stands for itself."""
     quoted = _QUOTED.get(s)
     if quoted is None:
-        if unsafe_reason(s) is not None:
-            return None
-        quoted = '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'  # as _quote
+        reason = unsafe_reason(s)
+        if reason is not None:
+            raise _CheckError(reason)
+        quoted = '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
         if len(_QUOTED) >= _MEMO_MAX:
             _QUOTED.clear()
         _QUOTED[s] = quoted
     return quoted
 
 
+def _quote_pem(s: str) -> str:
+    if not _PEM_TEXT.fullmatch(s):
+        raise _CheckError("not a PEM text (BEGIN line, base64 lines, END line)")
+    return '"' + s.replace("\n", "\\n") + '"'
+
+
 def _is_bare(name: str) -> bool:
-    """Whether an exact str passes :func:`_check_name`."""
+    """Whether a str is a plain identifier that no parser reads as a keyword."""
     if name in _BARE_NAMES:
         return True
     if _BARE_KEY.fullmatch(name) is None or name in _KEYWORDS:
@@ -476,50 +291,85 @@ def _is_bare(name: str) -> bool:
     return True
 
 
+def _check_name(name: object) -> str:
+    """Attribute names and block types: plain identifiers; the path segment of the item."""
+    if not isinstance(name, str) or not _is_bare(name):
+        raise _CheckError(f"{name!r} is not a valid attribute or block name", f".{name}")
+    return name
+
+
+def _key(k: object) -> tuple[str, str]:
+    """An object key as written (bare when it is a plain identifier, quoted otherwise) and its path segment."""
+    if not isinstance(k, str) or not k:
+        raise _CheckError(f"object key {k!r} must be a non-empty string")
+    if _is_bare(k):
+        return k, f".{k}"
+    quoted = _quote(k)
+    return quoted, f"[{quoted}]"
+
+
 _ALIGN = tuple(" " * n + "= " for n in range(1, 129))
 """``_ALIGN[n]``: the gap and ``= `` after a name ``n`` columns narrower than the widest of its run."""
 _MAPPINGS = (dict, MappingProxyType)
 _LISTS = (tuple, list)
 
 
-def _direct_value(v: object) -> str | None:
-    """A single-line value as text, ``None`` for a non-empty object; :class:`_GiveUpError` for anything else."""
+def _value(v: object) -> str | None:
+    """A single-line value as text, ``None`` for a non-empty object (written over several lines).
+
+    Exact types first (nearly every value is one); then, in :func:`_other`, the subclasses and other
+    mappings and sequences a model may hold.
+    """
     t = type(v)
     if t is str:
-        quoted = _quote_safe(v)  # type: ignore[arg-type]
-        if quoted is None:
-            raise _GiveUpError
-        return quoted
+        return _QUOTED.get(v) or _quote(v)  # type: ignore[arg-type, call-overload]
     if t is bool:
         return "true" if v else "false"
     if t is int:
         if not _INT_MIN <= v <= _INT_MAX:  # type: ignore[operator]
-            raise _GiveUpError
+            raise _CheckError(f"integer {v} does not fit in 64 bits")
         return str(v)
     if t in _LISTS:
-        parts = []
-        for x in v:  # type: ignore[attr-defined]
-            part = _direct_value(x)
-            if part is None:  # a non-empty object in a list
-                raise _GiveUpError
-            parts.append(part)
-        return "[" + ", ".join(parts) + "]"
+        return _list(v)  # type: ignore[arg-type]
     if t in _MAPPINGS:
         return None if v else "{}"
     if t is float:
         text = repr(v)
-        if "e" in text or "n" in text:  # an exponent, inf or nan: as _number writes it, or gives up
-            return _number(v, "")  # type: ignore[arg-type]  # HclValueError for nan/inf: emit() gives up
+        if "e" in text or "n" in text:  # an exponent, inf or nan
+            return _number(v)  # type: ignore[arg-type]
         return text  # plain decimal digits with a fraction: what _number writes (via Decimal) too
-    raise _GiveUpError
+    return _other(v)
 
 
-def _direct_run(leads: list[str], values: list[str], indent: str, out: list[str], ascii: bool = True) -> None:
-    """A run of single-line ``lead = value`` lines with "=" aligned (hclwrite's formatCells); empties the run.
+def _other(v: object) -> str | None:
+    if isinstance(v, int | float):  # bool is exact (it cannot be subclassed): handled in _value
+        return _number(v)
+    if isinstance(v, PemText):
+        return _quote_pem(v)
+    if isinstance(v, str):
+        return _quote(v)
+    if isinstance(v, Mapping):
+        return None if v else "{}"
+    if isinstance(v, Sequence) and not isinstance(v, bytes | bytearray):
+        return _list(v)
+    raise _CheckError(f"{type(v).__name__} has no HCL literal")
 
-    ``ascii``: every lead is ASCII, so its width is its length (always true for names, which are bare).
-    """
-    widths = [len(lead) for lead in leads] if ascii else [_width(lead) for lead in leads]
+
+def _list(v: Sequence[object]) -> str:
+    parts: list[str] = []
+    for x in v:
+        try:
+            part = _value(x)
+        except _CheckError as fail:
+            raise fail.within(f"[{len(parts)}]") from None
+        if part is None:
+            raise _ObjectInListError
+        parts.append(part)
+    return "[" + ", ".join(parts) + "]"
+
+
+def _run(leads: list[str], values: list[str], indent: str, out: list[str], widths: list[int]) -> None:
+    """A run of single-line ``lead = value`` lines with ``=`` aligned (hclwrite's formatCells); empties it."""
     widest = max(widths)
     rows = zip(leads, values, widths, strict=True)
     if widest < len(_ALIGN):
@@ -528,37 +378,43 @@ def _direct_run(leads: list[str], values: list[str], indent: str, out: list[str]
         out += [f"{indent}{lead}{' ' * (widest - w + 1)}= {v}" for lead, v, w in rows]
     leads.clear()
     values.clear()
+    widths.clear()
 
 
-def _direct_object(v: Mapping[str, Value], indent: str, out: list[str]) -> None:
+def _object(v: Mapping[object, object], indent: str, out: list[str]) -> None:
+    """The lines of a non-empty object between ``key = {`` and ``}``."""
     leads: list[str] = []
     values: list[str] = []
+    widths: list[int] = []  # quoted keys may hold any character: widths as hclwrite counts them
     for k, x in v.items():
-        if type(k) is not str or not k:
-            raise _GiveUpError
-        if k in _BARE_NAMES or _is_bare(k):
-            key = k
-        else:
-            quoted = _quote_safe(k)
-            if quoted is None:
-                raise _GiveUpError
-            key = quoted
-        text = _direct_value(x)
-        if text is not None:
-            leads.append(key)
-            values.append(text)
-            continue
-        if leads:
-            _direct_run(leads, values, indent, out, False)
-        out.append(f"{indent}{key} = {{")
-        _direct_object(x, indent + "  ", out)  # type: ignore[arg-type]
-        out.append(f"{indent}}}")
+        key, segment = (k, "." + k) if type(k) is str and k in _BARE_NAMES else _key(k)
+        try:
+            text = _value(x)
+            if text is not None:
+                leads.append(key)
+                values.append(text)
+                widths.append(len(key) if key.isascii() else _width(key))
+                continue
+            if leads:
+                _run(leads, values, indent, out, widths)
+            out.append(f"{indent}{key} = {{")
+            _object(x, indent + "  ", out)  # type: ignore[arg-type]
+            out.append(f"{indent}}}")
+        except _ObjectInListError:
+            if leads:
+                _run(leads, values, indent, out, widths)
+            try:
+                _bracketed(key, x, indent, out)
+            except _CheckError as fail:
+                raise fail.within(segment) from None
+        except _CheckError as fail:
+            raise fail.within(segment) from None
     if leads:
-        _direct_run(leads, values, indent, out, False)
+        _run(leads, values, indent, out, widths)
 
 
-def _direct_names(names: list[str], values: list[str], widest: int, indent: str, out: list[str]) -> None:
-    """:func:`_direct_run` for a body's attributes: names are ASCII, the widest is known; empties the run."""
+def _names(names: list[str], values: list[str], widest: int, indent: str, out: list[str]) -> None:
+    """:func:`_run` for a body's attributes: names are ASCII, the widest is known; empties the run."""
     if widest < len(_ALIGN):
         out += [f"{indent}{name}{_ALIGN[widest - len(name)]}{v}" for name, v in zip(names, values, strict=True)]
     else:
@@ -567,66 +423,174 @@ def _direct_names(names: list[str], values: list[str], widest: int, indent: str,
     values.clear()
 
 
-def _direct_body(items: Iterable[Item], indent: str, out: list[str]) -> None:
-    seen: dict[str, bool] = {}  # name -> whether an attribute has it (else only blocks)
+def _body(items: Iterable[object], indent: str, out: list[str]) -> None:
+    seen: dict[object, bool] = {}  # name -> whether an attribute has it (else only blocks)
     names: list[str] = []  # the current run of single-line attributes
     values: list[str] = []
     widest = 0
     for item in items:
-        if type(item) is Attr:
-            name = item.name
-            if type(name) is not str or name in seen or not (name in _BARE_NAMES or _is_bare(name)):
-                raise _GiveUpError  # not a name, or a duplicate (of an attribute or a block)
+        if isinstance(item, Attr):
+            name = item.name if type(item.name) is str and item.name in _BARE_NAMES else _check_name(item.name)
+            if name in seen:
+                # Duplicates would be merged or overwritten differently by each parser, so a body names
+                # each attribute once.
+                raise _CheckError("duplicate name in this body", f".{name}")
             seen[name] = True
             v = item.value
-            if type(v) is str:  # the common cases inline; the rest as in _direct_value
-                text = _QUOTED.get(v) or _quote_safe(v)
-                if text is None:
-                    raise _GiveUpError
-            elif type(v) is bool:
-                text = "true" if v else "false"
-            else:
-                text = _direct_value(v)
-            if text is not None:
-                names.append(name)
-                values.append(text)
-                if len(name) > widest:  # a valid name is ASCII: its width is its length
-                    widest = len(name)
-                continue
-            if names:
-                _direct_names(names, values, widest, indent, out)
-                widest = 0
-            out.append(f"{indent}{name} = {{")
-            _direct_object(v, indent + "  ", out)  # type: ignore[arg-type]
-            out.append(f"{indent}}}")
-        elif type(item) is Block:
+            text: str | None
+            try:
+                if type(v) is str:  # the common cases inline; the rest as in _value
+                    text = _QUOTED.get(v) or _quote(v)
+                elif type(v) is bool:
+                    text = "true" if v else "false"
+                else:
+                    text = _value(v)
+                if text is not None:
+                    names.append(name)
+                    values.append(text)
+                    if len(name) > widest:  # a valid name is ASCII: its width is its length
+                        widest = len(name)
+                    continue
+                if names:
+                    _names(names, values, widest, indent, out)
+                    widest = 0
+                out.append(f"{indent}{name} = {{")
+                _object(v, indent + "  ", out)  # type: ignore[arg-type]  # None: a non-empty mapping
+                out.append(f"{indent}}}")
+            except _ObjectInListError:
+                if names:
+                    _names(names, values, widest, indent, out)
+                    widest = 0
+                try:
+                    _bracketed(name, v, indent, out)
+                except _CheckError as fail:
+                    raise fail.within(f".{name}") from None
+            except _CheckError as fail:
+                raise fail.within(f".{name}") from None
+        elif isinstance(item, Block):
             kind = item.type
-            if type(kind) is not str or seen.get(kind) or not _is_bare(kind):
-                raise _GiveUpError  # not a name, or the name of an attribute in this body
-            seen[kind] = False
-            if names:
-                _direct_names(names, values, widest, indent, out)
-                widest = 0
-            header = kind
+            if seen.get(kind):
+                raise _CheckError("duplicate name in this body (attribute and block)", f".{kind}")
+            seen.setdefault(kind, False)
+            header = _check_name(kind)
+            where = f".{kind}"
             for label in item.labels:
-                quoted = _quote_safe(label) if type(label) is str and label else None
-                if quoted is None:
-                    raise _GiveUpError
+                # Labels are always quoted (HCL v1 would accept bare ones, HCL2 tools would not).
+                try:
+                    if not isinstance(label, str) or not label:
+                        raise _CheckError(f"label {label!r} must be a non-empty string")
+                    quoted = _quote(label)
+                except _CheckError as fail:
+                    raise fail.within(where) from None
                 header += " " + quoted
+                where += " " + quoted
+            if names:
+                _names(names, values, widest, indent, out)
+                widest = 0
             out.append(f"{indent}{header} {{")
-            _direct_body(item.body, indent + "  ", out)
+            try:
+                _body(item.body, indent + "  ", out)
+            except _CheckError as fail:
+                raise fail.within(where) from None
             out.append(f"{indent}}}")
         else:
-            raise _GiveUpError
+            raise _CheckError(f"{type(item).__name__} is not an Attr or a Block")
     if names:
-        _direct_names(names, values, widest, indent, out)
+        _names(names, values, widest, indent, out)
 
 
-def _emit_tokens(items: Iterable[Item]) -> str:
-    """:func:`emit` through the token writer only (the reference the direct writer is tested against)."""
-    writer = _Writer()
-    writer.body(items, "")
-    return writer.render()
+def _bracketed(lead: str, v: object, indent: str, out: list[str]) -> None:
+    """``lead = v`` where ``v`` holds a non-empty object inside a list, laid out as hclwrite does it.
+
+    hclwrite indents such a value by counting brackets, not by nesting: a line that opens brackets
+    starts one indentation level (however many it opens), a line that closes them ends as many levels as
+    it takes to close that many. So ``a = [{x = 1}, {y = 2}]`` becomes ``a = [{``, ``  x = 1``,
+    ``  }, {``, ``  y = 2``, ``}]``. The value is cut into lines at the line breaks of its objects, with
+    each line's bracket balance, then indented and aligned in two passes (formatIndent, formatCells).
+    """
+    lines: list[tuple[str, str | None, int]] = []  # (lead, "= value" cell of an alignable line, balance)
+    parts: list[str] = [lead]
+    state = {"net": 0, "eq": 0, "eq_net": 0}
+
+    def newline() -> None:
+        eq = state["eq"]
+        if eq and state["net"] == state["eq_net"]:  # the brackets after "=" balance: an alignable cell
+            lines.append(("".join(parts[:eq]), "".join(parts[eq:]), state["net"]))
+        elif eq:
+            lines.append(("".join(parts[:eq]) + " " + "".join(parts[eq:]), None, state["net"]))
+        else:
+            lines.append(("".join(parts), None, state["net"]))
+        parts.clear()
+        state.update(net=0, eq=0)
+
+    def equals() -> None:
+        state.update(eq=len(parts), eq_net=state["net"])
+        parts.append("= ")
+
+    def value(x: object) -> None:
+        if isinstance(x, Mapping) and x:
+            parts.append("{")
+            state["net"] += 1
+            newline()
+            for k, y in x.items():
+                key, segment = _key(k)
+                parts.append(key)
+                equals()
+                try:
+                    value(y)
+                except _CheckError as fail:
+                    raise fail.within(segment) from None
+                newline()
+            parts.append("}")
+            state["net"] -= 1
+        elif isinstance(x, Sequence) and not isinstance(x, str | bytes | bytearray):
+            parts.append("[")
+            state["net"] += 1
+            for i, y in enumerate(x):
+                if i:
+                    parts.append(", ")
+                try:
+                    value(y)
+                except _CheckError as fail:
+                    raise fail.within(f"[{i}]") from None
+            parts.append("]")
+            state["net"] -= 1
+        else:
+            parts.append(_value(x) or "{}")  # a scalar, or an empty object
+
+    equals()
+    value(v)
+    newline()
+    # formatIndent: a stack of "brackets opened" per indentation level.
+    levels: list[int] = []
+    indents: list[int] = []
+    for _, _, net in lines:
+        if net > 0:
+            indents.append(2 * len(levels))
+            levels.append(net)
+            continue
+        closed = -net
+        while closed > 0 and levels:
+            if closed >= levels[-1]:
+                closed -= levels.pop()
+            else:
+                levels[-1] -= closed
+                closed = 0
+        indents.append(2 * len(levels))
+    # formatCells: align "=" over each run of consecutive alignable lines.
+    pads = [1] * len(lines)
+    run: list[int] = []
+    for i in [*range(len(lines)), -1]:
+        if i >= 0 and lines[i][1] is not None:
+            run.append(i)
+            continue
+        if run:
+            widest = max(indents[j] + _width(lines[j][0]) for j in run)
+            for j in run:
+                pads[j] = widest - indents[j] - _width(lines[j][0]) + 1
+            run.clear()
+    for (text, cell, _), extra, pad in zip(lines, indents, pads, strict=True):
+        out.append(f"{indent}{' ' * extra}{text}" + (f"{' ' * pad}{cell}" if cell is not None else ""))
 
 
 def emit(items: Iterable[Item]) -> str:
@@ -636,52 +600,12 @@ def emit(items: Iterable[Item]) -> str:
     consecutive single-line attributes; labels always quoted; lists inline; non-empty objects
     one key per line; an empty block as ``name "label" {`` + ``}``; no blank lines anywhere
     (as the reference operator's hclwrite output); exactly one trailing newline ("" for no
-    items). Raises :class:`HclValueError` for anything OpenBao would not read back verbatim.
+    items). Raises :class:`HclValueError`, naming the item, for anything OpenBao would not read
+    back verbatim.
     """
-    items = items if isinstance(items, tuple | list) else tuple(items)
     lines: list[str] = []
     try:
-        _direct_body(items, "", lines)
-    except (_GiveUpError, HclValueError):
-        return _emit_tokens(items)  # the general writer, which also raises the error with its path
+        _body(items, "", lines)
+    except _CheckError as fail:
+        raise fail.error() from None
     return "\n".join(lines) + "\n" if lines else ""
-
-
-def _json_value(v: Value) -> object:
-    if isinstance(v, Mapping):
-        return {k: _json_value(x) for k, x in v.items()}
-    if isinstance(v, Sequence) and not isinstance(v, str):
-        return [_json_value(x) for x in v]
-    return v
-
-
-def _json_body(items: Iterable[Item]) -> dict[str, object]:
-    out: dict[str, object] = {}
-    blocks: dict[str, list[object]] = {}
-    for item in items:
-        if isinstance(item, Attr):
-            out[item.name] = _json_value(item.value)
-            continue
-        node: object = _json_body(item.body)
-        for label in reversed(item.labels):
-            node = {label: node}
-        if item.type not in blocks:
-            blocks[item.type] = []
-            out[item.type] = blocks[item.type]  # reserves the position of the first block
-        blocks[item.type].append(node)
-    for name, group in blocks.items():
-        # HCL v1 reads a single nested object and a list of them alike; a lone block is written
-        # the way OpenBao's docs write storage ({"raft": {...}}), repeated ones as a list.
-        out[name] = group[0] if len(group) == 1 else group
-    return out
-
-
-def emit_json(items: Iterable[Item]) -> str:
-    """The same model as an OpenBao JSON config (HCL v1's JSON form), the zero-ambiguity fallback.
-
-    Blocks nest by label (``listener "tcp" {...}`` -> ``{"listener": {"tcp": {...}}}``);
-    repeated block types become a list. Applies exactly the checks of :func:`emit`.
-    """
-    items = tuple(items)
-    emit(items)  # the same validation, so both forms accept and reject the same models
-    return json.dumps(_json_body(items), indent=2, ensure_ascii=False) + "\n"

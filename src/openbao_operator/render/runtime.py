@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from openbao_operator.api import OpenBaoCluster
-from openbao_operator.render import names
+from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.configmaps import backend_tls_wanted
 from openbao_operator.render.workload.meta import tls_files_mounted
@@ -38,7 +37,7 @@ def runtime_objects(cluster: OpenBaoCluster, facts: RenderFacts) -> list[Runtime
         found.append(
             RuntimeObject(
                 "Secret",
-                names.unseal_secret_name(cluster),
+                names.unseal_key_secret_name(cluster),
                 "the static unseal key: 32 random bytes, created once, never replaced",
             )
         )

@@ -5,6 +5,18 @@ The controller calls `plan_unseal_key(...)` each reconcile with the key Secrets 
 Secrets' metadata, and hands `plan.current` / `plan.previous` to the renderer (seal stanza and volumes).
 """
 
+# The names live in api/names.py (render and the controller need them too); the controller reads them
+# through this package under the names below.
+from openbao_operator.api.names import ANNOTATION_UNSEAL_KEY_ID as ANNOTATION_KEY_ID
+from openbao_operator.api.names import ANNOTATION_UNSEAL_KEY_PREDECESSOR as ANNOTATION_PREDECESSOR
+from openbao_operator.api.names import ANNOTATION_UNSEAL_KEY_REWRAPPED as ANNOTATION_REWRAPPED
+from openbao_operator.api.names import ANNOTATION_UNSEAL_KEY_SUCCESSOR as ANNOTATION_SUCCESSOR
+from openbao_operator.api.names import UNSEAL_KEY_KEY as DATA_KEY
+from openbao_operator.api.names import initial_unseal_key_id as initial_key_id
+from openbao_operator.api.names import is_unseal_key_secret_name as is_key_secret_name
+from openbao_operator.api.names import rotated_unseal_key_id as rotated_key_id
+from openbao_operator.api.names import unseal_key_secret_name as key_secret_name
+
 from .key import KEY_BYTES, TokenBytes, UnsealKey, UnsealKeyError, generate_unseal_key
 from .plan import (
     KeyCreation,
@@ -15,20 +27,7 @@ from .plan import (
     plan_unseal_key,
     validate_key_secret,
 )
-from .secret import (
-    ANNOTATION_KEY_ID,
-    ANNOTATION_PREDECESSOR,
-    ANNOTATION_REWRAPPED,
-    ANNOTATION_SUCCESSOR,
-    DATA_KEY,
-    initial_key_id,
-    is_key_secret_name,
-    key_secret_manifest,
-    key_secret_name,
-    owner_references,
-    requested_rotation_id,
-    rotated_key_id,
-)
+from .secret import key_secret_manifest, owner_references, requested_rotation_id
 
 __all__ = [
     "ANNOTATION_KEY_ID",

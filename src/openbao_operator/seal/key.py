@@ -1,6 +1,6 @@
 """The static unseal key: 32 bytes from a CSPRNG, held in a type that never prints them.
 
-Why a type: losing or leaking this key loses or exposes every secret in OpenBao (openbao-server.md §1.1).
+Why a type: losing or leaking this key loses or exposes every secret in OpenBao.
 `UnsealKey` refuses anything but 32 bytes (AES-256-GCM, what the static seal expects) and its repr and
 str are constant, so an f-string, a dataclass repr, a traceback's locals or a structlog event cannot
 reveal it. The random source is injected for tests; production uses `secrets.token_bytes`.

@@ -1,6 +1,6 @@
 """The pure decision for static unseal keys: create once, keep forever, rotate only on request.
 
-Why it is shaped like this (ARCHITECTURE.md invariants; openbao-server.md §1.1):
+Why it is shaped like this (losing the key loses the data):
 - A key is generated only when no key Secret of the cluster exists, or when a rotation is requested
   and the previous one has finished. An existing Secret is never regenerated, overwritten or deleted,
   whatever state it is in: a broken one is reported (the user restores it), never replaced, because a
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from openbao_operator.api import OpenBaoCluster
+from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.api.types import ROTATION_ID_MESSAGE
 
 from . import secret as s
@@ -103,27 +103,31 @@ class UnsealKeyPlan:
 
 def validate_key_secret(secret: ObservedKeySecret) -> str | None:
     """None when the Secret holds a usable key, else why not. Never suggests generating a new key."""
-    value = secret.data.get(s.DATA_KEY)
+    value = secret.data.get(names.UNSEAL_KEY_KEY)
     if value is None:
         return (
-            f"Secret {secret.name} has no data key {s.DATA_KEY!r}; restore the key from your backup "
+            f"Secret {secret.name} has no data key {names.UNSEAL_KEY_KEY!r}; restore the key from your backup "
             "(the operator never replaces an existing key: a new key would make the data unreadable)"
         )
     if len(value) != KEY_BYTES:
         return (
-            f"Secret {secret.name} holds {len(value)} bytes under {s.DATA_KEY!r}, the static seal needs "
+            f"Secret {secret.name} holds {len(value)} bytes under {names.UNSEAL_KEY_KEY!r}, the static seal needs "
             f"{KEY_BYTES}; restore the original key (the operator never replaces an existing key)"
         )
     return None
 
 
 def _key_id(cluster: OpenBaoCluster, secret: ObservedKeySecret) -> str:
-    recorded = secret.annotations.get(s.ANNOTATION_KEY_ID)
+    recorded = secret.annotations.get(names.ANNOTATION_UNSEAL_KEY_ID)
     if recorded:
         return recorded
-    base = s.key_secret_name(cluster.metadata.name)
+    base = names.unseal_key_secret_name(cluster.metadata.name)
     # adopted Secrets (e.g. created by the reference operator) carry no annotation
-    return s.initial_key_id(cluster) if secret.name == base else s.rotated_key_id(secret.name[len(base) + 1 :])
+    return (
+        names.initial_unseal_key_id(cluster)
+        if secret.name == base
+        else names.rotated_unseal_key_id(secret.name[len(base) + 1 :])
+    )
 
 
 def _ownership_patches(
@@ -144,7 +148,7 @@ class _Decision:
     ) -> None:
         self.cluster = cluster
         name = cluster.metadata.name
-        self.secrets = {o.name: o for o in observed if s.is_key_secret_name(name, o.name)}
+        self.secrets = {o.name: o for o in observed if names.is_unseal_key_secret_name(name, o.name)}
         self.rewrap_complete = rewrap_complete
         self.patches: dict[str, dict[str, Any]] = {}
 
@@ -153,18 +157,20 @@ class _Decision:
 
     def heads(self) -> list[ObservedKeySecret]:
         """Key Secrets no other key Secret names as its predecessor (normally exactly one)."""
-        replaced = {o.annotations.get(s.ANNOTATION_PREDECESSOR) for o in self.secrets.values()}
+        replaced = {o.annotations.get(names.ANNOTATION_UNSEAL_KEY_PREDECESSOR) for o in self.secrets.values()}
         return sorted((o for o in self.secrets.values() if o.name not in replaced), key=lambda o: o.name)
 
     def previous(self, head: ObservedKeySecret) -> tuple[KeyRef | None, str]:
         """The predecessor to keep mounted, and a problem if it is needed but unusable."""
-        pred_name = head.annotations.get(s.ANNOTATION_PREDECESSOR)
+        pred_name = head.annotations.get(names.ANNOTATION_UNSEAL_KEY_PREDECESSOR)
         if not pred_name:
             return None, ""
-        if head.annotations.get(s.ANNOTATION_REWRAPPED) == "true":
+        if head.annotations.get(names.ANNOTATION_UNSEAL_KEY_REWRAPPED) == "true":
             return None, ""
         if self.rewrap_complete:
-            self.patches.setdefault(head.name, {}).setdefault("annotations", {})[s.ANNOTATION_REWRAPPED] = "true"
+            self.patches.setdefault(head.name, {}).setdefault("annotations", {})[
+                names.ANNOTATION_UNSEAL_KEY_REWRAPPED
+            ] = "true"
             return None, ""
         pred = self.secrets.get(pred_name)
         if pred is None or validate_key_secret(pred) is not None:
@@ -211,7 +217,7 @@ def plan_unseal_key(
     decision = _Decision(cluster, observed=observed, rewrap_complete=rewrap_complete)
     name = cluster.metadata.name
     rid_problem = ""
-    if rotation_id is not None and not s.ROTATION_ID_PATTERN.fullmatch(rotation_id):
+    if rotation_id is not None and not names.ROTATION_ID_PATTERN.fullmatch(rotation_id):
         rid_problem = f"spec.unseal.static.rotationID {rotation_id!r} {ROTATION_ID_MESSAGE}"
         rotation_id = None
 
@@ -230,7 +236,7 @@ def plan_unseal_key(
 
     # (2) the first key
     if not decision.secrets:
-        ref = KeyRef(s.key_secret_name(name, rotation_id), s.initial_key_id(cluster))
+        ref = KeyRef(names.unseal_key_secret_name(name, rotation_id), names.initial_unseal_key_id(cluster))
         return UnsealKeyPlan(
             reason=R.ROTATION_ID_INVALID if rid_problem else R.CREATING,
             message=rid_problem or f"creating the static unseal key Secret {ref.secret_name}",
@@ -244,15 +250,15 @@ def plan_unseal_key(
     heads = decision.heads()
     chain = list(decision.secrets.values())
     patches = _ownership_patches(cluster, chain, owner_uid)
-    desired = s.key_secret_name(name, rotation_id)
+    desired = names.unseal_key_secret_name(name, rotation_id)
     if len(heads) != 1:
         # keep serving with the most plausible key, never create one while the chain is unclear
-        candidates = [decision.secrets.get(desired), decision.secrets.get(s.key_secret_name(name)), *heads]
+        candidates = [decision.secrets.get(desired), decision.secrets.get(names.unseal_key_secret_name(name)), *heads]
         pick = next((c for c in candidates if c is not None), sorted(chain, key=lambda o: o.name)[0])
         return UnsealKeyPlan(
             reason=R.CHAIN_BROKEN,
             message=f"cannot tell which key is current among {', '.join(sorted(decision.secrets))} (their "
-            f"{s.ANNOTATION_PREDECESSOR} annotations do not form one chain); fix the annotations",
+            f"{names.ANNOTATION_UNSEAL_KEY_PREDECESSOR} annotations do not form one chain); fix the annotations",
             ok=False,
             current=decision.ref(pick),
             previous=None,
@@ -313,7 +319,7 @@ def plan_unseal_key(
             R.ROTATION_DEFERRED,
             f"rotation to {desired} waits until the rotation to {head.name} is rewrapped",
         )
-    new_ref = KeyRef(desired, s.rotated_key_id(rotation_id))
+    new_ref = KeyRef(desired, names.rotated_unseal_key_id(rotation_id))
     if new_ref.key_id in {decision.ref(o).key_id for o in chain}:
         return outcome(
             R.ROTATION_ID_INVALID,

@@ -1,6 +1,6 @@
 """The HCL-safe string rule, checked against a plain-Python statement of the same rule.
 
-Quotes and backslashes are safe: the writer escapes them and OpenBao reads them back (issue 14: the reference
+Quotes and backslashes are safe: the writer escapes them and OpenBao reads them back (the reference
 operator's CRD admits them, and they run)."""
 
 from __future__ import annotations

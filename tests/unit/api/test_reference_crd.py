@@ -33,7 +33,7 @@ def test_every_row_has_a_reason() -> None:
 
 
 def test_merge_markers_match_the_reference() -> None:
-    """Issue 14: server-side apply must merge the reference's atomic lists and maps the same way here."""
+    """Server-side apply must merge the reference's atomic lists and maps the same way here."""
     markers = [d for d in _diffs() if d.kind == "marker" and "list-type" in d.reference + d.here]
     markers += [d for d in _diffs() if d.kind == "marker" and "map-type" in d.reference + d.here]
     assert markers == []

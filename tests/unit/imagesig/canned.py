@@ -1,7 +1,7 @@
 """Canned cosign artifacts, generated here with cryptography: keys, simple-signing payloads, DSSE bundles, Rekor SETs.
 
 Nothing is copied from other projects; the shapes follow the cosign and Sigstore specifications
-(python-stack.md §5) and were checked against what the real cosign CLI pushes (integration tests).
+and were checked against what the real cosign CLI pushes (integration tests).
 """
 
 from __future__ import annotations

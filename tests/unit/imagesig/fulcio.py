@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.peers.certs import ca_certificate
+
 ISSUER_OID = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
 LEGACY_ISSUER_OID = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
 OIDC_ISSUER = "https://issuer.test.example"
@@ -191,19 +193,17 @@ def _ca_cert(
     end: dt.datetime,
     path_length: int,
 ) -> x509.Certificate:
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
-        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signing_key.public_key()), critical=False)
-        .sign(signing_key, hashes.SHA384())
+    return ca_certificate(
+        subject=subject,
+        public_key=public_key,
+        signing_key=signing_key,
+        issuer=issuer,
+        not_before=start,
+        not_after=end,
+        path_length=path_length,
+        key_ids=True,
+        digital_signature=False,
+        algorithm=hashes.SHA384(),
     )
 
 

@@ -484,7 +484,7 @@ async def test_a_keyless_verdict_checked_at_the_current_time_is_not_reused_after
 
 
 async def test_keyless_without_a_config_map_uses_the_embedded_root_and_names_it() -> None:
-    """Issue 14: the reference's keyless samples have no trusted-root ConfigMap. Without one the verifier
+    """The reference's keyless samples have no trusted-root ConfigMap. Without one the verifier
     checks against its embedded root (here a stand-in made from the test CA) and says which root it used;
     before this change the verdict was InvalidConfiguration without a registry call."""
     ca, key = TestCA.new(), ec_key()

@@ -11,6 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from tests.peers.certs import ca_certificate
 
 from openbao_operator.api import OpenBaoCluster
 from openbao_operator.pki import ExternalTlsReason, fingerprint, p256_key_from_seed, validate_external_tls
@@ -37,32 +38,16 @@ def _ca(
     key = _key()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
     issuer_name, signing_key = (issuer[0].subject, issuer[1]) if issuer else (name, key)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(issuer_name)
-        .public_key(key.public_key())
-        .serial_number(next(_seeds))
-        .not_valid_before(NOW - 10 * DAY)
-        .not_valid_after(NOW + 3650 * DAY)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signing_key.public_key()), critical=False)
-        .sign(signing_key, hashes.SHA256())
+    cert = ca_certificate(
+        subject=name,
+        public_key=key.public_key(),
+        signing_key=signing_key,
+        issuer=issuer_name,
+        not_before=NOW - 10 * DAY,
+        not_after=NOW + 3650 * DAY,
+        path_length=path_length,
+        serial=next(_seeds),
+        key_ids=True,
     )
     return cert, key
 

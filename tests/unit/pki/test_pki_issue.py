@@ -1,4 +1,4 @@
-"""Issuance: the CA and server certificate carry exactly the extensions python-stack.md §4 prescribes, and
+"""Issuance: the CA and server certificate carry exactly the extensions the operator promises, and
 cryptography's own verifier accepts the chain for pod names (explicit and wildcard) and rejects others."""
 
 from __future__ import annotations

@@ -24,8 +24,6 @@ from openbao_operator.pki import (
     raft_tls_server_name,
     tls_secret_manifests,
 )
-from openbao_operator.pki.manifests import infra_labels
-from openbao_operator.render import names as render_names
 from openbao_operator.render.config.context import Context
 from openbao_operator.render.config.storage import raft_tls_server_name as render_raft_tls_server_name
 from openbao_operator.render.facts import RenderFacts
@@ -116,10 +114,6 @@ def test_raft_server_name_matches_the_renderer() -> None:
         cluster = _cluster("bao", 3, {"tls": {"enabled": True, "mode": mode}})
         ctx = Context.of(cluster, RenderFacts(namespace="ns"))
         assert render_raft_tls_server_name(ctx) == raft_tls_server_name("bao")
-
-
-def test_labels_match_the_renderer() -> None:
-    assert infra_labels("bao") == render_names.infra_labels(_cluster("bao", 1))
 
 
 def test_repr_of_plan_hides_private_keys() -> None:

@@ -164,8 +164,8 @@ GOLDEN: dict[str, dict[str, Any]] = {
             }
         }
     ),
-    # Issue 14: fields with no effect on the chosen version, or that OpenBao would skip, are left out (and
-    # reported in FieldsIgnored), not refused.
+    # Reference compatibility: fields with no effect on the chosen version, or that OpenBao would skip, are
+    # left out (and reported in FieldsIgnored), not refused.
     "plugins-before-2.5-left-out": manifest(
         version="2.4.1",
         configuration={"plugin": {"autoRegister": True, "autoDownload": True, "downloadBehavior": "fail"}},

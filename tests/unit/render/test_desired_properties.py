@@ -18,8 +18,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openbao_operator.api import parse_cluster
-from openbao_operator.render import names
+from openbao_operator.api import names, parse_cluster
 from openbao_operator.render.config import config_items
 from openbao_operator.render.desired import DesiredState, render_desired
 from openbao_operator.render.hcl import emit

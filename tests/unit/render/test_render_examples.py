@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from openbao_operator.api import names
 from openbao_operator.api.yamlio import load_all
 from openbao_operator.cli.main import main
-from openbao_operator.render import names
 
 ROOT = Path(__file__).parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

@@ -12,7 +12,7 @@ import base64
 import json
 from typing import Any
 
-from openbao_operator.render import names
+from openbao_operator.api import names
 from openbao_operator.render.desired import DesiredState, render_desired
 from openbao_operator.render.facts import RenderFacts
 

@@ -109,11 +109,3 @@ def test_manifest_shape_and_ownership(policy: str, owned: bool) -> None:
     if owned:
         assert meta["ownerReferences"][0]["uid"] == "uid-1"
         assert meta["ownerReferences"][0]["kind"] == "OpenBaoCluster"
-
-
-def test_labels_match_the_renderer() -> None:
-    from openbao_operator.render import names as render_names
-    from openbao_operator.seal.secret import infra_labels
-
-    assert infra_labels("bao") == render_names.infra_labels(_cluster())
-    assert render_names.unseal_secret_name(_cluster()) == key_secret_name("bao")

@@ -21,7 +21,7 @@ TlsKind = Literal["disabled", "files", "acme"]
 def tls_kind(spec: OpenBaoClusterSpec) -> TlsKind:
     """How the listener gets TLS: not at all, from the mounted Secret files, or from ACME.
 
-    ``spec.tls.enabled=false`` really disables TLS (the reference still wrote certificate paths, quirk 1),
+    ``spec.tls.enabled=false`` really disables TLS (the reference still wrote certificate paths),
     except with mode ACME, where the reference ignores it too (:attr:`TlsConfig.serves`).
     ``spec.configuration.listener.tlsDisable=true`` with ``spec.tls.enabled=true`` is a contradiction
     (certificates would be issued and probed over HTTPS against a plain-HTTP listener), so it is an error.

@@ -3,7 +3,7 @@
 Why these choices:
 - ``[::]:8200`` / ``[::]:8201`` (dual stack): probes, Services and ``kubectl port-forward`` (which dials
   127.0.0.1 inside the pod) all reach it; the pod's own address is not known when the file is rendered.
-- TLS off is ``tls_disable = true`` and nothing else: no certificate paths (the reference kept them, quirk 1).
+- TLS off is ``tls_disable = true`` and nothing else: no certificate paths (the reference kept them).
 - Mounted certificates (OperatorManaged, External): cert, key and CA from the TLS Secret mount. From
   OpenBao 2.7 ``tls_auto_reload`` re-reads them when the Secret changes, so rotation needs no restart.
 - ACME: no files; the ACME options only. HTTP-01 is disabled (the ``<name>-acme`` Service routes 443 to the
@@ -13,7 +13,7 @@ Why these choices:
 
 from __future__ import annotations
 
-from openbao_operator.render import names
+from openbao_operator.api import names
 from openbao_operator.render.hcl import Attr, Block, Item
 
 from .context import Context

@@ -1,8 +1,8 @@
 """``seal "<type>"`` (and, for vendor KMS on new OpenBao, ``plugin "kms"``), with OpenBao's option names.
 
 Why:
-- Option names are OpenBao's (spec/openbao-server.md §1.2), not the reference's: its kmip, ocikms and pkcs11
-  names fail or are ignored by real OpenBao (quirk 7). Reference-only options with no OpenBao meaning
+- Option names are OpenBao's (its seal documentation), not the reference's: its kmip, ocikms and pkcs11
+  names fail or are ignored by real OpenBao. Reference-only options with no OpenBao meaning
   (pkcs11 ``hmacKeyLabel``/``generateKey``/``rsaEncryptLocal``, kmip ``tlsSkipVerify``, ocikms
   ``compartmentID``) are not rendered.
 - Secrets never go into the file (it is a ConfigMap): transit token, cloud keys, client secrets and the HSM
@@ -15,6 +15,7 @@ Why:
 
 from __future__ import annotations
 
+from openbao_operator.api.names import UNSEAL_PREVIOUS_KEY_FILE
 from openbao_operator.api.seal import (
     KMS_PLUGIN_TYPES,
     OCI_AUTH_TYPES,
@@ -26,7 +27,6 @@ from openbao_operator.api.seal import (
 )
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.hcl import Attr, Block, Item
-from openbao_operator.render.names import UNSEAL_PREVIOUS_KEY_FILE
 
 from .context import Context
 from .errors import ConfigRenderError

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from openbao_operator.render import names
+from openbao_operator.api import names
 
 
 @dataclass(frozen=True, slots=True)

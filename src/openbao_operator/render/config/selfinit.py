@@ -9,7 +9,7 @@ Why:
 - Structured payloads per path prefix: ``sys/auth/`` (type, description, config), ``sys/mounts/`` (type,
   description, options), ``sys/policies/`` (policy), ``sys/audit/`` (type, description, options). Other
   paths take the raw ``data`` with its JSON types kept (numbers stay numbers; the reference turned them
-  into strings, quirk 6); JSON nulls are dropped (HCL has no null).
+  into strings); JSON nulls are dropped (HCL has no null).
 - A policy (structured, or raw ``data.policy`` on sys/policies/) is multi-line text, which an HCL string
   cannot hold safely, so it is sent base64-encoded: the
   ``sys/policies/acl`` endpoint decodes base64 policies, and the stored policy is byte-identical to the
@@ -20,8 +20,8 @@ Why:
 - Raw ``data`` keeps its keys exactly: a key such as ``kubernetes.io/namespace`` or
   ``https://example.com/claim`` (JWT ``bound_claims``) is written quoted, and OpenBao stores it as written.
 - The file is mounted into every pod, so every pod carries the requests: the controller must keep the
-  StatefulSet at one replica until the cluster reports initialized (openbao-server.md §2, the self-init
-  versus retry_join race); ``initialize`` never runs again on an initialized cluster, which is also why
+  StatefulSet at one replica until the cluster reports initialized (a second pod would race self-init
+  with retry_join); ``initialize`` never runs again on an initialized cluster, which is also why
   these blocks are left out of the restart hash.
 - A ``configure-autopilot`` request is appended (unless one of that name exists) with the reference
   operator's autopilot defaults (dead servers cleaned up after 5m, min_quorum max(3, replicas/2+1),

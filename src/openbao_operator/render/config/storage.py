@@ -16,7 +16,7 @@ Why:
 
 from __future__ import annotations
 
-from openbao_operator.render import names
+from openbao_operator.api import names
 from openbao_operator.render.hcl import Attr, Block, Item
 
 from .context import Context
@@ -32,7 +32,7 @@ def raft_tls_server_name(ctx: Context) -> str:
     if ctx.tls == "acme":
         domains = acme_domains(ctx)
         return next((d for d in domains if ".svc" in d), domains[0])
-    return f"openbao-cluster-{ctx.name}.local"
+    return names.raft_tls_server_name(ctx.name)
 
 
 def auto_join(ctx: Context) -> str:

@@ -6,7 +6,7 @@ Why:
   init container or a shell (the reference substituted ``${HOSTNAME}`` in an init container).
 - ``plugin_directory`` is always set: OpenBao stops at startup when it does not exist, so the pod always
   mounts a writable emptyDir there (OCI plugin downloads land in it).
-- ``log_level`` is always written (default info), also without ``spec.configuration`` (reference quirk 4).
+- ``log_level`` is always written (default info), also without ``spec.configuration`` (as the reference does).
 - Value types follow OpenBao: integers bare, booleans bare. ``detect_deadlocks`` is OpenBao's comma list
   of lock names, so ``true`` means every lock it can watch (the reference wrote the string "true").
 - No ``disable_mlock``: mlock was removed from OpenBao and the key only logs "unknown field".
@@ -17,8 +17,8 @@ Why:
 
 from __future__ import annotations
 
+from openbao_operator.api import names
 from openbao_operator.api.configuration import OPENBAO_DOWNLOAD_BEHAVIORS
-from openbao_operator.render import names
 from openbao_operator.render.hcl import Attr, Item
 
 from .context import Context

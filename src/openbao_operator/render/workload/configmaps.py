@@ -8,8 +8,7 @@ BackendTLSPolicy can reference only from a ConfigMap.
 
 from __future__ import annotations
 
-from openbao_operator.api import OpenBaoCluster
-from openbao_operator.render import names
+from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.meta import Manifest, object_meta
 
@@ -39,7 +38,7 @@ def gateway_ca_config_map(cluster: OpenBaoCluster, facts: RenderFacts) -> Manife
 def backend_tls_wanted(cluster: OpenBaoCluster) -> bool:
     """Gateway enabled, not passthrough, backendTLS not switched off, and OpenBao serving mounted certificates.
 
-    The reference skips the policy when TLS is off but leaves an old one behind (quirk 8); here a policy
+    The reference skips the policy when TLS is off but leaves an old one behind; here a policy
     that is not wanted is simply absent from the desired state, so the controller deletes it.
     """
     gateway = cluster.spec.gateway

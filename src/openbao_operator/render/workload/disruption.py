@@ -3,14 +3,13 @@
 Raft with 3 or more voters tolerates losing one, so `maxUnavailable: 1` keeps quorum through node
 drains. Below 3 a PDB would either block every drain (1 pod) or promise nothing raft can keep (2 pods),
 so none is rendered, and since the desired state then lacks it, the controller deletes an old one
-(the reference leaves it behind, quirk 9). `unhealthyPodEvictionPolicy: AlwaysAllow` lets a pod that
+(the reference leaves it behind). `unhealthyPodEvictionPolicy: AlwaysAllow` lets a pod that
 is not Ready (sealed, uninitialized) be evicted, so it never blocks a drain; it holds no quorum anyway.
 """
 
 from __future__ import annotations
 
-from openbao_operator.api import OpenBaoCluster
-from openbao_operator.render import names
+from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.meta import Manifest, object_meta
 

@@ -1,7 +1,7 @@
 """Container environment: pod identity for the one shared config.hcl, and the seal's credential wiring.
 
 Why env and not per-pod config: every pod mounts the same config.hcl, so what differs per pod comes from
-the Downward API, read by OpenBao itself (spec/openbao-server.md "Startup pitfalls"): `BAO_RAFT_NODE_ID`
+the Downward API, read by OpenBao itself at startup: `BAO_RAFT_NODE_ID`
 (stable raft ids equal to pod names), `BAO_API_ADDR` and `BAO_CLUSTER_ADDR` (the pod's DNS name behind
 the headless Service, so raft peers and request forwarding survive pod IP changes and match the
 certificate's per-pod SANs), `BAO_K8S_POD_NAME` and `BAO_K8S_NAMESPACE` (service registration).
@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openbao_operator.api import OpenBaoCluster
-from openbao_operator.render import names
+from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.render.config import SEAL_CREDENTIALS
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.meta import api_scheme

@@ -18,8 +18,7 @@ The ServiceAccount itself does not automount a token; the pod gets a short-lived
 
 from __future__ import annotations
 
-from openbao_operator.api import OpenBaoCluster
-from openbao_operator.render import names
+from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.meta import Manifest, object_meta
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openbao_operator.api import API_VERSION, KIND, OpenBaoCluster
-from openbao_operator.render import names
+from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.render.config import tls_kind
 from openbao_operator.render.facts import RenderFacts
 
@@ -29,14 +28,7 @@ def owner_reference(cluster: OpenBaoCluster, facts: RenderFacts) -> dict[str, An
     uid = facts.owner_uid or extra.get("uid")
     if not uid:
         return None
-    return {
-        "apiVersion": API_VERSION,
-        "kind": KIND,
-        "name": cluster.metadata.name,
-        "uid": str(uid),
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
+    return names.controller_owner_reference(cluster, str(uid))
 
 
 def object_meta(

@@ -37,13 +37,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from openbao_operator.api import OpenBaoCluster
-from openbao_operator.render import names
+from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.render.config import ConfigRenderError
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.meta import Manifest, object_meta
 
-OPERATOR_POD_LABELS = {"app.kubernetes.io/name": "openbao-operator"}
+OPERATOR_POD_LABELS = {names.LABEL_NAME: names.OPERATOR_NAME}
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 

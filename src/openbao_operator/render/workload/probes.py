@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openbao_operator.api import OpenBaoCluster
-from openbao_operator.render import names
+from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.render.workload.meta import listener_tls
 
 ALIVE_PATH = "/v1/sys/health?standbyok=true&sealedcode=204&uninitcode=204"

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openbao_operator.api import OpenBaoCluster
-from openbao_operator.render import names
+from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.configmaps import backend_tls_wanted
 from openbao_operator.render.workload.meta import Manifest, object_meta

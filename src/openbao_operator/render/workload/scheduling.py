@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openbao_operator.api import OpenBaoCluster
-from openbao_operator.render import names
+from openbao_operator.api import OpenBaoCluster, names
 
 HOSTNAME_TOPOLOGY_KEY = "kubernetes.io/hostname"
 

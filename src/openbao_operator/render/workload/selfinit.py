@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import base64
 
-from openbao_operator.api import OpenBaoCluster
-from openbao_operator.render import names
+from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.render.config import self_init_enabled
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.meta import Manifest, object_meta
-
-COMPONENT_LABEL = "openbao.org/component"
 
 
 def self_init_secret(cluster: OpenBaoCluster, facts: RenderFacts, *, self_init_text: str) -> Manifest | None:
@@ -31,7 +28,10 @@ def self_init_secret(cluster: OpenBaoCluster, facts: RenderFacts, *, self_init_t
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": object_meta(
-            cluster, facts, names.self_init_secret_name(cluster), extra_labels={COMPONENT_LABEL: "self-init"}
+            cluster,
+            facts,
+            names.self_init_secret_name(cluster),
+            extra_labels={names.LABEL_OPENBAO_COMPONENT: "self-init"},
         ),
         "type": "Opaque",
         # NB: data, not stringData: the API server stores stringData as data, so a stringData body would never

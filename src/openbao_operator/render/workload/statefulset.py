@@ -35,8 +35,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openbao_operator.api import OpenBaoCluster
-from openbao_operator.render import names
+from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.render.config import self_init_enabled
 from openbao_operator.render.config.version import TLS_AUTO_RELOAD, parse_version
 from openbao_operator.render.facts import RenderFacts

@@ -1,6 +1,6 @@
 """The static unseal key Secret as the render shows it: its shape only, never its data.
 
-Losing this key loses the data (spec/openbao-server.md §1.1), so the render takes no part in making it.
+Losing this key loses the data, so the render takes no part in making it.
 The seal package owns its lifecycle: `seal.plan_unseal_key` decides (create once, never regenerate,
 rotate only on request) and `seal.key_secret_manifest` is the only code that puts key bytes into a
 Secret, which the controller POSTs (never applies, updates or deletes; AlreadyExists is fine). The
@@ -15,26 +15,14 @@ compares them); it is not among the applied objects, so nothing can create it wi
 
 from __future__ import annotations
 
-from openbao_operator.api import OpenBaoCluster
-from openbao_operator.api.seal import STATIC_KEY_ID
-from openbao_operator.render import names
+from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.meta import Manifest, object_meta
-
-COMPONENT_LABEL = "openbao.org/component"
-ANNOTATION_KEY_ID = "openbao.org/unseal-key-id"
-DEFAULT_KEY_ID = STATIC_KEY_ID
 
 
 def uses_static_seal(cluster: OpenBaoCluster) -> bool:
     unseal = cluster.spec.unseal
     return unseal is None or unseal.type == "static"
-
-
-def initial_key_id(cluster: OpenBaoCluster) -> str:
-    unseal = cluster.spec.unseal
-    static = unseal.static if unseal is not None else None
-    return (static.current_key_id if static is not None else None) or DEFAULT_KEY_ID
 
 
 def unseal_key_shape(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest | None:
@@ -44,9 +32,9 @@ def unseal_key_shape(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest | 
     meta = object_meta(
         cluster,
         facts,
-        names.unseal_secret_name(cluster),
+        names.unseal_key_secret_name(cluster),
         owned=cluster.spec.deletion_policy == "DeleteAll",
-        annotations={ANNOTATION_KEY_ID: initial_key_id(cluster)},
-        extra_labels={COMPONENT_LABEL: "unseal-key"},
+        annotations={names.ANNOTATION_UNSEAL_KEY_ID: names.initial_unseal_key_id(cluster)},
+        extra_labels={names.LABEL_OPENBAO_COMPONENT: names.UNSEAL_KEY_COMPONENT},
     )
     return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": "Opaque", "immutable": True}

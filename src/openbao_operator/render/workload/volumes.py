@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openbao_operator.api import OpenBaoCluster
-from openbao_operator.render import names
+from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.render.config import self_init_enabled
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.meta import tls_files_mounted
@@ -41,7 +40,7 @@ def _seal_volumes(cluster: OpenBaoCluster, facts: RenderFacts) -> list[tuple[dic
     """Static seal: the current key Secret (the seal plan's, else `<name>-unseal-key`) and, during a
     rotation, the previous one. Other seals: the credentials Secret, when there is one."""
     if uses_static_seal(cluster):
-        current = facts.unseal_key.secret_name if facts.unseal_key else names.unseal_secret_name(cluster)
+        current = facts.unseal_key.secret_name if facts.unseal_key else names.unseal_key_secret_name(cluster)
         pairs = [(_secret_volume("unseal", current), _mount("unseal", names.UNSEAL_DIR, read_only=True))]
         if facts.unseal_previous_key is not None:
             pairs.append(

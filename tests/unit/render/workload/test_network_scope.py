@@ -14,10 +14,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from openbao_operator.api import parse_cluster
+from openbao_operator.api import names, parse_cluster
 from openbao_operator.cli.main import main
 from openbao_operator.controller.profile import judge_profile
-from openbao_operator.render import names
 from openbao_operator.render.warnings import security_warnings
 from openbao_operator.render.workload.networkpolicy import network_policy
 

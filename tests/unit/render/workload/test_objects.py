@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from openbao_operator.api import parse_cluster
-from openbao_operator.render import names
+from openbao_operator.api import names, parse_cluster
 from openbao_operator.render.workload import is_optional_kind, workload_objects
 from openbao_operator.render.workload.disruption import pod_disruption_budget
 from openbao_operator.render.workload.env import seal_env

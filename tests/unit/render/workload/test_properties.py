@@ -25,8 +25,8 @@ from lightkube.resources.networking_v1 import Ingress, NetworkPolicy
 from lightkube.resources.policy_v1 import PodDisruptionBudget
 from lightkube.resources.rbac_authorization_v1 import Role, RoleBinding
 
+from openbao_operator.api import names
 from openbao_operator.api.yamlio import dump_all
-from openbao_operator.render import names
 from openbao_operator.render.workload import unseal_key_shape, workload_objects
 from openbao_operator.seal import UnsealKey, key_secret_manifest
 

@@ -1,6 +1,6 @@
 """The demo's last act: talk to the converged OpenBao cluster with the real `bao` CLI and show that it works.
 
-Why a module of its own: the demo (tests/peers/demo.py) drives the control plane and the operator; this part
+Why a module of its own: the demo (scripts/demo.py) drives the control plane and the operator; this part
 is what a newcomer would type next, done for them and printed: ``bao status`` of every pod, the raft peers,
 a kv secret written and read back. Every call verifies TLS against the cluster's CA (from the
 ``<name>-tls-server`` Secret) by the pod's DNS name, exactly as a client inside the cluster would; the root

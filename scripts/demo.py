@@ -2,15 +2,16 @@
 examples/cluster.yaml converged into a real OpenBao cluster, progress shown as it happens, and at the end
 OpenBao answering: ``bao status`` of every pod, the raft peers, a secret written and read back.
 
-    uv run python -m tests.peers.demo [--once] [--keep] [--dir DIR] [-f examples/cluster.yaml] [--kwok] [--in-cluster]
+    uv run python -m scripts.demo [--once] [--keep] [--dir DIR] [-f examples/cluster.yaml] [--kwok] [--in-cluster]
 
-Why in tests/peers: the control plane (etcd, kube-apiserver, kube-controller-manager) and the node agent are
-the test harness's. The node agent (tests/peers/nodeagent.py) is a kubelet that runs each pod as a real
-`bao` process in its own network namespace, so the operator initializes, unseals and joins real servers.
-It needs root and ``ip netns``; where the machine cannot give it, or with ``--kwok``, the demo falls back to
-kwok (pods that run nothing) and says so, playing OpenBao's service registration on pod-0 so the bootstrap
-can still be seen. ``--in-cluster`` runs the operator from its image instead of as a host process: built
-with podman, pushed to a local registry and installed with the README's helm commands.
+Why a script beside demo.sh and not part of the package: it starts the test harness's control plane (etcd,
+kube-apiserver, kube-controller-manager) and node agent (tests/peers), which the operator never ships. The
+node agent (tests/peers/nodeagent.py) is a kubelet that runs each pod as a real `bao` process in its own
+network namespace, so the operator initializes, unseals and joins real servers. It needs root and
+``ip netns``; where the machine cannot give it, or with ``--kwok``, the demo falls back to kwok (pods that
+run nothing) and says so, playing OpenBao's service registration on pod-0 so the bootstrap can still be
+seen. ``--in-cluster`` runs the operator from its image instead of as a host process: built with podman,
+pushed to a local registry and installed with the README's helm commands.
 """
 
 from __future__ import annotations
@@ -26,14 +27,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from tests.peers import demobao, image, kubetools, pins, podnet
+from tests.peers import image, kubetools, pins, podnet
 from tests.peers.controlplane import ControlPlane, start_control_plane
 from tests.peers.deploy import OPERATOR_NAMESPACE, apply, install_crd, install_operator, onboard, operator_process
 from tests.peers.nodeagent import NodeAgent
 from tests.peers.pins import REPO_ROOT, PeerMissingError
 from tests.peers.procs import PeerError, tail
 from tests.peers.registry import Registry, start_registry
+
+from scripts import demobao
 
 KINDS = (
     ("ServiceAccount", "/api/v1/namespaces/{ns}/serviceaccounts"),
