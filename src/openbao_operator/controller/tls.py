@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from openbao_operator import pki
 from openbao_operator.api import ConditionType, OpenBaoCluster
+from openbao_operator.api.tls import EffectiveTlsMode as Mode
 from openbao_operator.kube import AlreadyExists, Manifest, ObjectKey, stamped
 
 from . import acme
@@ -64,12 +65,6 @@ def secret_data(secret: Manifest | None) -> dict[str, bytes] | None:
     return out
 
 
-def _tls_kind(cluster: OpenBaoCluster) -> str:
-    if not cluster.spec.tls.serves:
-        return "disabled"
-    return cluster.spec.tls.mode
-
-
 def plan_tls(
     cluster: OpenBaoCluster,
     *,
@@ -84,15 +79,15 @@ def plan_tls(
     policy: pki.RotationPolicy = pki.DEFAULT_POLICY,
 ) -> TlsOutcome:
     """Decide the TLS Secrets and TLSReady from the observed Secrets (decoded data, None when absent)."""
-    kind = _tls_kind(cluster)
-    tls_ready = ConditionType.TLS_READY.value
-    if kind == "disabled":
+    mode = cluster.spec.tls.effective_mode
+    tls_ready = TLS_READY
+    if mode is Mode.DISABLED:
         return TlsOutcome(Cond(tls_ready, "True", "Disabled", "TLS is disabled (spec.tls.enabled=false)"))
-    if kind == "ACME":
+    if mode is Mode.ACME:
         return TlsOutcome(
             Cond(tls_ready, "Unknown", "ACME", "OpenBao obtains and renews its certificate itself through ACME")
         )
-    if kind == "External":
+    if mode is Mode.EXTERNAL:
         check = pki.validate_external_tls(cluster, namespace=namespace, server_secret=server_secret, now=now)
         recheck = now + EXTERNAL_POLL
         if check.recheck_at is not None:
@@ -143,8 +138,8 @@ async def ensure_tls(ctx: Context) -> tuple[TlsOutcome, Report]:
     name = cluster.metadata.name
     ca_key = ObjectKey(namespace, pki.ca_secret_name(name))
     server_key = ObjectKey(namespace, pki.server_secret_name(name))
-    wanted = cluster.spec.tls.serves and cluster.spec.tls.mode in ("OperatorManaged", "External")
-    external = cluster.spec.tls.mode == "External"
+    mode = cluster.spec.tls.effective_mode
+    wanted, external = mode.files, mode is Mode.EXTERNAL
     # NB: lookup, not a cache read: in namespace mode the Secret cache selects our label, and a CA Secret
     # without it (restored, relabelled) must be found, not replaced by a new CA (controller/ownership.py).
     live_ca = await reader.lookup(SECRET, ca_key) if wanted and not external else None
