@@ -1,7 +1,7 @@
 """Bootstrap exactly once: one pod, initialized once, then the StatefulSet grows.
 
-Why this shape (openbao-server.md §2, §7): a fresh node can self-initialize a second cluster while its
-join is still in flight (openbao#2274). So the StatefulSet has one replica until OpenBao reports
+Why this shape: a fresh node can self-initialize a second cluster while its join is still in flight
+(a known OpenBao race). So the StatefulSet has one replica until OpenBao reports
 initialized (``render.workload.statefulset.desired_replicas``); only pod-0 exists, nothing can race it.
 
 - ``spec.selfInit.enabled``: the ``initialize`` blocks in config.hcl do the work; the operator only observes

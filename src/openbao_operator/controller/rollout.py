@@ -1,6 +1,6 @@
 """The rollout step: replace out-of-date pods one at a time, standbys first, the active node last.
 
-Why (openbao-server.md §9, landscape.md §0): "do not fail over from a newer version to an older one", and a
+Why: OpenBao's upgrade rule is "do not fail over from a newer version to an older one", and a
 rollout should cost exactly one leadership change. The StatefulSet uses ``updateStrategy: OnDelete``, so a
 changed pod template (config hash, image or version, certificate hash, ``openbao.org/restart-at``) only
 gives the StatefulSet a new ``updateRevision``; the pods keep running until this step deletes them. Each

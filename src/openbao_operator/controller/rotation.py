@@ -1,6 +1,6 @@
 """When a static unseal key rotation may retire the old key: the honest ``rewrap_complete`` observation.
 
-Why this needs care (openbao-server.md §1.1, §5; tests/integration/test_seal_bao_rotation.py): OpenBao
+Why this needs care (tests/integration/test_seal_bao_rotation.py shows it on a real OpenBao): OpenBao
 rewraps its stored keys with the seal's ``current_key`` when a node becomes the active node while the seal
 also holds the ``previous_key`` that wrapped them (bao 2.7.2 logs "upgrading stored keys"). Seal config is
 not reloaded by SIGHUP, so the new keys only reach OpenBao when a pod restarts, which the ordered rollout
