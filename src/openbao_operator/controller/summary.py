@@ -15,11 +15,11 @@ from openbao_operator.imagesig import ImageDecision
 from .conditions import Cond
 from .status import StatusInput, build_status, unseal_key_condition
 from .step import Context, Report
-from .workload import observe_workload, own_statefulset
+from .workload import current_workload, own_statefulset
 
 
 async def step(ctx: Context) -> Report:
-    facts, cluster, tls, decision = ctx.facts, ctx.cluster, ctx.tls, ctx.image
+    facts, tls, decision = ctx.facts, ctx.tls, ctx.image
     profile, configuration, fields_ignored = facts.profile, facts.configuration, facts.fields_ignored
     if profile is None or configuration is None or fields_ignored is None:
         raise RuntimeError("the status step runs after the validate step")
@@ -30,12 +30,7 @@ async def step(ctx: Context) -> Report:
         else None
     )
     facts.live_sts = await own_statefulset(ctx)
-    workload = observe_workload(
-        facts.live_sts,
-        spec_replicas=cluster.spec.replicas,
-        target_replicas=facts.target_replicas,
-        is_initialized=facts.initialized,
-    )
+    workload = current_workload(ctx, target_replicas=facts.target_replicas)
     status = build_status(
         StatusInput(
             generation=ctx.generation,

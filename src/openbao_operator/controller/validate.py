@@ -17,8 +17,8 @@ from openbao_operator.render.desired import render_desired
 from .conditions import Cond
 from .deletion import ensure_finalizer
 from .kinds import STATEFULSET
-from .profile import judge_profile
-from .status import Problem, StatusInput, build_status, paused_status
+from .profile import ProfileVerdict, judge_profile
+from .status import Problem, StatusInput, Workload, build_status, paused_status
 from .step import Context, Report
 from .stsview import StatefulSetView
 from .workload import current_workload, observe_workload
@@ -52,25 +52,40 @@ async def _invalid(ctx: Context, invalid: Cond) -> Report:
         target_replicas=replicas,
         is_initialized=bool(live_status.get("initialized")),
     )
+    unknown = Cond(T.FIELDS_IGNORED.value, "Unknown", "InvalidSpec", "the spec does not validate")
+    return _refused(ctx, invalid, workload=work, fields_ignored=unknown, paused=bool(spec.get("paused")))
+
+
+def _refused(
+    ctx: Context,
+    configuration: Cond,
+    *,
+    workload: Workload,
+    fields_ignored: Cond,
+    paused: bool = False,
+    profile: ProfileVerdict | None = None,
+) -> Report:
+    """End the pass on a spec that is not applied: ConfigurationValid=False and its Event, nothing written but
+    the status (and the finalizer); the last verified image stays recorded."""
     status = build_status(
         StatusInput(
             generation=ctx.generation,
             now=ctx.now,
-            live_status=live_status,
-            workload=work,
-            configuration=invalid,
-            fields_ignored=Cond(T.FIELDS_IGNORED.value, "Unknown", "InvalidSpec", "the spec does not validate"),
-            paused=bool(spec.get("paused")),
+            live_status=ctx.live_status,
+            workload=workload,
+            configuration=configuration,
+            fields_ignored=fields_ignored,
+            paused=paused,
             tls=None,
-            production_ready=None,
-            security_risk=None,
+            production_ready=profile.production_ready if profile is not None else None,
+            security_risk=profile.security_risk if profile is not None else None,
             image=None,
-            problem=Problem(invalid.reason, invalid.message),
+            problem=Problem(configuration.reason, configuration.message),
             verified_image=None,
             keep_verified_image=True,
         )
     )
-    out = Report(stop=True, status=status, transitions=(invalid,))
+    out = Report(stop=True, status=status, transitions=(configuration,))
     out.after(ctx.config.resync_seconds)
     return out
 
@@ -94,11 +109,12 @@ async def step(ctx: Context) -> Report:
     profile = judge_profile(cluster)
     ignored = ignored_fields(cluster.spec)
     ctx.facts.profile = profile
-    ctx.facts.fields_ignored = (
+    fields = (
         Cond(T.FIELDS_IGNORED.value, "True", "FieldsIgnored", "; ".join(str(f) for f in ignored))
         if ignored
         else Cond(T.FIELDS_IGNORED.value, "False", "NoneIgnored", "every field set in the spec takes effect")
     )
+    ctx.facts.fields_ignored = fields
     configuration = Cond(T.CONFIGURATION_VALID.value, "True", "Valid", "the spec renders to a valid configuration")
     if profile.violations:
         configuration = Cond(
@@ -113,24 +129,4 @@ async def step(ctx: Context) -> Report:
     if configuration.status == "True":
         return Report()
     await ensure_finalizer(ctx)
-    status = build_status(
-        StatusInput(
-            generation=ctx.generation,
-            now=ctx.now,
-            live_status=ctx.live_status,
-            workload=current_workload(ctx),
-            configuration=configuration,
-            fields_ignored=ctx.facts.fields_ignored,
-            paused=False,
-            tls=None,
-            production_ready=profile.production_ready,
-            security_risk=profile.security_risk,
-            image=None,
-            problem=Problem(configuration.reason, configuration.message),
-            verified_image=None,
-            keep_verified_image=True,
-        )
-    )
-    out = Report(stop=True, status=status, transitions=(configuration,))
-    out.after(ctx.config.resync_seconds)
-    return out
+    return _refused(ctx, configuration, workload=current_workload(ctx), fields_ignored=fields, profile=profile)

@@ -81,11 +81,14 @@ async def own_statefulset(ctx: Context) -> Manifest | None:
     return live
 
 
-def current_workload(ctx: Context) -> Workload:
-    """The workload as observed before this pass changes anything (for a pass that stops early)."""
+def current_workload(ctx: Context, *, target_replicas: int | None = None) -> Workload:
+    """The workload as observed (``facts.live_sts``), heading for ``target_replicas`` (default: what the render
+    facts observed so far give)."""
+    if target_replicas is None:
+        target_replicas = desired_replicas(ctx.cluster, ctx.render_facts)
     return observe_workload(
         ctx.facts.live_sts,
         spec_replicas=ctx.cluster.spec.replicas,
-        target_replicas=desired_replicas(ctx.cluster, ctx.render_facts),
+        target_replicas=target_replicas,
         is_initialized=ctx.facts.initialized,
     )
