@@ -368,7 +368,6 @@ async def step(ctx: Context) -> Report:
         recorded=_init_recorded(ctx.live_status),
     )
     facts.initialized = boot.initialized
-    facts.said_uninitialized = boot.said_uninitialized
     out.take(boot, action="Initialize")
     if boot.lost and boot.problem is not None:
         out.event("Warning", "RootTokenLost", "Initialize", boot.problem.message)

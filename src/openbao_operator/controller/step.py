@@ -182,8 +182,6 @@ class Facts:
     """observe."""
     initialized: bool = False
     """observe; bootstrap may turn it True."""
-    said_uninitialized: bool = False
-    """bootstrap: pod-0 answered sys/init with initialized=false."""
     replicas: int | None = None
     """The StatefulSet's replicas when a step holds them (bootstrap: initialization unknown; scale-down: a
     step-down or peer removal pending); None: the render decides (1 before initialization, else the spec).
@@ -191,7 +189,7 @@ class Facts:
     target_replicas: int = 0
     """bootstrap: the replicas this pass heads for, a pending scale-down apart (status.workload)."""
     render: RenderFacts | None = None
-    """observe (the operator's settings and what is observed); security and render complete it."""
+    """observe: the operator's settings and what is observed; the render step adds what later steps found."""
     profile: ProfileVerdict | None = None
     """validate."""
     fields_ignored: Cond | None = None
