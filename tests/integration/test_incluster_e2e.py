@@ -38,6 +38,7 @@ from tests.integration.kubehelp import admin, eventually
 from tests.integration.test_rollout_e2e import agent_view, check_one_raft_cluster, wait_available
 from tests.peers import image, kubetools, pins
 from tests.peers.controlplane import ControlPlane, start_control_plane
+from tests.peers.deploy import tenant_manifest
 from tests.peers.nodeagent import NodeAgent
 from tests.peers.registry import Registry
 from tests.unit.render.config_cases import manifest
@@ -180,6 +181,8 @@ async def test_in_cluster_operator_converges_real_openbao(installation: Installa
     inst = installation
     await client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": CLUSTER_NS}})
     await asyncio.to_thread(inst.agent.adopt_namespace, CLUSTER_NS)
+    # the cluster-wide operator writes only in namespaces that opted in (README, "Onboarding a namespace")
+    await client.apply(tenant_manifest(CLUSTER_NS))
     doc = manifest(name=CLUSTER, namespace=CLUSTER_NS, replicas=3)
     started = time.monotonic()
     await client.apply(doc)

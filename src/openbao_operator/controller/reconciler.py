@@ -174,8 +174,16 @@ class Reconciler:
             elif cond.type == T.TLS_READY.value and cond.status == "False":
                 await self._record(raw, "Warning", cond.reason, "CheckTLS", cond.message)
             elif cond.type == T.UNSEAL_KEY_ROTATING.value and cond.reason == seal.UnsealKeyReason.ROTATION_DEFERRED:
-                # start and finish have their own Events (UnsealKeyRotationStarted, UnsealKeyRotated)
                 await self._record(raw, "Normal", cond.reason, "RotateUnsealKey", cond.message)
+            elif cond.type == T.UNSEAL_KEY_ROTATING.value and cond.reason == seal.UnsealKeyReason.ROTATING:
+                await self._record(
+                    raw,
+                    "Normal",
+                    "UnsealKeyRotationStarted",
+                    "RotateUnsealKey",
+                    f"{cond.message}; back the new key Secret up (losing it loses the data); pods restart through "
+                    "the rollout",
+                )
 
     async def _record(self, raw: Manifest, type_: EventType, reason: str, action: str, note: str) -> None:
         await self.clients.events.record(raw, type=type_, reason=reason, action=action, note=note)

@@ -207,16 +207,9 @@ async def unseal_key(ctx: Context, *, rewrap_complete: bool = False) -> tuple[Un
             "(pods restart through the rollout) and its Secret is kept; delete it yourself once no backup "
             "taken before the rotation needs it",
         )
-    if outcome.created and outcome.predecessor:
-        out.event(
-            "Normal",
-            "UnsealKeyRotationStarted",
-            "RotateUnsealKey",
-            f"created the static unseal key Secret {outcome.created} (back it up: losing it loses the data); "
-            f"{outcome.predecessor} stays mounted as the previous key until OpenBao has rewrapped with the new "
-            "key; pods restart through the rollout",
-        )
-    elif outcome.created:
+    # a rotation's start is announced from the status transition (the driver's status write), not from the
+    # creation: a pass that dies between creating the key and writing status must not lose the Event
+    if outcome.created and not outcome.predecessor:
         out.event(
             "Normal",
             "UnsealKeyCreated",
