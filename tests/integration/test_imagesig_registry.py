@@ -464,7 +464,6 @@ async def test_registry_down_blocks_and_recovers_when_it_returns(
         decision = decide(down, "Block")
         assert not decision.apply
         assert decision.retry
-        assert decision.transient
 
         reg = start_registry(workdir=tmp_path / "reg", logs=peer_logs, port=port)
         back = await verifier.verify(tag_of(ref, "v1"), cfg(key))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -10,6 +11,25 @@ from .base import ApiModel, Rule
 from .types import EMPTY_IS_UNSET, GoDuration, Hostname, NonEmptyHclStr
 
 TlsMode = Literal["OperatorManaged", "External", "ACME"]
+
+
+class EffectiveTlsMode(enum.Enum):
+    """What the listener really does: ``spec.tls.mode``, unless TLS is off (:attr:`TlsConfig.effective_mode`)."""
+
+    DISABLED = "Disabled"
+    """No TLS on the listener nor between the pods."""
+    OPERATOR_MANAGED = "OperatorManaged"
+    """Files from ``<name>-tls-server``, written by the operator from its own CA."""
+    EXTERNAL = "External"
+    """Files from ``<name>-tls-server``, provided by someone else and only read."""
+    ACME = "ACME"
+    """OpenBao obtains its certificate itself; no files are mounted."""
+
+    @property
+    def files(self) -> bool:
+        """The certificate is mounted from ``<name>-tls-server``."""
+        return self in (EffectiveTlsMode.OPERATOR_MANAGED, EffectiveTlsMode.EXTERNAL)
+
 
 DEFAULT_ROTATION_PERIOD = "720h"
 """spec.tls.rotationPeriod when it is not set (or empty)."""
@@ -70,6 +90,12 @@ class TlsConfig(ApiModel):
         """Whether the listener serves TLS: enabled, or mode ACME. With ACME the reference operator never looks
         at ``enabled`` (OpenBao obtains its certificate either way), so ``enabled: false`` is ignored there."""
         return self.enabled or self.mode == "ACME"
+
+    @property
+    def effective_mode(self) -> EffectiveTlsMode:
+        """The one answer to "how does the listener get TLS?" that every layer asks (``mode``, with
+        ``enabled: false`` meaning Disabled except under ACME, see :attr:`serves`)."""
+        return EffectiveTlsMode(self.mode) if self.serves else EffectiveTlsMode.DISABLED
 
     extra_sans: list[Annotated[str, Field(max_length=253)]] | None = Field(default=None, alias="extraSANs")
     """Extra subject alternative names for the server certificate; entries that parse as IP addresses become

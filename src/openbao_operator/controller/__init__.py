@@ -1,4 +1,5 @@
-"""One reconcile of an OpenBaoCluster: observe, render, plan, apply, status (the rollout step is issue 8's).
+"""The reconcile of an OpenBaoCluster, as an ordered list of steps (``reconciler.STEPS``, controller/step.py),
+and the provisioner of OpenBaoTenants (controller/provisioner.py).
 
 Public surface, used by the process wiring in ``cli``:
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from openbao_operator.api import OpenBaoCluster, names
+from openbao_operator.api.tls import EffectiveTlsMode
 from openbao_operator.kube import Forbidden, KubeClient, NotFound
 
 from .concurrent import all_of
@@ -102,8 +103,7 @@ async def acme_preflight(
     gateway_missing_retry: float,
 ) -> AcmeVerdict | None:
     """None when ACME is not in use or every check passes; else the first failure (Gateway before DNS)."""
-    tls = cluster.spec.tls
-    if tls.mode != "ACME":
+    if cluster.spec.tls.effective_mode is not EffectiveTlsMode.ACME:
         return None
     verdict = await _gateway(cluster, namespace=namespace, read_gateway=read_gateway, retry=gateway_missing_retry)
     if verdict is not None:

@@ -1,7 +1,7 @@
 """Bootstrap exactly once: one pod, initialized once, then the StatefulSet grows.
 
-Why this shape (openbao-server.md §2, §7): a fresh node can self-initialize a second cluster while its
-join is still in flight (openbao#2274). So the StatefulSet has one replica until OpenBao reports
+Why this shape: a fresh node can self-initialize a second cluster while its join is still in flight
+(a known OpenBao race). So the StatefulSet has one replica until OpenBao reports
 initialized (``render.workload.statefulset.desired_replicas``); only pod-0 exists, nothing can race it.
 
 - ``spec.selfInit.enabled``: the ``initialize`` blocks in config.hcl do the work; the operator only observes
@@ -32,17 +32,22 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Awaitable, Callable, Sequence
+import dataclasses
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from openbao_operator.api import OpenBaoCluster
+from openbao_operator.api import ConditionType, OpenBaoCluster
 from openbao_operator.baoapi import BaoApiError, BaoClient, BaoUnavailable, Sensitive, Target
 from openbao_operator.kube import AlreadyExists, Conflict, KubeClient, KubeError, Manifest, ObjectKey
+from openbao_operator.render.workload.statefulset import desired_replicas
 
 from . import podview, roottoken
 from .kinds import SECRET
 from .sources import Reader
 from .status import Problem
+from .step import Context, Report
+from .stsview import StatefulSetView
 
 BaoConnect = Callable[[Target], BaoClient]
 """How the controller gets a client for one pod (tests inject transports through it)."""
@@ -336,3 +341,81 @@ async def revoke_root_token(
         "keeps the recovery key: `bao operator generate-root` makes a new root token when one is needed"
     )
     return BootstrapOutcome(initialized=True, event=("RootTokenRevoked", note))
+
+
+INIT_UNKNOWN_RECHECK_SECONDS = 5.0
+"""While a live StatefulSet is held because initialization is unknown, ask pod-0 again this often."""
+
+
+async def step(ctx: Context) -> Report:
+    """Initialize pod-0 once (the StatefulSet grows after it), revoke the root token when the spec asks, and
+    decide the replicas to hold while initialization is unknown."""
+    cluster, facts, clients = ctx.cluster, ctx.facts, ctx.clients
+    live = StatefulSetView.of(facts.live_sts)
+    out = Report()
+    boot = await bootstrap(
+        cluster,
+        facts.pods,
+        is_initialized=facts.initialized,
+        namespace=ctx.namespace,
+        owner_uid=ctx.owner_uid,
+        ca_pem=ctx.ca_pem,
+        kube=clients.kube,
+        reader=clients.reader,
+        connect=clients.connect,
+        unstored=clients.unstored,
+        live_replicas=live.replicas,
+        recorded=_init_recorded(ctx.live_status),
+    )
+    facts.initialized = boot.initialized
+    out.take(boot, action="Initialize")
+    if boot.lost and boot.problem is not None:
+        out.event("Warning", "RootTokenLost", "Initialize", boot.problem.message)
+    self_init = cluster.spec.self_init is not None and cluster.spec.self_init.enabled
+    if facts.initialized and cluster.spec.root_token_policy == "Revoke" and not self_init:  # noqa: S105
+        revoked = await revoke_root_token(
+            cluster,
+            facts.pods,
+            namespace=ctx.namespace,
+            ca_pem=ctx.ca_pem,
+            kube=clients.kube,
+            reader=clients.reader,
+            connect=clients.connect,
+        )
+        out.take(revoked, action="RevokeRootToken")
+    held = hold_replicas(facts.live_sts, initialized=facts.initialized, said_uninitialized=boot.said_uninitialized)
+    facts.replicas = held
+    facts.target_replicas = desired_replicas(
+        cluster, dataclasses.replace(ctx.render_facts, initialized=facts.initialized, replicas=held)
+    )
+    if held is not None:
+        out.problem(
+            "InitializationUnknown",
+            f"neither status.initialized nor a pod's openbao-initialized label says whether OpenBao is "
+            f"initialized, and pod-0 has not answered sys/init yet: the StatefulSet keeps its {held} replicas "
+            "(a live cluster is never shrunk on a missing fact) until OpenBao answers",
+        )
+        out.after(INIT_UNKNOWN_RECHECK_SECONDS)
+    return out
+
+
+def hold_replicas(live_sts: Manifest | None, *, initialized: bool, said_uninitialized: bool) -> int | None:
+    """The live replica count to keep, or None to render as usual.
+
+    Before initialization the render wants the single bootstrap pod. A live StatefulSet with more replicas
+    while nothing says "initialized" is a cluster whose status was lost (re-created or restored without
+    status, no pod labelled yet): shrinking it would lose quorum. Only OpenBao saying it is uninitialized
+    (pod-0's sys/init) lets the render shrink it; until then its count is kept."""
+    live = StatefulSetView.of(live_sts).replicas
+    if initialized or said_uninitialized or live <= 1:
+        return None
+    return live
+
+
+def _init_recorded(live_status: Mapping[str, Any]) -> bool:
+    """Status says initialized, and no earlier pass was still holding the root token in memory. A pass that
+    held it wrote ``Degraded/RootTokenNotStored``: if this process does not hold it now, the one that did is
+    gone, and the bootstrap step must look at the Secret once (controller/roottoken.py, ``lost``)."""
+    degraded = ConditionType.DEGRADED.value
+    reasons = [c.get("reason") for c in live_status.get("conditions") or () if c.get("type") == degraded]
+    return live_status.get("initialized") is True and "RootTokenNotStored" not in reasons

@@ -22,6 +22,7 @@ from openbao_operator.kube import Conflict, KubeClient, Manifest, NotFound, Prec
 from .kinds import CLUSTER, CLUSTER_LABEL, FINALIZER, PVC, SECRET, STATEFULSET
 from .ownership import foreign_message, ownership
 from .sources import Reader
+from .step import Context, Report
 from .unseal import observe_key_secrets
 
 
@@ -120,3 +121,25 @@ async def finalize(raw: Manifest, *, kube: KubeClient, reader: Reader, kept: lis
                 deleted.append(f"PersistentVolumeClaim/{claim_name}")
     await remove_finalizer(kube, raw)
     return deleted
+
+
+async def step(ctx: Context) -> Report:
+    """A cluster being deleted: run the deletion policy (once our finalizer is on it) and end the pass."""
+    if not (ctx.raw.get("metadata") or {}).get("deletionTimestamp"):
+        return Report()
+    out = Report(stop=True)
+    if has_finalizer(ctx.raw):
+        kept: list[str] = []
+        deleted = await finalize(ctx.raw, kube=ctx.clients.kube, reader=ctx.clients.reader, kept=kept)
+        if deleted:
+            out.event("Normal", "Deleted", "Delete", "deletion policy: " + ", ".join(deleted))
+        for note in kept:
+            out.event("Warning", "ForeignObject", "Delete", note)
+    return out
+
+
+async def ensure_finalizer(ctx: Context) -> None:
+    """Add the finalizer if missing. It must be on before the StatefulSet exists (its PVCs are what the
+    deletion policy may delete), so every path that can apply the StatefulSet awaits this first."""
+    if not has_finalizer(ctx.raw):
+        ctx.clients.reader.wrote(CLUSTER, ctx.key, await add_finalizer(ctx.clients.kube, ctx.raw))

@@ -26,6 +26,7 @@ from openbao_operator.kube import ObjectKey
 
 from .kinds import CONFIGMAP, SECRET
 from .sources import Reader
+from .step import Report
 from .tls import secret_data
 
 
@@ -91,3 +92,17 @@ def _trusted_root(config_map: Mapping[str, Any] | None) -> bytes | str | None:
         except ValueError:
             return None
     return None
+
+
+def image_report(decision: ImageDecision) -> Report:
+    """What the image decision means for the pass: its Event, holding the StatefulSet back, a retry."""
+    out = Report()
+    if decision.event is not None:
+        out.event(decision.event.type, decision.event.reason, "VerifyImage", decision.event.message)
+    if not decision.apply:
+        out.hold_statefulset = True
+    if decision.last_error_reason is not None and decision.condition is not None:
+        out.problem(decision.last_error_reason, decision.condition.message)
+    if decision.retry:
+        out.backoff = True
+    return out

@@ -10,8 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from openbao_operator.api import OpenBaoCluster, names
+from openbao_operator.api.tls import EffectiveTlsMode
 from openbao_operator.baoapi import Target
 from openbao_operator.kube import Manifest
+from openbao_operator.render.config.storage import acme_server_name
 
 REVISION_LABEL = "controller-revision-hash"
 ACTIVE_LABEL = "openbao-active"
@@ -81,12 +83,21 @@ def not_ready_since(pod: Manifest) -> datetime | None:
 
 
 def target(cluster: OpenBaoCluster, pod: Manifest, *, namespace: str, ca_pem: str | None) -> Target | None:
-    """How the operator reaches this pod's API: its IP, verified by its pod DNS name (the certificate's SAN)."""
+    """How the operator reaches this pod's API: its IP, verified by a name its certificate carries.
+
+    From files (OperatorManaged, External): the pod's DNS name, against ``ca_pem`` (the CA of the served
+    certificate). ACME: OpenBao's certificate carries only the ACME domains, so the pod is verified by the same
+    domain its raft peers verify it by (``leader_tls_servername``), against the roots the operator trusts
+    (``ca_pem`` is None there: the operator holds no copy of an ACME CA)."""
     address = ip(pod)
     if address is None:
         return None
     host = f"[{address}]" if ":" in address else address
-    tls = cluster.spec.tls.serves
-    server_name = names.pod_dns_name(cluster, ordinal=ordinal(pod), namespace=namespace) if tls else None
-    scheme = "https" if tls else "http"
-    return Target(base_url=f"{scheme}://{host}:{API_PORT}", server_name=server_name, ca_pem=ca_pem if tls else None)
+    mode = cluster.spec.tls.effective_mode
+    if mode is EffectiveTlsMode.DISABLED:
+        return Target(base_url=f"http://{host}:{API_PORT}")
+    if mode is EffectiveTlsMode.ACME:
+        server_name = acme_server_name(names.acme_domains(cluster, namespace=namespace))
+    else:
+        server_name = names.pod_dns_name(cluster, ordinal=ordinal(pod), namespace=namespace)
+    return Target(base_url=f"https://{host}:{API_PORT}", server_name=server_name, ca_pem=ca_pem)

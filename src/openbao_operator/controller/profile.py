@@ -1,6 +1,6 @@
 """Security profiles: what Hardened demands, what Development is reported as, and what unset means.
 
-As in the reference operator (reference-operator.md §6): Hardened requires TLS from External or ACME, a
+As in the reference operator: Hardened requires TLS from External or ACME, a
 non-static seal, self-init, at least 3 replicas and no ``tlsSkipVerify`` in the seal (and, beyond the
 reference, no seal credential written inline into the resource and no pod security override that leaves
 "restricted"); Development allows all of that and is reported by SecurityRisk=True and ProductionReady=False,
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from openbao_operator.api import ConditionType, OpenBaoCluster
 from openbao_operator.api.profile import HARDENED_RULES
+from openbao_operator.api.tls import EffectiveTlsMode
 from openbao_operator.render.warnings import security_warnings
 from openbao_operator.render.workload.networkpolicy import api_exposure
 
@@ -43,15 +44,16 @@ def _risks(cluster: OpenBaoCluster) -> list[str]:
     spec = cluster.spec
     risks = []
     self_init = spec.self_init is not None and spec.self_init.enabled
-    if not spec.tls.serves and not self_init:
+    mode = spec.tls.effective_mode
+    if mode is EffectiveTlsMode.DISABLED and not self_init:
         # the operator's own requests carry the root token: say so where people look
         risks.append(
             "TLS is disabled: the operator receives the root token and recovery key from sys/init over plain "
             "HTTP and sends the root token over plain HTTP for step-down and raft peer removal"
         )
-    elif not spec.tls.serves:
+    elif mode is EffectiveTlsMode.DISABLED:
         risks.append("TLS is disabled")
-    elif spec.tls.mode == "OperatorManaged":
+    elif mode is EffectiveTlsMode.OPERATOR_MANAGED:
         risks.append("certificates come from the operator's own CA")
     if spec.unseal is None or spec.unseal.type == "static":
         risks.append("the unseal key is a Kubernetes Secret next to the data")

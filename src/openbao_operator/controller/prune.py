@@ -11,12 +11,14 @@ cluster of the same name (another uid), are never touched; Secrets and PVCs are 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 
-from openbao_operator.kube import Manifest, ObjectKey, ResourceType, resource_of
+from openbao_operator.kube import Conflict, Manifest, NotFound, ObjectKey, Preconditions, ResourceType, resource_of
 
-from .kinds import PRUNABLE
+from .kinds import CLUSTER_LABEL, PRUNABLE
 from .ownership import controlled_by
+from .step import Context, Report
 
 
 def leftovers(
@@ -32,4 +34,23 @@ def leftovers(
             if (obj.get("metadata") or {}).get("deletionTimestamp"):
                 continue
             out.append((rt, obj))
+    return out
+
+
+async def step(ctx: Context) -> Report:
+    """Delete the leftovers (uid precondition: never a newer object of the same name)."""
+    out = Report()
+    reader, namespace = ctx.clients.reader, ctx.namespace
+    live_by_kind: dict[ResourceType, list[Manifest]] = {}
+    for rt in PRUNABLE:
+        if reader.cached(rt):
+            live_by_kind[rt] = reader.list(rt, namespace=namespace, labels={CLUSTER_LABEL: ctx.cluster.metadata.name})
+    for rt, obj in leftovers(ctx.desired.objects, live_by_kind, owner_uid=ctx.owner_uid):
+        key = ObjectKey.of(obj)
+        with contextlib.suppress(NotFound, Conflict):
+            await ctx.clients.kube.delete(
+                rt, key.name, namespace=namespace, preconditions=Preconditions(uid=obj["metadata"]["uid"])
+            )
+        reader.wrote(rt, key, None)
+        out.event("Normal", "Pruned", "Delete", f"deleted {obj['kind']} {key.name}: no longer wanted")
     return out

@@ -1,6 +1,6 @@
 """The rollout step: replace out-of-date pods one at a time, standbys first, the active node last.
 
-Why (openbao-server.md §9, landscape.md §0): "do not fail over from a newer version to an older one", and a
+Why: OpenBao's upgrade rule is "do not fail over from a newer version to an older one", and a
 rollout should cost exactly one leadership change. The StatefulSet uses ``updateStrategy: OnDelete``, so a
 changed pod template (config hash, image or version, certificate hash, ``openbao.org/restart-at``) only
 gives the StatefulSet a new ``updateRevision``; the pods keep running until this step deletes them. Each
@@ -27,15 +27,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from openbao_operator.api import OpenBaoCluster
+from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.baoapi import BaoApiError, BaoUnavailable, Sensitive
 from openbao_operator.kube import Conflict, KubeClient, Manifest, NotFound, ObjectKey, Preconditions
 
 from . import podview
-from .bootstrap import BaoConnect
+from .bootstrap import BaoConnect, root_token
 from .kinds import POD
 from .sources import Reader
 from .status import Problem
+from .step import Context, Report
+from .stsview import StatefulSetView
+from .workload import own_statefulset
 
 Action = Literal["none", "wait", "stalled", "replace"]
 Role = Literal["not-ready", "standby", "active"]
@@ -53,12 +56,11 @@ class RolloutPlan:
 
 
 def plan_rollout(sts: Manifest | None, pods: Sequence[Manifest], *, now: datetime, ready_timeout: float) -> RolloutPlan:
-    if sts is None:
+    view = StatefulSetView.of(sts)
+    target = view.update_revision
+    if target is None:
         return RolloutPlan("none")
-    target = (sts.get("status") or {}).get("updateRevision")
-    if not target:
-        return RolloutPlan("none")
-    replicas = int((sts.get("spec") or {}).get("replicas") or 0)
+    replicas = view.replicas
     mine = sorted((p for p in pods if 0 <= podview.ordinal(p) < replicas), key=podview.ordinal)
     stale = [p for p in mine if podview.revision(p) != target]
     if not stale:
@@ -160,3 +162,32 @@ async def execute(
         f"{plan.target_revision}; {len(plan.out_of_date) - 1} more out of date"
     )
     return RolloutResult(waiting_for=f"{name} to be replaced and Ready", event=("PodReplaced", note), retry_after=2.0)
+
+
+async def step(ctx: Context) -> Report:
+    """At most one out-of-date pod replaced per pass, unless the StatefulSet is held back."""
+    out = Report()
+    cluster, clients = ctx.cluster, ctx.clients
+    ctx.facts.live_sts = live_sts = await own_statefulset(ctx)
+    if ctx.so_far.hold_statefulset or live_sts is None:
+        return out
+    pods = clients.reader.list(POD, namespace=ctx.namespace, labels=names.infra_labels(cluster))
+    plan = plan_rollout(live_sts, pods, now=ctx.now, ready_timeout=ctx.config.rollout_ready_timeout)
+    if plan.action == "none":
+        return out
+    token = None
+    if plan.action == "replace" and plan.role != "not-ready":
+        token = await root_token(cluster, reader=clients.reader, namespace=ctx.namespace)
+    result = await execute(
+        plan,
+        cluster,
+        namespace=ctx.namespace,
+        ca_pem=ctx.ca_pem,
+        token=token,
+        kube=clients.kube,
+        reader=clients.reader,
+        connect=clients.connect,
+    )
+    out.take(result, action="Rollout")
+    ctx.facts.rollout_waiting_for = result.waiting_for
+    return out

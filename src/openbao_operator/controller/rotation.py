@@ -1,6 +1,6 @@
 """When a static unseal key rotation may retire the old key: the honest ``rewrap_complete`` observation.
 
-Why this needs care (openbao-server.md §1.1, §5; tests/integration/test_seal_bao_rotation.py): OpenBao
+Why this needs care (tests/integration/test_seal_bao_rotation.py shows it on a real OpenBao): OpenBao
 rewraps its stored keys with the seal's ``current_key`` when a node becomes the active node while the seal
 also holds the ``previous_key`` that wrapped them (bao 2.7.2 logs "upgrading stored keys"). Seal config is
 not reloaded by SIGHUP, so the new keys only reach OpenBao when a pod restarts, which the ordered rollout
@@ -33,9 +33,15 @@ from typing import Any
 from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.baoapi import BaoApiError, BaoUnavailable, Health
 from openbao_operator.kube import Manifest
+from openbao_operator.render.desired import render_desired
 
 from . import podview
 from .bootstrap import BaoConnect
+from .desired import render_facts
+from .kinds import POD
+from .step import Context, Report
+from .stsview import StatefulSetView
+from .unseal import unseal_key
 
 SEAL_VOLUMES = ("unseal", "unseal-previous")
 """The pod volumes that carry the static keys (render.workload.volumes)."""
@@ -80,9 +86,8 @@ def rollout_converged(*, desired_sts: Manifest, live_sts: Manifest | None, pods:
     meta, status = live_sts.get("metadata") or {}, live_sts.get("status") or {}
     if int(status.get("observedGeneration") or 0) < int(meta.get("generation") or 0):
         return Converged(False, "the StatefulSet controller to observe the new pod template")
-    target = status.get("updateRevision")
-    replicas = int((live_sts.get("spec") or {}).get("replicas") or 0)
-    wanted = int((desired_sts.get("spec") or {}).get("replicas") or 0)
+    live = StatefulSetView.of(live_sts)
+    target, replicas, wanted = live.update_revision, live.replicas, StatefulSetView.of(desired_sts).replicas
     if not target or replicas < 1 or replicas != wanted:
         return Converged(False, "the StatefulSet to reach its replica count")
     by_ordinal = {podview.ordinal(p): p for p in pods}
@@ -138,3 +143,35 @@ async def observe_rewrap(
         if health is not None and health.active:
             break  # one active node is the answer; a cluster has at most one
     return rewrap_complete(converged, answers)
+
+
+ROTATION_RECHECK_SECONDS = 5.0
+"""While a static key rotation waits for its rewrap, look again this often (a pod event may come sooner)."""
+
+
+async def step(ctx: Context) -> Report:
+    """During a rotation: is the data rewrapped? Then the seal plan marks it on the key Secret and the render
+    goes on without the previous key; else both keys stay, and the next pass looks again (pod events, or the
+    recheck after a few seconds)."""
+    unseal, cluster = ctx.facts.unseal, ctx.cluster
+    if unseal is None or unseal.previous is None or not unseal.ok or not ctx.facts.initialized:
+        return Report()
+    desired = render_desired(cluster, facts=render_facts(ctx, unseal=unseal))
+    verdict = await observe_rewrap(
+        cluster,
+        desired_sts=desired.statefulset,
+        live_sts=ctx.facts.live_sts,
+        pods=ctx.clients.reader.list(POD, namespace=ctx.namespace, labels=names.infra_labels(cluster)),
+        namespace=ctx.namespace,
+        ca_pem=ctx.ca_pem,
+        connect=ctx.clients.connect,
+    )
+    out = Report()
+    if not verdict.complete:
+        ctx.facts.rotation_waiting_for = verdict.waiting_for
+        out.after(ROTATION_RECHECK_SECONDS)
+        return out
+    done, out = await unseal_key(ctx, rewrap_complete=True)
+    if done is not None:
+        ctx.facts.unseal = done
+    return out

@@ -20,7 +20,9 @@ from openbao_operator.baoapi import BaoApiError, BaoUnavailable, Sensitive
 from openbao_operator.kube import Manifest
 
 from . import podview
-from .bootstrap import BaoConnect
+from .bootstrap import BaoConnect, root_token
+from .step import Context, Report
+from .stsview import StatefulSetView
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ async def prepare_scale_down(
     token: Sensitive | None,
     connect: BaoConnect,
 ) -> ScaleDown:
-    current = int(((live_sts or {}).get("spec") or {}).get("replicas") or 0)
+    current = StatefulSetView.of(live_sts).replicas
     if live_sts is None or current <= desired:
         return ScaleDown()
     leaving = {f"{cluster.metadata.name}-{i}" for i in range(desired, current)}
@@ -78,3 +80,29 @@ async def prepare_scale_down(
         return ScaleDown()
     note = f"removed raft peer(s) {', '.join(removed)} before scaling down from {current} to {desired}"
     return ScaleDown(event=("RaftPeersRemoved", note))
+
+
+async def step(ctx: Context) -> Report:
+    """Before rendering: when the spec asks for fewer replicas than the live StatefulSet has, step a leaving
+    leader down and remove the leaving peers; hold the live count (``facts.replicas``) while that is pending."""
+    cluster, facts = ctx.cluster, ctx.facts
+    out = Report()
+    if not facts.initialized or StatefulSetView.of(facts.live_sts).replicas <= cluster.spec.replicas:
+        return out
+    result = await prepare_scale_down(
+        cluster,
+        facts.live_sts,
+        facts.pods,
+        desired=cluster.spec.replicas,
+        namespace=ctx.namespace,
+        ca_pem=ctx.ca_pem,
+        token=await root_token(cluster, reader=ctx.clients.reader, namespace=ctx.namespace),
+        connect=ctx.clients.connect,
+    )
+    if result.event is not None:
+        out.event("Normal", result.event[0], "ScaleDown", result.event[1])
+    if result.retry_after is not None:
+        out.after(result.retry_after)
+    if result.hold_at is not None:
+        facts.replicas = result.hold_at
+    return out

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from openbao_operator.api import ConditionType
+from openbao_operator.kube import differences
 
 from .conditions import Cond, merge, rfc3339
 
@@ -183,3 +184,20 @@ def paused_status(
     out.update(observedGeneration=generation, readyReplicas=workload.ready, conditions=conditions)
     out.setdefault("phase", "Pending")
     return out
+
+
+STATUS_OPTIONAL_KEYS = ("rollout", "workload", "verifiedImageDigest")
+
+
+def status_differs(desired: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
+    """Would writing ``desired`` change live status? Also sees conditions and fields we stopped sending."""
+    if differences(dict(desired), dict(live)):
+        return True
+    if any(k in live and k not in desired for k in STATUS_OPTIONAL_KEYS):
+        return True
+    want = [c.get("type") for c in desired.get("conditions") or ()]
+    have = [c.get("type") for c in live.get("conditions") or ()]
+    if sorted(map(str, want)) != sorted(map(str, have)):
+        return True
+    rollout_want, rollout_have = desired.get("rollout") or {}, live.get("rollout") or {}
+    return "waitingFor" in rollout_have and "waitingFor" not in rollout_want

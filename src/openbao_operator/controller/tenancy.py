@@ -7,8 +7,8 @@ be left behind), and the person who created it must learn why nothing happens an
 
 - :func:`decide` (pure): from the namespace and what the process knows about tenancy, one
   :class:`Verdict`: go on; wait for the namespace's caches (onboarded a moment ago); or not onboarded.
-- :func:`not_onboarded_status` (pure) and :func:`report` (I/O): the status the cluster gets in the last
-  case: the condition ``TenantOnboarded=False`` with the remedy, everything else it said kept. Nothing else
+- :func:`not_onboarded_status` (pure) and :func:`step` (the reconcile's step): the status the cluster gets
+  in the last case: the condition ``TenantOnboarded=False`` with the remedy, everything else it said kept. Nothing else
   is written: no finalizer, no Event (the operator may not write Events there), no child object. The
   condition goes away with the first status of an onboarded pass (build_status does not produce it).
 
@@ -28,9 +28,9 @@ from datetime import datetime
 from typing import Any, Final, Protocol
 
 from openbao_operator.api import ConditionType
-from openbao_operator.kube import KubeClient, Manifest, ObjectKey
 
 from .conditions import Cond, merge
+from .step import Context, Report
 
 TENANT_ROLE: Final = "openbao-operator-tenant"
 """The pre-installed ClusterRole (deploy/rbac-roles.yaml) and the name of the RoleBinding that grants it."""
@@ -131,15 +131,25 @@ def not_onboarded_status(
     return out
 
 
-async def report(kube: KubeClient, raw: Manifest, key: ObjectKey, status: dict[str, Any]) -> Manifest:
-    """Write the status (the one right the operator holds on clusters in every namespace: status patch)."""
-    body = {
-        "apiVersion": raw["apiVersion"],
-        "kind": raw["kind"],
-        "metadata": {"name": key.name, "namespace": key.namespace},
-        "status": status,
-    }
-    return await kube.apply_status(body, force=True)
+async def step(ctx: Context) -> Report:
+    """First step: go on only in an onboarded namespace; else the condition (status only) and wait."""
+    verdict = decide(
+        ctx.namespace,
+        view=ctx.clients.tenancy,
+        operator_namespace=ctx.config.operator_namespace,
+        deleting=bool((ctx.raw.get("metadata") or {}).get("deletionTimestamp")),
+        resync=ctx.config.resync_seconds,
+    )
+    if verdict.decision is Decision.PROCEED:
+        return Report()
+    out = Report(stop=True)
+    if verdict.requeue_after is not None:
+        out.after(verdict.requeue_after)
+    if verdict.condition is not None:
+        out.status = not_onboarded_status(
+            ctx.live_status, condition=verdict.condition, generation=ctx.generation, now=ctx.now
+        )
+    return out
 
 
 class Everywhere:

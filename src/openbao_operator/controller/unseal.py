@@ -19,6 +19,7 @@ from openbao_operator.render.facts import UnsealKeyRef
 
 from .kinds import CLUSTER_LABEL, SECRET
 from .sources import Reader
+from .step import Context, Report
 from .tls import secret_data
 
 
@@ -179,3 +180,44 @@ def _never(n: int) -> bytes:
 
 def _ref(ref: seal.KeyRef | None) -> UnsealKeyRef | None:
     return UnsealKeyRef(secret_name=ref.secret_name, key_id=ref.key_id) if ref is not None else None
+
+
+async def unseal_key(ctx: Context, *, rewrap_complete: bool = False) -> tuple[UnsealOutcome | None, Report]:
+    """The unseal key step for the reconcile: :func:`ensure_unseal_key` and what it did, as Events and problems.
+    None when the seal is not a static key (nothing to create or mount)."""
+    cluster = ctx.cluster
+    out = Report()
+    if cluster.spec.unseal is not None and cluster.spec.unseal.type != "static":
+        return None, out
+    outcome = await ensure_unseal_key(
+        cluster,
+        kube=ctx.clients.kube,
+        reader=ctx.clients.reader,
+        namespace=ctx.namespace,
+        owner_uid=ctx.owner_uid,
+        rewrap_complete=rewrap_complete,
+        token_bytes=ctx.clients.token_bytes,
+    )
+    if outcome.rewrapped:
+        out.event(
+            "Normal",
+            "UnsealKeyRotated",
+            "RotateUnsealKey",
+            f"OpenBao has rewrapped its keys with {outcome.rewrapped}: the previous key is no longer mounted "
+            "(pods restart through the rollout) and its Secret is kept; delete it yourself once no backup "
+            "taken before the rotation needs it",
+        )
+    # a rotation's start is announced from the status transition (the driver's status write), not from the
+    # creation: a pass that dies between creating the key and writing status must not lose the Event
+    if outcome.created and not outcome.predecessor:
+        out.event(
+            "Normal",
+            "UnsealKeyCreated",
+            "CreateUnsealKey",
+            f"created the static unseal key Secret {outcome.created}; back it up: losing it loses the data",
+        )
+    if not outcome.ok:
+        out.hold_statefulset = True
+        out.problem(outcome.reason, outcome.message)
+        out.event("Warning", outcome.reason, "CheckUnsealKey", outcome.message)
+    return outcome, out

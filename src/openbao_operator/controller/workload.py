@@ -12,9 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from openbao_operator.kube import Manifest
+from openbao_operator.api import names
+from openbao_operator.kube import Manifest, ObjectKey
+from openbao_operator.render.facts import RenderFacts
+from openbao_operator.render.workload.statefulset import desired_replicas
 
+from .kinds import POD, STATEFULSET
+from .ownership import ownership
 from .status import Workload
+from .step import Context, Report
+from .stsview import StatefulSetView
 
 INITIALIZED_LABEL = "openbao-initialized"
 
@@ -32,14 +39,56 @@ def observe_workload(
         return Workload(
             exists=False, spec_replicas=spec_replicas, target_replicas=target_replicas, initialized=is_initialized
         )
-    status = sts.get("status") or {}
+    view = StatefulSetView.of(sts)
     return Workload(
         exists=True,
         spec_replicas=spec_replicas,
         target_replicas=target_replicas,
-        ready=int(status.get("readyReplicas") or 0),
-        updated=int(status.get("updatedReplicas") or 0),
-        pods=int(status.get("replicas") or 0),
-        update_revision=status.get("updateRevision") or None,
+        ready=view.ready_replicas,
+        updated=view.updated_replicas,
+        pods=view.status_replicas,
+        update_revision=view.update_revision,
         initialized=is_initialized,
+    )
+
+
+async def observe(ctx: Context) -> Report:
+    """Read the live StatefulSet (when ours), the pods, and whether OpenBao is initialized; the render facts
+    that come from the operator's settings."""
+    cluster = ctx.cluster
+    ctx.facts.live_sts = await own_statefulset(ctx)
+    ctx.facts.pods = ctx.clients.reader.list(POD, namespace=ctx.namespace, labels=names.infra_labels(cluster))
+    ctx.facts.initialized = initialized(ctx.live_status, ctx.facts.pods)
+    config = ctx.config
+    ctx.facts.render = RenderFacts(
+        namespace=ctx.namespace,
+        cluster_domain=config.cluster_domain,
+        operator_namespace=config.operator_namespace,
+        api_server_cidr=config.api_server_cidr,
+        initialized=ctx.facts.initialized,
+        owner_uid=ctx.owner_uid,
+    )
+    return Report()
+
+
+async def own_statefulset(ctx: Context) -> Manifest | None:
+    """The live StatefulSet, or None when there is none or it is not ours (never scaled, recreated or rolled;
+    the apply step reports it)."""
+    cluster = ctx.cluster
+    live = await ctx.clients.reader.get(STATEFULSET, ObjectKey(ctx.namespace, names.statefulset_name(cluster)))
+    if not ownership(live, owner_uid=ctx.owner_uid, cluster_name=cluster.metadata.name).writable:
+        return None
+    return live
+
+
+def current_workload(ctx: Context, *, target_replicas: int | None = None) -> Workload:
+    """The workload as observed (``facts.live_sts``), heading for ``target_replicas`` (default: what the render
+    facts observed so far give)."""
+    if target_replicas is None:
+        target_replicas = desired_replicas(ctx.cluster, ctx.render_facts)
+    return observe_workload(
+        ctx.facts.live_sts,
+        spec_replicas=ctx.cluster.spec.replicas,
+        target_replicas=target_replicas,
+        is_initialized=ctx.facts.initialized,
     )

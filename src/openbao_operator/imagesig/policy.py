@@ -7,7 +7,8 @@
 - ``Failed`` under **Block**: apply nothing that would run the image (the StatefulSet is neither created
   nor updated, the rollout step replaces no pod; running pods keep the digest status already records),
   condition ImageVerified=False and workload.lastError with reason ImageVerificationFailed, a Warning
-  Event, and a retry with backoff (soon when the cause is transient, e.g. the registry is down).
+  Event, and a retry with the runtime's per-key backoff (1 s doubling to 5 min; a registry that comes back is
+  seen again within the current delay, and one that is down is not hammered).
 - ``Failed`` under **Warn**: apply anyway, pinned to the resolved digest when the tag got that far (what
   runs is what was checked and warned about), else the image as written; a Warning Event, condition
   ImageVerified=False, status.verifiedImageDigest cleared, and a retry with backoff so a signature
@@ -64,8 +65,6 @@ class ImageDecision:
     """workload.lastError.reason to record (Block failures), with ``condition.message`` as the message."""
     retry: bool
     """Requeue with backoff even though nothing else changes."""
-    transient: bool
-    """The failure may heal by itself soon (registry down): use the short end of the backoff."""
 
 
 def decide(verdict: Verdict, failure_policy: FailurePolicy) -> ImageDecision:
@@ -79,7 +78,6 @@ def decide(verdict: Verdict, failure_policy: FailurePolicy) -> ImageDecision:
             event=None,
             last_error_reason=None,
             retry=False,
-            transient=False,
         )
     if isinstance(verdict, Verified):
         return ImageDecision(
@@ -94,7 +92,6 @@ def decide(verdict: Verdict, failure_policy: FailurePolicy) -> ImageDecision:
             event=None,
             last_error_reason=None,
             retry=False,
-            transient=False,
         )
     return _failed(verdict, failure_policy)
 
@@ -111,7 +108,6 @@ def _failed(verdict: Failed, failure_policy: FailurePolicy) -> ImageDecision:
             event=EventOutcome(type="Warning", reason=REASON_FAILED, message=message),
             last_error_reason=REASON_FAILED,
             retry=True,
-            transient=verdict.reason.transient,
         )
     image = verdict.pinned or verdict.image
     message = f"applied {image} unverified (failurePolicy Warn): {cause}"
@@ -123,5 +119,4 @@ def _failed(verdict: Failed, failure_policy: FailurePolicy) -> ImageDecision:
         event=EventOutcome(type="Warning", reason=REASON_FAILED, message=message),
         last_error_reason=None,
         retry=True,
-        transient=verdict.reason.transient,
     )

@@ -224,7 +224,10 @@ class _Planner:
         if held is None:
             return read_problem or "the server certificate is missing"
         dns, ips = san_sets(held.cert)
-        missing = self.names.missing_from(dns, ips)
+        # NB: a name a wildcard of the certificate covers is not missing: a scale-up adds pod names, and a
+        # reissue for them would change the fingerprint on every pod template of versions that cannot reload
+        # certificates (rolling every pod) for names `*.<name>.<ns>.svc` already verifies.
+        missing = tuple(n for n in self.names.missing_from(dns, ips) if not _wildcard_covers(n, dns))
         if missing:
             shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
             return f"the server certificate does not cover {shown}"
@@ -358,3 +361,9 @@ def plan_operator_managed_tls(
         leaf_not_after=not_after(leaf.cert),
         ca_bundle_fingerprints=tuple(fingerprint(c) for c in bundle),
     )
+
+
+def _wildcard_covers(name: str, dns: frozenset[str]) -> bool:
+    """A wildcard SAN covers exactly one leftmost label (RFC 6125 6.4.3)."""
+    _, dot, parent = name.partition(".")
+    return bool(dot and parent) and f"*.{parent}" in dns

@@ -57,7 +57,8 @@ class RenderFacts:
     """OpenBao reported initialized (status.initialized)."""
     replicas: int | None = None
     """The StatefulSet's replica count when the controller has decided it (a live count held while
-    initialization is unknown); None: spec.replicas once initialized, 1 before (the bootstrap pod)."""
+    initialization is unknown, or while a scale-down's step-down or raft peer removal is pending); None:
+    spec.replicas once initialized, 1 before (the bootstrap pod)."""
     owner_uid: str | None = None
     """metadata.uid of the OpenBaoCluster; the controller ownerReference of every owned object needs it.
     Unknown (the CLI without a live cluster): objects are rendered without an ownerReference."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from openbao_operator.api import OpenBaoCluster, names
+from openbao_operator.api.tls import EffectiveTlsMode
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.configmaps import backend_tls_wanted
 from openbao_operator.render.workload.meta import tls_files_mounted
@@ -41,7 +42,7 @@ def runtime_objects(cluster: OpenBaoCluster, facts: RenderFacts) -> list[Runtime
                 "the static unseal key: 32 random bytes, created once, never replaced",
             )
         )
-    if tls_files_mounted(cluster) and cluster.spec.tls.mode == "OperatorManaged":
+    if tls_files_mounted(cluster) and cluster.spec.tls.effective_mode is EffectiveTlsMode.OPERATOR_MANAGED:
         found.append(RuntimeObject("Secret", names.tls_ca_secret_name(cluster), "the operator's CA"))
         found.append(
             RuntimeObject("Secret", names.tls_server_secret_name(cluster), "the server certificate, renewed in time")

@@ -43,7 +43,6 @@ def test_block_applies_nothing_and_reports_image_verification_failed() -> None:
     assert (d.event.type, d.event.reason) == ("Warning", "ImageVerificationFailed")
     assert "SignatureMismatch" in d.event.message
     assert d.retry
-    assert not d.transient
 
 
 def test_warn_applies_the_resolved_digest_with_a_warning() -> None:
@@ -64,7 +63,7 @@ def test_warn_without_a_resolved_digest_applies_the_image_as_written() -> None:
     verdict = Failed(reason=FailureReason.REGISTRY_UNAVAILABLE, message="down", image=IMAGE)
     d = decide(verdict, "Warn")
     assert d.image == IMAGE
-    assert d.transient
+    assert d.retry
 
 
 @pytest.mark.parametrize(

@@ -441,7 +441,7 @@ async def test_the_overall_deadline_bounds_a_slow_registry() -> None:
         verdict = await verifier.verify("quay.io/a:v1", key_config(signer))
     assert isinstance(verdict, Failed), verdict
     assert verdict.reason is FailureReason.REGISTRY_UNAVAILABLE
-    assert decide(verdict, "Block").transient
+    assert decide(verdict, "Block").retry
 
 
 @pytest.mark.parametrize("status", [400, 404, 405, 406, 501])

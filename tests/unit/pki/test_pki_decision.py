@@ -63,8 +63,10 @@ def _bundle(plan: TlsPlan) -> list[x509.Certificate]:
     return x509.load_pem_x509_certificates(plan.server_secret["ca.crt"])
 
 
-def _trusts(bundle: list[x509.Certificate], leaf: x509.Certificate, now: datetime) -> bool:
-    verifier = PolicyBuilder().store(Store(bundle)).time(now).build_server_verifier(x509.DNSName("bao-0.bao.ns.svc"))
+def _trusts(
+    bundle: list[x509.Certificate], leaf: x509.Certificate, now: datetime, *, name: str = "bao-0.bao.ns.svc"
+) -> bool:
+    verifier = PolicyBuilder().store(Store(bundle)).time(now).build_server_verifier(x509.DNSName(name))
     try:
         verifier.verify(leaf, [])
     except Exception:
@@ -162,13 +164,24 @@ def test_leaf_signed_by_another_ca_is_reissued(drive: Driver) -> None:
 # --- names --------------------------------------------------------------------------------------------
 
 
-def test_scale_up_reissues_scale_down_keeps(drive: Driver, make_cluster: Callable[..., OpenBaoCluster]) -> None:
+def test_scaling_keeps_the_certificate(drive: Driver, make_cluster: Callable[..., OpenBaoCluster]) -> None:
+    """The new pods' names are covered by the wildcard ``*.bao.ns.svc``: no reissue, so no new fingerprint on
+    the pod template (which, before 2.7, would roll every pod)."""
     three = drive.plan(now=NOW, ca=None, server=None)
     five = drive.after(three, now=NOW + DAY, cluster=make_cluster(replicas=5))
-    assert five.actions == (TlsAction.ISSUE_SERVER_CERT,)
-    assert "bao-3.bao.ns.svc" in five.reasons[0]
+    assert five.keep, five.reasons
+    assert _trusts(_bundle(three), _leaf(three), NOW + DAY, name="bao-4.bao.ns.svc.cluster.local")
     back = drive.after(five, now=NOW + 2 * DAY, cluster=make_cluster(replicas=3))
     assert back.keep
+
+
+def test_a_name_outside_the_wildcards_still_reissues(
+    drive: Driver, make_cluster: Callable[..., OpenBaoCluster]
+) -> None:
+    first = drive.plan(now=NOW, ca=None, server=None)
+    more = drive.after(first, now=NOW + DAY, cluster=make_cluster(tls={"extraSANs": ["a.b.ns.svc"]}))
+    assert more.actions == (TlsAction.ISSUE_SERVER_CERT,)
+    assert "a.b.ns.svc" in more.reasons[0]
 
 
 def test_new_ingress_host_reissues(drive: Driver, make_cluster: Callable[..., OpenBaoCluster]) -> None:

@@ -18,7 +18,7 @@ Contract with the workload renderer (what the pod must provide for this file to 
   and one replica until the cluster reports initialized.
 """
 
-from .context import TlsKind, tls_kind
+from .context import tls_kind
 from .errors import ConfigRenderError
 from .render import RenderedConfig, config_items, render_config
 from .secrets import SEAL_CREDENTIALS, SealCredential
@@ -30,7 +30,6 @@ __all__ = [
     "ConfigRenderError",
     "RenderedConfig",
     "SealCredential",
-    "TlsKind",
     "auto_join",
     "config_items",
     "raft_tls_server_name",

@@ -1,24 +1,23 @@
-"""What every stanza needs to know, derived once per render: the spec, the facts, the version, the TLS kind.
+"""What every stanza needs to know, derived once per render: the spec, the facts, the version, the TLS mode.
 
-Why: the TLS decision (off, mounted files, ACME) changes the listener, the raft join and the probes, so it
-is made in exactly one place (:func:`tls_kind`) and every stanza reads the same answer.
+Why: the TLS mode (off, mounted files, ACME: the API model's ``effective_mode``) changes the listener, the raft
+join and the probes, so the render checks it once (:func:`tls_kind`, which also refuses a contradiction) and
+every stanza reads the same answer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from openbao_operator.api import OpenBaoCluster, OpenBaoClusterSpec
+from openbao_operator.api.tls import EffectiveTlsMode
 from openbao_operator.render.facts import RenderFacts
 
 from .errors import ConfigRenderError
 from .version import Version, parse_version
 
-TlsKind = Literal["disabled", "files", "acme"]
 
-
-def tls_kind(spec: OpenBaoClusterSpec) -> TlsKind:
+def tls_kind(spec: OpenBaoClusterSpec) -> EffectiveTlsMode:
     """How the listener gets TLS: not at all, from the mounted Secret files, or from ACME.
 
     ``spec.tls.enabled=false`` really disables TLS (the reference still wrote certificate paths),
@@ -27,14 +26,15 @@ def tls_kind(spec: OpenBaoClusterSpec) -> TlsKind:
     (certificates would be issued and probed over HTTPS against a plain-HTTP listener), so it is an error.
     """
     listener = spec.configuration.listener if spec.configuration is not None else None
-    if not spec.tls.serves:
-        return "disabled"
+    mode = spec.tls.effective_mode
+    if mode is EffectiveTlsMode.DISABLED:
+        return mode
     if listener is not None and listener.tls_disable:
         raise ConfigRenderError(
             "spec.configuration.listener.tlsDisable",
             "contradicts spec.tls.enabled=true; set spec.tls.enabled=false to serve without TLS",
         )
-    return "acme" if spec.tls.mode == "ACME" else "files"
+    return mode
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ class Context:
     cluster: OpenBaoCluster
     facts: RenderFacts
     version: Version
-    tls: TlsKind
+    tls: EffectiveTlsMode
 
     @property
     def spec(self) -> OpenBaoClusterSpec:

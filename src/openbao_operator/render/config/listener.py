@@ -14,6 +14,7 @@ Why these choices:
 from __future__ import annotations
 
 from openbao_operator.api import names
+from openbao_operator.api.tls import EffectiveTlsMode
 from openbao_operator.render.hcl import Attr, Block, Item
 
 from .context import Context
@@ -53,9 +54,9 @@ def listener(ctx: Context) -> Block:
         Attr("max_request_duration", MAX_REQUEST_DURATION),
         *_proxy_protocol(ctx),
     ]
-    if ctx.tls == "disabled":
+    if ctx.tls is EffectiveTlsMode.DISABLED:
         body.append(Attr("tls_disable", True))
-    elif ctx.tls == "files":
+    elif ctx.tls.files:
         body += [
             Attr("tls_cert_file", names.TLS_CERT_FILE),
             Attr("tls_key_file", names.TLS_KEY_FILE),

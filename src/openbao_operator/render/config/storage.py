@@ -17,6 +17,7 @@ Why:
 from __future__ import annotations
 
 from openbao_operator.api import names
+from openbao_operator.api.tls import EffectiveTlsMode
 from openbao_operator.render.hcl import Attr, Block, Item
 
 from .context import Context
@@ -29,10 +30,15 @@ def raft_tls_server_name(ctx: Context) -> str:
     File-based TLS: ``openbao-cluster-<name>.local``, as the reference operator issues it (External
     certificates must carry it too). ACME: the first domain under ``.svc``, else the first domain.
     """
-    if ctx.tls == "acme":
-        domains = acme_domains(ctx)
-        return next((d for d in domains if ".svc" in d), domains[0])
+    if ctx.tls is EffectiveTlsMode.ACME:
+        return acme_server_name(acme_domains(ctx))
     return names.raft_tls_server_name(ctx.name)
+
+
+def acme_server_name(domains: list[str]) -> str:
+    """The ACME domain a node is verified by, by its peers and by the operator: the first under ``.svc``
+    (reachable inside the cluster), else the first."""
+    return next((d for d in domains if ".svc" in d), domains[0])
 
 
 def auto_join(ctx: Context) -> str:
@@ -44,17 +50,17 @@ def auto_join(ctx: Context) -> str:
 def _retry_join(ctx: Context) -> Block:
     body: list[Item] = [
         Attr("auto_join", auto_join(ctx)),
-        Attr("auto_join_scheme", "http" if ctx.tls == "disabled" else "https"),
+        Attr("auto_join_scheme", "http" if ctx.tls is EffectiveTlsMode.DISABLED else "https"),
         Attr("auto_join_port", names.API_PORT),
     ]
-    if ctx.tls == "files":
+    if ctx.tls.files:
         body += [
             Attr("leader_tls_servername", raft_tls_server_name(ctx)),
             Attr("leader_ca_cert_file", names.TLS_CA_FILE),
             Attr("leader_client_cert_file", names.TLS_CERT_FILE),
             Attr("leader_client_key_file", names.TLS_KEY_FILE),
         ]
-    elif ctx.tls == "acme":
+    elif ctx.tls is EffectiveTlsMode.ACME:
         body.append(Attr("leader_tls_servername", raft_tls_server_name(ctx)))
         ca_root = ctx.spec.configuration.acme_ca_root if ctx.spec.configuration is not None else None
         if ca_root:

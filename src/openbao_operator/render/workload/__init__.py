@@ -2,9 +2,9 @@
 
 Pure functions of (cluster, facts) plus config.hcl's text and restart hash and the self-init file, which
 come from the config renderer as keyword arguments. `workload_objects` returns the server-side-applied
-objects in a stable apply order (identity, config and the self-init Secret, Services, the StatefulSet,
-disruption and network policy, then the entry points, Gateway API kinds last because their CRDs may be
-missing). The static unseal key Secret is not
+objects in a stable order (identity, config and the self-init Secret, Services, the StatefulSet,
+disruption and network policy, then the entry points, Gateway API kinds last); the order they are applied
+in is stated once, in `render.desired.APPLY_STAGES`. The static unseal key Secret is not
 among them: the seal package creates it (see `unseal`).
 """
 
@@ -43,7 +43,7 @@ __all__ = [
 def workload_objects(
     cluster: OpenBaoCluster, facts: RenderFacts, *, config_text: str, config_hash: str, self_init_text: str
 ) -> list[Manifest]:
-    """The applied objects, in apply order; objects that are not wanted are absent (so the controller deletes them)."""
+    """The applied objects, in a stable order; objects not wanted are absent (so the controller deletes them)."""
     candidates: list[Manifest | None] = [
         service_account(cluster, facts),
         role_binding(cluster, facts),

@@ -9,6 +9,7 @@ BackendTLSPolicy can reference only from a ConfigMap.
 from __future__ import annotations
 
 from openbao_operator.api import OpenBaoCluster, names
+from openbao_operator.api.tls import EffectiveTlsMode
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.meta import Manifest, object_meta
 
@@ -46,4 +47,4 @@ def backend_tls_wanted(cluster: OpenBaoCluster) -> bool:
         return False
     if gateway.backend_tls is not None and not gateway.backend_tls.enabled:
         return False
-    return cluster.spec.tls.serves
+    return cluster.spec.tls.effective_mode is not EffectiveTlsMode.DISABLED

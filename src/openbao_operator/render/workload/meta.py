@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from openbao_operator.api import OpenBaoCluster, names
+from openbao_operator.api.tls import EffectiveTlsMode
 from openbao_operator.render.config import tls_kind
 from openbao_operator.render.facts import RenderFacts
 
@@ -55,12 +56,12 @@ def object_meta(
 
 def listener_tls(cluster: OpenBaoCluster) -> bool:
     """Does the OpenBao listener serve TLS? The config renderer's decision (`tls_kind`), so probes match it."""
-    return tls_kind(cluster.spec) != "disabled"
+    return tls_kind(cluster.spec) is not EffectiveTlsMode.DISABLED
 
 
 def tls_files_mounted(cluster: OpenBaoCluster) -> bool:
     """Are certificate files mounted from <name>-tls-server? Not with ACME (OpenBao fetches its own) or TLS off."""
-    return tls_kind(cluster.spec) == "files"
+    return tls_kind(cluster.spec).files
 
 
 def api_scheme(cluster: OpenBaoCluster) -> str:

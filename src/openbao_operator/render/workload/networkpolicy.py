@@ -38,6 +38,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from openbao_operator.api import OpenBaoCluster, names
+from openbao_operator.api.tls import EffectiveTlsMode
 from openbao_operator.render.config import ConfigRenderError
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.meta import Manifest, object_meta
@@ -112,7 +113,7 @@ def external_ports(cluster: OpenBaoCluster) -> list[int]:
         elif unseal.type in ("awskms", "gcpckms", "azurekeyvault", "ocikms"):
             ports.append(CLOUD_KMS_PORT)
     tls = cluster.spec.tls
-    if tls.mode == "ACME" and tls.acme is not None:
+    if tls.effective_mode is EffectiveTlsMode.ACME and tls.acme is not None:
         ports.append(_url_port(tls.acme.directory_url, 443))
     return sorted(set(ports))
 
@@ -135,7 +136,7 @@ def _unscoped_entry_points(cluster: OpenBaoCluster) -> list[str]:
         found.append("spec.ingress (the ingress controller's namespace is not set)")
     if spec.service is not None and spec.service.type in ("NodePort", "LoadBalancer"):
         found.append(f"spec.service.type {spec.service.type} (clients from outside the cluster)")
-    if spec.tls.mode == "ACME":  # ACME applies even with tls.enabled false, as in the reference
+    if spec.tls.effective_mode is EffectiveTlsMode.ACME:  # even with tls.enabled false, as in the reference
         found.append("spec.tls.mode ACME (the CA validates from its own servers)")
     return found
 

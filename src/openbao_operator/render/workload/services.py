@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from openbao_operator.api import OpenBaoCluster, names
+from openbao_operator.api.tls import EffectiveTlsMode
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.meta import Manifest, object_meta
 
@@ -76,7 +77,7 @@ def public_service(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest | No
 
 
 def acme_service(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest | None:
-    if cluster.spec.tls.mode != "ACME":
+    if cluster.spec.tls.effective_mode is not EffectiveTlsMode.ACME:
         return None
     return {
         "apiVersion": "v1",
