@@ -79,6 +79,7 @@ from .statefulset import StatefulSetPlan, compare_sizes, plan_statefulset, size_
 from .status import Problem, StatusInput, Workload, build_status, paused_status, unseal_key_condition
 from .tls import TlsOutcome, plan_tls, secret_data
 from .unseal import UnsealOutcome, ensure_unseal_key
+from .waiting import Waits
 from .workload import initialized, observe_workload
 
 EventType = Literal["Normal", "Warning"]
@@ -188,7 +189,8 @@ def _wall_now() -> datetime:
 
 
 class Reconciler:
-    """Reconciles OpenBaoClusters; one instance per process, shared by the workers (it holds no per-key state)."""
+    """Reconciles OpenBaoClusters; one instance per process, shared by the workers (the only per-key state it
+    holds paces the checks of a waiting cluster, controller/waiting.py; a restart just starts them over)."""
 
     def __init__(
         self,
@@ -220,6 +222,7 @@ class Reconciler:
         self.bao_connect = bao_connect
         self.unstored = UnstoredInitResults()
         self.resolve = resolve
+        self.waits = Waits()
 
     # -- the pass ----------------------------------------------------------------------------------------
 
@@ -386,6 +389,7 @@ class Reconciler:
         )
         is_init = boot.initialized
         pass_.take(boot, action="Initialize")
+        pass_.take(self.waits.check(key, waiting=boot.waiting, statefulset=live_sts, pods=pods), action="Initialize")
         if boot.lost and boot.problem is not None:
             pass_.event("Warning", "RootTokenLost", "Initialize", boot.problem.message)
         if is_init and cluster.spec.root_token_policy == "Revoke" and not _self_init(cluster):  # noqa: S105
