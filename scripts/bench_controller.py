@@ -196,11 +196,23 @@ def load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+OPERATOR_PYTHON: list[str] = []
+"""``--operator-python``: the interpreter of the operator processes (default: this one)."""
+
+
+def operator(identity: Any, **kw: Any) -> tuple[Any, int]:
+    """tests.peers.deploy.operator_process, run by ``--operator-python`` when given."""
+    proc, port = operator_process(identity, **kw)
+    if OPERATOR_PYTHON:
+        proc.argv[0] = OPERATOR_PYTHON[0]
+    return proc, port
+
+
 async def start_to_ready(identity: Any, workdir: Path, *, runs: int, workers: int) -> list[float]:
     """Seconds from ``openbao-operator run`` being started to its /readyz answering 200, ``runs`` times."""
     out = []
     for i in range(runs):
-        proc, port = operator_process(
+        proc, port = operator(
             identity,
             workdir=workdir,
             logs=workdir / "logs",
@@ -313,7 +325,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             identity, workdir, runs=args.starts, workers=args.workers
         )
         print("start → /readyz:", starts, "load", load(), flush=True)
-        proc, port = operator_process(
+        if args.starts_only:
+            return results
+        proc, port = operator(
             identity,
             workdir=workdir,
             logs=workdir / "logs",
@@ -379,7 +393,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         print("waiting:", json.dumps(results["waiting_105_clusters"]), flush=True)
 
         if not args.skip_big:
-            proc, port = operator_process(
+            proc, port = operator(
                 identity,
                 workdir=workdir,
                 logs=workdir / "logs",
@@ -448,10 +462,20 @@ def main() -> None:
     parser.add_argument("--skip-big", action="store_true")
     parser.add_argument("--workers", type=int, default=16, help="OPENBAO_OPERATOR_WORKERS of the operator")
     parser.add_argument("--starts", type=int, default=5, help="process starts timed to /readyz")
+    parser.add_argument("--starts-only", action="store_true", help="measure start → /readyz only")
+    parser.add_argument(
+        "--operator-python",
+        default=None,
+        help="interpreter for the operator processes, e.g. a venv of `uv sync --no-dev` like the image's",
+    )
     parser.add_argument("--wait-warmup", type=float, default=60.0, help="seconds before the waiting window")
     parser.add_argument("--wait-window", type=float, default=60.0, help="seconds of the waiting window")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args)), indent=2))
+    if args.operator_python:
+        OPERATOR_PYTHON.append(args.operator_python)
+    results = asyncio.run(run(args))
+    results["load_average_at_end"] = os.getloadavg()
+    print(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Protocol
 
-from openbao_operator.api import ConditionType
 from openbao_operator.kube import KubeClient, Manifest, ObjectKey
 
 from .conditions import Cond, merge
@@ -114,6 +113,8 @@ def decide(namespace: str, *, view: TenancyView, operator_namespace: str, deleti
             "again (or remove the finalizer openbao.org/openbaocluster-finalizer yourself, after keeping a copy "
             "of its unseal key Secret)"
         )
+    from openbao_operator.api import ConditionType  # NB: here: onboarded_namespaces runs before the models load
+
     cond = Cond(ConditionType.TENANT_ONBOARDED.value, "False", "NamespaceNotOnboarded", message)
     return Verdict(Decision.NOT_ONBOARDED, condition=cond, requeue_after=resync)
 
@@ -122,6 +123,8 @@ def not_onboarded_status(
     live_status: Mapping[str, Any], *, condition: Cond, generation: int, now: datetime
 ) -> dict[str, Any]:
     """What status said, plus the condition; observedGeneration moves on (this generation was looked at)."""
+    from openbao_operator.api import ConditionType
+
     kind = ConditionType.TENANT_ONBOARDED.value
     keep = [c for c in live_status.get("conditions") or () if c.get("type") != kind]
     conditions = [*keep, *merge([condition], live_status.get("conditions"), generation=generation, now=now)]
