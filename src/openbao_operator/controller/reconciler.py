@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from openbao_operator import pki, seal
-from openbao_operator.api import ConditionType, InvalidClusterError, OpenBaoCluster, parse_cluster
+from openbao_operator.api import ConditionType, InvalidClusterError, OpenBaoCluster
 from openbao_operator.api.ignored import ignored_fields
 from openbao_operator.imagesig import ImageDecision
 from openbao_operator.kube import (
@@ -56,7 +56,7 @@ from openbao_operator.kube import (
 )
 from openbao_operator.render import names
 from openbao_operator.render.config import ConfigRenderError
-from openbao_operator.render.desired import DesiredState, render_desired
+from openbao_operator.render.desired import DesiredState
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload import is_optional_kind
 from openbao_operator.render.workload.statefulset import desired_replicas
@@ -69,6 +69,7 @@ from .conditions import Cond, changed
 from .deletion import add_finalizer, finalize, has_finalizer
 from .image import Verifier, check_image
 from .kinds import CLUSTER, CLUSTER_LABEL, POD, PRUNABLE, PVC, SECRET, STATEFULSET, STORAGECLASS
+from .memo import Memo
 from .ownership import foreign_message, ownership
 from .profile import judge_profile
 from .prune import leftovers
@@ -223,6 +224,7 @@ class Reconciler:
         self.unstored = UnstoredInitResults()
         self.resolve = resolve
         self.waits = Waits()
+        self.memo = Memo()
 
     # -- the pass ----------------------------------------------------------------------------------------
 
@@ -251,7 +253,7 @@ class Reconciler:
         now = self.clock()
         pass_ = _Pass()
         try:
-            cluster = parse_cluster(raw)
+            cluster = self.memo.parse(raw)
         except InvalidClusterError as exc:
             await self._finalizer(raw, key)
             invalid = Cond(T.CONFIGURATION_VALID.value, "False", "InvalidSpec", exc.summary())
@@ -334,7 +336,7 @@ class Reconciler:
             )
         else:
             try:
-                render_desired(cluster, facts=base_facts)
+                self.memo.render(owner_uid, cluster, facts=base_facts)
             except ConfigRenderError as exc:
                 configuration = Cond(T.CONFIGURATION_VALID.value, "False", "InvalidConfiguration", str(exc))
         if configuration.status == "False":
@@ -430,7 +432,7 @@ class Reconciler:
             unseal = await self._rewrap(
                 cluster,
                 unseal,
-                desired_sts=_statefulset_of(render_desired(cluster, facts=facts_for(unseal))),
+                desired_sts=_statefulset_of(self.memo.render(owner_uid, cluster, facts=facts_for(unseal))),
                 live_sts=live_sts,
                 namespace=namespace,
                 owner_uid=owner_uid,
@@ -440,7 +442,7 @@ class Reconciler:
 
         # (5) render with the facts
         facts = facts_for(unseal)
-        desired = render_desired(cluster, facts=facts)
+        desired = self.memo.render(owner_uid, cluster, facts=facts)
         if is_init:  # (5b) a scale-down first steps a leaving leader down and removes leaving raft peers
             desired = await self._scale_down(cluster, desired, live_sts, pods, namespace, tls.ca_pem, pass_)
 
