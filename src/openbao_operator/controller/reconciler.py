@@ -391,7 +391,8 @@ class Reconciler:
         )
         is_init = boot.initialized
         pass_.take(boot, action="Initialize")
-        pass_.take(self.waits.check(key, waiting=boot.waiting, statefulset=live_sts, pods=pods), action="Initialize")
+        waited = self.waits.check(key, waiting=boot.waiting, statefulset=live_sts, pods=pods, live_status=live_status)
+        pass_.take(waited, action="Initialize")
         if boot.lost and boot.problem is not None:
             pass_.event("Warning", "RootTokenLost", "Initialize", boot.problem.message)
         if is_init and cluster.spec.root_token_policy == "Revoke" and not _self_init(cluster):  # noqa: S105

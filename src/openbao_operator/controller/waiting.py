@@ -10,15 +10,18 @@ resourceVersion (and brings a pass at once through the owner mapping), so "reset
 different observation", which needs no hook in the runtime and survives nothing but this process.
 
 Once the wait is long enough to be news (the quick checks are over) the pass reports it as a problem whose
-message says when the next check comes; the message changes only when the delay does, so a cluster at the
-cap costs no status write. It names the pod and the kind of failure, never an address or anything secret.
+message says when the next check comes at the latest (the cap) and that any change brings one at once. The
+message is the same for the whole wait, and a status that already reports it keeps reporting it (also after
+an operator restart, which starts the checks over), so a waiting cluster costs one status write, not one per
+delay. It names the pod, never an address or anything secret.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from openbao_operator.kube import Manifest, ObjectKey
 
@@ -62,6 +65,12 @@ def observed(statefulset: Manifest | None, pods: Sequence[Manifest]) -> str:
     return ",".join(parts)
 
 
+def reported(live_status: Mapping[str, Any] | None) -> bool:
+    """The status already says the cluster waits (Degraded with this module's reason)."""
+    conditions = (live_status or {}).get("conditions") or ()
+    return any(c.get("type") == "Degraded" and c.get("reason") == REASON for c in conditions)
+
+
 def _version(obj: Manifest) -> str:
     meta = obj.get("metadata") or {}
     return f"{meta.get('name', '')}/{meta.get('uid', '')}@{meta.get('resourceVersion', '')}"
@@ -79,9 +88,16 @@ class Waits:
         self._state: OrderedDict[ObjectKey, tuple[str, int]] = OrderedDict()
 
     def check(
-        self, key: ObjectKey, *, waiting: str | None, statefulset: Manifest | None, pods: Sequence[Manifest]
+        self,
+        key: ObjectKey,
+        *,
+        waiting: str | None,
+        statefulset: Manifest | None,
+        pods: Sequence[Manifest],
+        live_status: Mapping[str, Any] | None = None,
     ) -> Check:
-        """``waiting``: what this pass waited for (bootstrap's ``waiting``), None when it did not wait."""
+        """``waiting``: what this pass waited for (bootstrap's ``waiting``), None when it did not wait.
+        ``live_status``: the cluster's status (a wait it already reports stays reported)."""
         if waiting is None:
             self._state.pop(key, None)
             return NOT_WAITING
@@ -92,9 +108,12 @@ class Waits:
         while len(self._state) > self._limit:
             self._state.popitem(last=False)
         delay = self.policy.delay(attempt)
-        if delay < self.policy.report_from:
+        if delay < self.policy.report_from and not reported(live_status):
             return Check(retry_after=delay)
-        message = f"waiting for {waiting}; next check in {delay:g} s, or at once when a pod or the StatefulSet changes"
+        message = (
+            f"waiting for {waiting}; the operator asks again within {self.policy.cap:g} s, and at once when a pod "
+            "or the StatefulSet changes"
+        )
         return Check(retry_after=delay, problem=Problem(REASON, message))
 
     def attempts(self, key: ObjectKey) -> int | None:

@@ -44,16 +44,27 @@ def test_a_pass_that_does_not_wait_forgets_the_cluster() -> None:
     assert delays(waits, 1, sts=obj("bao", "1"), pods=[obj("bao-0", "2")]) == [2.0]
 
 
-def test_only_long_waits_are_reported_and_the_message_changes_only_with_the_delay() -> None:
+def test_only_long_waits_are_reported_with_one_message_for_the_whole_wait() -> None:
     waits = Waits()
     checks = [waits.check(KEY, waiting=WAITING, statefulset=obj("bao", "1"), pods=[]) for _ in range(10)]
     assert [c.problem is not None for c in checks] == [False] * 5 + [True] * 5
     reported = [c.problem for c in checks if c.problem is not None]
     assert {p.reason for p in reported} == {REASON}
-    assert len({p.message for p in reported}) == 3  # 16, 32, then 60 s for good: no status write at the cap
-    assert reported[-1].message == (
-        "waiting for pod bao-0 to answer sys/init; next check in 60 s, or at once when a pod or the StatefulSet changes"
-    )
+    assert {p.message for p in reported} == {  # one message: one status write for the whole wait
+        "waiting for pod bao-0 to answer sys/init; the operator asks again within 60 s, and at once when a pod "
+        "or the StatefulSet changes"
+    }
+
+
+def test_a_wait_the_status_reports_stays_reported_when_the_checks_start_over() -> None:
+    status = {"conditions": [{"type": "Degraded", "status": "True", "reason": REASON, "message": "..."}]}
+    fresh = Waits()  # e.g. after an operator restart, or a pod event
+    check = fresh.check(KEY, waiting=WAITING, statefulset=None, pods=[], live_status=status)
+    assert check.retry_after == 2.0
+    assert check.problem is not None
+    assert check.problem.reason == REASON
+    other = {"conditions": [{"type": "Degraded", "status": "True", "reason": "TLSNotReady"}]}
+    assert fresh.check(KEY, waiting=WAITING, statefulset=None, pods=[], live_status=other).problem is None
 
 
 def test_clusters_are_paced_independently_and_the_state_is_bounded() -> None:
