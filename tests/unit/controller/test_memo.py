@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from openbao_operator.api import InvalidClusterError
-from openbao_operator.controller.memo import RENDERS_PER_CLUSTER, Memo
+from openbao_operator.controller.memo import Memo
 from openbao_operator.render.desired import render_desired
 from openbao_operator.render.facts import RenderFacts
 
@@ -64,23 +64,26 @@ def test_renders_are_remembered_per_facts_for_the_remembered_model_only() -> Non
     assert initialized is not desired
     assert initialized == render_desired(cluster, facts=dataclasses.replace(FACTS, initialized=True))
     assert memo.renders == 2
-    # a model that is not the remembered one (another version, or never parsed here) is rendered every time
+    # another model (another version of the cluster) is another render
     other = memo.parse(raw(rv="12", replicas=5))
     assert memo.render("u-1", other, facts=FACTS) is not desired
-    stranger = Memo().parse(raw())
-    assert memo.render("u-1", stranger, facts=FACTS) is not memo.render("u-1", stranger, facts=FACTS)
+    assert memo.render("u-1", other, facts=FACTS) is memo.render("u-1", other, facts=FACTS)
 
 
-def test_bounded_per_cluster_and_in_clusters() -> None:
-    memo = Memo(limit=2)
+def test_bounded_in_models_and_in_renders() -> None:
+    memo = Memo(limit=2, render_limit=3)
     cluster = memo.parse(raw())
-    facts = [dataclasses.replace(FACTS, tls_cert_sha256=str(i)) for i in range(RENDERS_PER_CLUSTER + 1)]
+    facts = [dataclasses.replace(FACTS, tls_cert_sha256=str(i)) for i in range(4)]
     first = memo.render("u-1", cluster, facts=facts[0])
     for f in facts[1:]:
         memo.render("u-1", cluster, facts=f)
-    assert memo.render("u-1", cluster, facts=facts[0]) is not first  # the oldest was dropped
+    assert memo.render("u-1", cluster, facts=facts[0]) is not first  # the oldest render was dropped
+    last = memo.render("u-1", cluster, facts=facts[3])
+    assert memo.render("u-1", cluster, facts=facts[3]) is last
+    memo.forget("u-1")
+    assert memo.render("u-1", cluster, facts=facts[3]) is not last
     memo.parse(raw(uid="u-2"))
     memo.parse(raw(uid="u-3"))
     before = memo.parses
-    memo.parse(raw())  # u-1 was the least recently used: parsed again
+    memo.parse(raw())  # u-1 was forgotten: parsed again
     assert memo.parses == before + 1
