@@ -9,7 +9,8 @@ and starts over at any change of them: every watch event of a pod or the Statefu
 resourceVersion (and brings a pass at once through the owner mapping), so "reset by an event" is "reset by a
 different observation", which needs no hook in the runtime and survives nothing but this process.
 
-Once the wait is long enough to be news (the quick checks are over) the pass reports it as a problem whose
+Once the wait is long enough to be news (a minute: a normal start never gets there) the pass reports it as a
+problem whose
 message says when the next check comes at the latest (the cap) and that any change brings one at once. The
 message is the same for the whole wait, and a status that already reports it keeps reporting it (also after
 an operator restart, which starts the checks over), so a waiting cluster costs one status write, not one per
@@ -18,8 +19,9 @@ delay. It names the pod, never an address or anything secret.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,8 +39,8 @@ class WaitPolicy:
     base: float = 2.0
     quick: int = 3
     cap: float = 60.0
-    report_from: float = 16.0
-    """Delays from this long on are reported in status (shorter waits are a normal start, not news)."""
+    report_after: float = 60.0
+    """A wait this many seconds long is reported in status (shorter waits are a normal start, not news)."""
 
     def delay(self, attempt: int) -> float:
         """The delay after the ``attempt``-th check (0-based) that found the same pods still not answering."""
@@ -82,10 +84,14 @@ class Waits:
     Bounded (``limit`` clusters, the least recently waiting dropped first): a forgotten cluster only starts
     over with quick checks."""
 
-    def __init__(self, *, policy: WaitPolicy | None = None, limit: int = 65536) -> None:
+    def __init__(
+        self, *, policy: WaitPolicy | None = None, limit: int = 65536, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.policy = policy or WaitPolicy()
         self._limit = limit
-        self._state: OrderedDict[ObjectKey, tuple[str, int]] = OrderedDict()
+        self._clock = clock
+        self._state: OrderedDict[ObjectKey, tuple[str, int, float]] = OrderedDict()
+        """Per cluster: what the last check saw, the checks in a row that saw it, and when the wait began."""
 
     def check(
         self,
@@ -101,14 +107,15 @@ class Waits:
         if waiting is None:
             self._state.pop(key, None)
             return NOT_WAITING
-        seen = observed(statefulset, pods)
+        seen, now = observed(statefulset, pods), self._clock()
         previous = self._state.pop(key, None)
         attempt = previous[1] + 1 if previous is not None and previous[0] == seen else 0
-        self._state[key] = (seen, attempt)
+        since = previous[2] if previous is not None else now
+        self._state[key] = (seen, attempt, since)
         while len(self._state) > self._limit:
             self._state.popitem(last=False)
         delay = self.policy.delay(attempt)
-        if delay < self.policy.report_from and not reported(live_status):
+        if now - since < self.policy.report_after and not reported(live_status):
             return Check(retry_after=delay)
         message = (
             f"waiting for {waiting}; the operator asks again within {self.policy.cap:g} s, and at once when a pod "

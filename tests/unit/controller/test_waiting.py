@@ -44,16 +44,26 @@ def test_a_pass_that_does_not_wait_forgets_the_cluster() -> None:
     assert delays(waits, 1, sts=obj("bao", "1"), pods=[obj("bao-0", "2")]) == [2.0]
 
 
-def test_only_long_waits_are_reported_with_one_message_for_the_whole_wait() -> None:
-    waits = Waits()
-    checks = [waits.check(KEY, waiting=WAITING, statefulset=obj("bao", "1"), pods=[]) for _ in range(10)]
-    assert [c.problem is not None for c in checks] == [False] * 5 + [True] * 5
+def test_only_a_wait_of_a_minute_is_reported_with_one_message_for_the_whole_wait() -> None:
+    now = [0.0]
+    waits = Waits(clock=lambda: now[0])
+    checks = []
+    for _ in range(10):
+        check = waits.check(KEY, waiting=WAITING, statefulset=obj("bao", "1"), pods=[])
+        checks.append(check)
+        now[0] += check.retry_after or 0.0
+    # checks at 0, 2, 4, 6, 10, 18, 34, 66, 126, 186 s: reported from 66 s on
+    assert [c.problem is not None for c in checks] == [False] * 7 + [True] * 3
     reported = [c.problem for c in checks if c.problem is not None]
     assert {p.reason for p in reported} == {REASON}
     assert {p.message for p in reported} == {  # one message: one status write for the whole wait
         "waiting for pod bao-0 to answer sys/init; the operator asks again within 60 s, and at once when a pod "
         "or the StatefulSet changes"
     }
+    # a pod change starts the checks over, not the wait: it stays reported
+    again = waits.check(KEY, waiting=WAITING, statefulset=obj("bao", "2"), pods=[])
+    assert again.retry_after == 2.0
+    assert again.problem is not None
 
 
 def test_a_wait_the_status_reports_stays_reported_when_the_checks_start_over() -> None:
