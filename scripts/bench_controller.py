@@ -1,15 +1,23 @@
 """Controller benchmarks on the local control plane (a benchmark, not a test: it prints what it measured).
 
-    uv run python scripts/bench_controller.py [--big 1000] [--skip-big]
+    uv run python scripts/bench_controller.py [--big 1000] [--skip-big] [--starts 5] [--wait-window 60]
 
 What is measured (the operator runs as its ServiceAccount with deploy/ RBAC and admission policies,
 cluster-wide mode; each namespace is onboarded with an OpenBaoTenant first, and the timers start once
 the operator has provisioned it):
+0. process start → /readyz of ``openbao-operator run`` (``--starts`` runs, median);
 1. one cluster: time from the apply of an OpenBaoCluster to every rendered object existing (5 runs);
-2. 100 clusters applied at once (concurrently): time until every object of every cluster exists;
+2. 100 clusters applied at once (concurrently): time until every object of every cluster exists, and the
+   operator process' CPU-seconds until then and until all 100 are converged (Available, observed);
 3. API requests per idle reconcile: an in-process operator with a counting transport over the same
    clusters, resync every 5 s, after convergence: requests (reads and writes) per reconcile;
-4. the operator process' resident memory (VmRSS, VmHWM) with 100 and with ``--big`` clusters converged.
+4. waiting clusters: the same clusters' OpenBao never answers (kwok pods have no OpenBao behind them), so
+   every one waits for pod-0's ``sys/init``. An in-process operator (default resync) runs ``--wait-warmup``
+   seconds, then its requests and CPU-seconds are counted over ``--wait-window`` seconds, per minute;
+5. the operator process' resident memory (VmRSS, VmHWM) with 0, 105 and ``--big`` clusters converged, and
+   its CPU-seconds to converge the clusters beyond the first 105.
+
+At the end the issue-20 table rows are printed (``summary``), with the load average at each phase.
 
 Clusters are ``replicas: 1`` (kwok pods), Development profile, operator-managed TLS (a CA and a server
 certificate are issued per cluster), static unseal key. The control plane (etcd, kube-apiserver,
@@ -162,11 +170,12 @@ def readyz(port: int) -> bool:
         return False
 
 
-async def wait_ready(port: int) -> None:
-    for _ in range(600):
+async def wait_ready(port: int, *, every: float = 0.1) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         if await asyncio.to_thread(readyz, port):
             return
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(every)
     raise TimeoutError("operator not ready")
 
 
@@ -181,6 +190,78 @@ async def namespace(client: kube.KubeClient, name: str, plane: Any) -> None:
             return
         await asyncio.sleep(0.1)
     raise TimeoutError(f"namespace {name} not onboarded")
+
+
+def load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+OPERATOR_PYTHON: list[str] = []
+"""``--operator-python``: the interpreter of the operator processes (default: this one)."""
+
+
+def operator(identity: Any, **kw: Any) -> tuple[Any, int]:
+    """tests.peers.deploy.operator_process, run by ``--operator-python`` when given."""
+    proc, port = operator_process(identity, **kw)
+    if OPERATOR_PYTHON:
+        proc.argv[0] = OPERATOR_PYTHON[0]
+    return proc, port
+
+
+async def start_to_ready(identity: Any, workdir: Path, *, runs: int, workers: int) -> list[float]:
+    """Seconds from ``openbao-operator run`` being started to its /readyz answering 200, ``runs`` times."""
+    out = []
+    for i in range(runs):
+        proc, port = operator(
+            identity,
+            workdir=workdir,
+            logs=workdir / "logs",
+            name=f"bench-start-{i}",
+            log_format="json",
+            workers=workers,
+        )
+        start = time.monotonic()
+        proc.start()
+        await wait_ready(port, every=0.01)
+        out.append(round(time.monotonic() - start, 3))
+        proc.stop(grace=10)
+    return out
+
+
+async def waiting_requests(identity: Any, *, warmup: float, window: float) -> dict[str, Any]:
+    """In-process operator (default resync) over clusters whose OpenBao never answers: per minute."""
+    counter = kube.RequestCounter()
+    client = kube.connect(identity.kubeconfig, wrap_transport=counter.wrap)
+    settings = OperatorSettings(
+        namespace=identity.namespace,
+        identity="bench-waiting",
+        probe_address="127.0.0.1:0",
+        resync_seconds=600,
+        api_server_cidr="127.0.0.1/32",
+        leader_election=False,
+    )
+    operator = await build(settings, client=client, registry=CollectorRegistry(), rng=random.Random(1))  # noqa: S311 - jitter
+    stop = asyncio.Event()
+    task = asyncio.create_task(operator.run(stop))
+    try:
+        await asyncio.sleep(warmup)
+        counter.reset()
+        cpu = time.process_time()
+        load_before = load()
+        await asyncio.sleep(window)
+        cpu = time.process_time() - cpu
+        scale = 60.0 / window
+        return {
+            "warmup_seconds": warmup,
+            "window_seconds": window,
+            "writes_per_minute": round(counter.writes * scale, 1),
+            "reads_per_minute": round((counter.total - counter.writes) * scale, 1),
+            "cpu_seconds_per_minute": round(cpu * scale, 2),
+            "load": [load_before, load()],
+        }
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
 
 
 async def idle_requests(plane: Any, identity: Any, namespaces: list[str], count: int) -> dict[str, float]:
@@ -240,7 +321,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         install_crd(plane)
         identity = install_operator(plane)
-        proc, port = operator_process(
+        results["start_to_readyz_seconds"] = starts = await start_to_ready(
+            identity, workdir, runs=args.starts, workers=args.workers
+        )
+        print("start → /readyz:", starts, "load", load(), flush=True)
+        if args.starts_only:
+            return results
+        proc, port = operator(
             identity,
             workdir=workdir,
             logs=workdir / "logs",
@@ -273,6 +360,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         metrics_before = metrics(port)
         pids = {"operator": proc.pid, **{p.name: p.pid for p in plane.processes}}
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        results["hundred_clusters_load"] = [load()]
         start = time.monotonic()
         await asyncio.gather(*(client.apply(manifest(n, "hundred")) for n in names))
         applied = time.monotonic() - start
@@ -288,6 +376,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         results["hundred_clusters_reconciles"] = {k: round(after[k] - metrics_before[k], 2) for k in after}
         print("reconciles meanwhile:", results["hundred_clusters_reconciles"], flush=True)
         await wait_converged(client, "hundred", 100, within=300)
+        results["hundred_clusters_converged_seconds"] = round(time.monotonic() - start, 2)
+        results["hundred_clusters_operator_cpu_to_converge"] = round(cpu_seconds(proc.pid) - cpu_before["operator"], 2)
+        results["hundred_clusters_load"].append(load())
+        print("operator CPU-s to converge 100:", results["hundred_clusters_operator_cpu_to_converge"], flush=True)
         await asyncio.sleep(5)
         results["rss_mib_105_clusters"] = rss(proc.pid)
         print("RSS (VmRSS, VmHWM) MiB with 105 clusters:", results["rss_mib_105_clusters"], flush=True)
@@ -295,9 +387,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         proc.stop(grace=10)  # the in-process operator takes over (no leader election) for the request count
         results["idle_requests_105_clusters"] = await idle_requests(plane, identity, ["one", "hundred"], 105)
         print("idle:", json.dumps(results["idle_requests_105_clusters"]), flush=True)
+        results["waiting_105_clusters"] = await waiting_requests(
+            identity, warmup=args.wait_warmup, window=args.wait_window
+        )
+        print("waiting:", json.dumps(results["waiting_105_clusters"]), flush=True)
 
         if not args.skip_big:
-            proc, port = operator_process(
+            proc, port = operator(
                 identity,
                 workdir=workdir,
                 logs=workdir / "logs",
@@ -310,12 +406,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await wait_ready(port)
             await namespace(client, "big", plane)
             big = [f"b{i:04d}" for i in range(args.big - 105)]
+            results["big_load"] = [load()]
+            cpu_start = cpu_seconds(proc.pid)
             start = time.monotonic()
             for chunk in range(0, len(big), 50):
                 await asyncio.gather(*(client.apply(manifest(n, "big")) for n in big[chunk : chunk + 50]))
             await wait_converged(client, "big", len(big), within=1800)
             results["big_clusters"] = len(big) + 105
             results["big_converged_seconds"] = time.monotonic() - start
+            results["big_operator_cpu_to_converge"] = round(cpu_seconds(proc.pid) - cpu_start, 2)
+            results["big_load"].append(load())
             await asyncio.sleep(10)
             results["rss_mib_big"] = rss(proc.pid)
             print(f"RSS (VmRSS, VmHWM) MiB with {results['big_clusters']} clusters:", results["rss_mib_big"])
@@ -330,7 +430,30 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "load_average": os.getloadavg(),
     }
+    results["summary"] = summary(results)
     return results
+
+
+def summary(r: dict[str, Any]) -> dict[str, Any]:
+    """The rows of issue 20's table, from the measurements above (absent ones are None)."""
+    waiting = r.get("waiting_105_clusters") or {}
+    big = r.get("rss_mib_big")
+    return {
+        "100 clusters applied at once -> all objects (wall s)": round(r["hundred_clusters_seconds"], 2),
+        "operator CPU-s to converge 100 clusters": r.get("hundred_clusters_operator_cpu_to_converge"),
+        f"operator CPU-s for {r.get('big_clusters', 0) - 105} more clusters": r.get("big_operator_cpu_to_converge"),
+        "RSS MiB at 0 / 105 / big clusters": [
+            round(r["rss_mib_0_clusters"][0], 1),
+            round(r["rss_mib_105_clusters"][0], 1),
+            round(big[0], 1) if big else None,
+        ],
+        "process start -> /readyz s (median)": statistics.median(r["start_to_readyz_seconds"]),
+        "105 waiting clusters per minute (writes, reads, CPU-s)": [
+            waiting.get("writes_per_minute"),
+            waiting.get("reads_per_minute"),
+            waiting.get("cpu_seconds_per_minute"),
+        ],
+    }
 
 
 def main() -> None:
@@ -338,8 +461,21 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=1000, help="total clusters for the memory figure")
     parser.add_argument("--skip-big", action="store_true")
     parser.add_argument("--workers", type=int, default=16, help="OPENBAO_OPERATOR_WORKERS of the operator")
+    parser.add_argument("--starts", type=int, default=5, help="process starts timed to /readyz")
+    parser.add_argument("--starts-only", action="store_true", help="measure start → /readyz only")
+    parser.add_argument(
+        "--operator-python",
+        default=None,
+        help="interpreter for the operator processes, e.g. a venv of `uv sync --no-dev` like the image's",
+    )
+    parser.add_argument("--wait-warmup", type=float, default=60.0, help="seconds before the waiting window")
+    parser.add_argument("--wait-window", type=float, default=60.0, help="seconds of the waiting window")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args)), indent=2))
+    if args.operator_python:
+        OPERATOR_PYTHON.append(args.operator_python)
+    results = asyncio.run(run(args))
+    results["load_average_at_end"] = os.getloadavg()
+    print(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

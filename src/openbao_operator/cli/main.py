@@ -10,26 +10,20 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-import yaml
 
 from openbao_operator import __version__
-from openbao_operator.api import InvalidClusterError, OpenBaoCluster, parse_cluster
-from openbao_operator.api.cluster import NAMESPACE_MESSAGE
-from openbao_operator.api.crd import crds as build_crds
-from openbao_operator.api.depth import admission_policy as build_admission_policy
-from openbao_operator.api.errors import brief
-from openbao_operator.api.ignored import ignored_fields
-from openbao_operator.api.names import SELF_INIT_FILE, self_init_secret_name
-from openbao_operator.api.types import DNS_LABEL_REGEX
-from openbao_operator.api.yamlio import ManifestYamlError, dump_all, load_all
-from openbao_operator.render.config import ConfigRenderError, RenderedConfig, render_config
-from openbao_operator.render.desired import render_desired
-from openbao_operator.render.facts import OperatorIdentity, RenderFacts
-from openbao_operator.render.runtime import RuntimeObject, runtime_objects
-from openbao_operator.render.warnings import security_warnings
+
+if TYPE_CHECKING:
+    from openbao_operator.api import OpenBaoCluster
+    from openbao_operator.render.config import RenderedConfig
+    from openbao_operator.render.facts import OperatorIdentity, RenderFacts
+    from openbao_operator.render.runtime import RuntimeObject
+
+# NB: the models, the renderer and YAML are imported by the commands that use them: `run` needs none of them
+# before its caches have synced, and they would add about half a second to its start → /readyz (issue 20).
 
 EXIT_INVALID = 2
 
@@ -62,6 +56,7 @@ def _identity(jwks_path: str, issuer: str) -> OperatorIdentity:
     import json
 
     from openbao_operator.pki.jwks import JwkError, jwks_to_pems
+    from openbao_operator.render.facts import OperatorIdentity
 
     try:
         jwks = json.loads(Path(jwks_path).read_text())
@@ -72,6 +67,11 @@ def _identity(jwks_path: str, issuer: str) -> OperatorIdentity:
 
 def read_clusters(path: str) -> list[OpenBaoCluster]:
     """Every OpenBaoCluster in a YAML file ('-' is standard input); other kinds are ignored."""
+    import yaml
+
+    from openbao_operator.api import InvalidClusterError, parse_cluster
+    from openbao_operator.api.yamlio import ManifestYamlError, load_all
+
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -95,6 +95,8 @@ def read_clusters(path: str) -> list[OpenBaoCluster]:
 
 def _config_files(cluster: OpenBaoCluster, rendered: RenderedConfig) -> str:
     """config.hcl, then the self-init file after a comment naming it: one text that means what bao reads."""
+    from openbao_operator.api.names import SELF_INIT_FILE, self_init_secret_name
+
     if not rendered.self_init_text:
         return rendered.text
     where = f"{SELF_INIT_FILE}, from the Secret {self_init_secret_name(cluster)}"
@@ -105,6 +107,7 @@ def _made_at_runtime(cluster: OpenBaoCluster, facts: RenderFacts) -> list[Runtim
     """Key, certificate and token objects the operator makes itself: named, never printed (see render.runtime)."""
     # NB: imported here: the controller package is not needed by `crd` or by an invalid manifest
     from openbao_operator.controller.bootstrap import root_token_secret_name
+    from openbao_operator.render.runtime import RuntimeObject, runtime_objects
 
     found = runtime_objects(cluster, facts)
     if cluster.spec.self_init is None or not cluster.spec.self_init.enabled:
@@ -122,12 +125,18 @@ def main() -> None:
 @main.command()
 def crd() -> None:
     """Print the CustomResourceDefinitions (OpenBaoCluster, OpenBaoTenant, OpenBaoRestore) as YAML."""
+    from openbao_operator.api.crd import crds as build_crds
+    from openbao_operator.api.yamlio import dump_all
+
     click.echo(dump_all(build_crds()), nl=False)
 
 
 @main.command("admission-policy")
 def admission_policy() -> None:
     """Print the ValidatingAdmissionPolicy (and binding) that bounds how deeply a spec nests, as YAML."""
+    from openbao_operator.api.depth import admission_policy as build_admission_policy
+    from openbao_operator.api.yamlio import dump_all
+
     click.echo(dump_all(build_admission_policy()), nl=False)
 
 
@@ -177,6 +186,16 @@ def render(
     root token) are named on stderr, never printed: create none of them by hand. With --config-hcl: the
     config.hcl of each cluster (and its self-init file).
     """
+    from openbao_operator.api.cluster import NAMESPACE_MESSAGE
+    from openbao_operator.api.errors import brief
+    from openbao_operator.api.ignored import ignored_fields
+    from openbao_operator.api.types import DNS_LABEL_REGEX
+    from openbao_operator.api.yamlio import dump_all
+    from openbao_operator.render.config import ConfigRenderError, render_config
+    from openbao_operator.render.desired import render_desired
+    from openbao_operator.render.facts import RenderFacts
+    from openbao_operator.render.warnings import security_warnings
+
     if namespace is not None and (len(namespace) > 63 or re.fullmatch(DNS_LABEL_REGEX, namespace) is None):
         _fail(f"--namespace: {NAMESPACE_MESSAGE} (got {brief(namespace)})")
     clusters = read_clusters(path)

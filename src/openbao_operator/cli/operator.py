@@ -20,19 +20,26 @@ import ipaddress
 import os
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
 from openbao_operator import kube, runtime
-from openbao_operator.controller import MergedCache, Reader, Reconciler, ReconcilerConfig, cache_transform, kinds
+from openbao_operator.controller import MergedCache, Reader, cache_transform, kinds
 from openbao_operator.controller.cache import without_managed_fields
-from openbao_operator.controller.provisioner import Provisioner, ProvisionerConfig
 from openbao_operator.controller.tenancy import TENANT_ROLE, onboarded_namespaces
-from openbao_operator.imagesig import ImageVerifier
 from openbao_operator.kube import KubeClient, ObjectKey, ResourceType
 
 from .settings import OperatorSettings
+
+if TYPE_CHECKING:
+    from openbao_operator.controller import Reconciler
+    from openbao_operator.controller.provisioner import Provisioner
+    from openbao_operator.imagesig import ImageVerifier
+
+# NB: the reconciler (models, renderer, cryptography, image verification) and the provisioner are imported
+# and built on first use, after the caches have synced: start → /readyz does not wait for them (issue 20).
 
 log = runtime.get_logger(__name__)
 CONTROLLER = "openbaocluster"
@@ -41,19 +48,32 @@ TENANT_CONTROLLER = "openbaotenant"
 
 @dataclass
 class Operator:
-    """A wired process; ``await run(stop)``."""
+    """A wired process; ``await run(stop)``. The reconciler is built on first use (``reconciler``)."""
 
     settings: OperatorSettings
     client: KubeClient
     manager: runtime.Manager
-    reconciler: Reconciler
-    verifier: ImageVerifier
+    make_reconciler: Callable[[], tuple[Reconciler, ImageVerifier]] = field(repr=False)
+    _built: tuple[Reconciler, ImageVerifier] | None = field(default=None, repr=False)
+
+    @property
+    def reconciler(self) -> Reconciler:
+        if self._built is None:
+            self._built = self.make_reconciler()
+        return self._built[0]
+
+    @property
+    def verifier(self) -> ImageVerifier:
+        self.reconciler  # noqa: B018 - builds both
+        assert self._built is not None
+        return self._built[1]
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
             await self.manager.run(stop)
         finally:
-            await self.verifier.aclose()
+            if self._built is not None:
+                await self._built[1].aclose()
             await self.client.close()
 
 
@@ -164,24 +184,33 @@ async def build(
         _wire_tenants(manager, client, settings, scope=scope, clusters=clusters, look_again=look_again)
 
     reader = Reader(client, caches=caches)
-    verifier = ImageVerifier()
-    config = ReconcilerConfig(
-        cluster_domain=settings.cluster_domain,
-        operator_namespace=settings.namespace,
-        api_server_cidr=settings.api_server_cidr or await detect_api_server_cidr(client),
-        resync_seconds=settings.resync_seconds,
-    )
+    api_server_cidr = settings.api_server_cidr or await detect_api_server_cidr(client)
     view = ScopeTenancy(mode="namespace" if watched else "cluster", scope=scope)
-    reconciler = Reconciler(
-        kube=client, reader=reader, events=events, verifier=verifier, config=config, tenancy_view=view
-    )
+
+    def make_reconciler() -> tuple[Reconciler, ImageVerifier]:
+        from openbao_operator.controller import Reconciler, ReconcilerConfig
+        from openbao_operator.imagesig import ImageVerifier
+
+        verifier = ImageVerifier()
+        config = ReconcilerConfig(
+            cluster_domain=settings.cluster_domain,
+            operator_namespace=settings.namespace,
+            api_server_cidr=api_server_cidr,
+            resync_seconds=settings.resync_seconds,
+        )
+        reconciler = Reconciler(
+            kube=client, reader=reader, events=events, verifier=verifier, config=config, tenancy_view=view
+        )
+        return reconciler, verifier
+
+    operator = Operator(settings=settings, client=client, manager=manager, make_reconciler=make_reconciler)
 
     async def reconcile(key: ObjectKey) -> runtime.Result:
-        outcome = await reconciler.reconcile(key)
+        outcome = await operator.reconciler.reconcile(key)
         return runtime.Result(requeue_after=outcome.requeue_after, requeue=outcome.requeue)
 
     manager.controller(CONTROLLER, reconcile, queue, workers=settings.workers)
-    return Operator(settings=settings, client=client, manager=manager, reconciler=reconciler, verifier=verifier)
+    return operator
 
 
 def _wire_tenants(
@@ -226,19 +255,22 @@ def _wire_tenants(
             tenants_of(str(event.object["metadata"]["namespace"]))
 
     scope.add_handler(kinds.ROLEBINDING, binding_changed)
-    provisioner = Provisioner(
-        kube=client,
-        tenants=tenants.store,
-        clusters=clusters,
-        config=ProvisionerConfig(
-            operator_namespace=settings.namespace,
-            service_account=settings.service_account,
-            resync_seconds=settings.resync_seconds,
-        ),
-    )
+    built: list[Provisioner] = []
+
+    def provisioner() -> Provisioner:
+        if not built:
+            from openbao_operator.controller.provisioner import Provisioner, ProvisionerConfig
+
+            config = ProvisionerConfig(
+                operator_namespace=settings.namespace,
+                service_account=settings.service_account,
+                resync_seconds=settings.resync_seconds,
+            )
+            built.append(Provisioner(kube=client, tenants=tenants.store, clusters=clusters, config=config))
+        return built[0]
 
     async def provision(key: ObjectKey) -> runtime.Result:
-        outcome = await provisioner.reconcile(key)
+        outcome = await provisioner().reconcile(key)
         return runtime.Result(requeue_after=outcome.requeue_after, requeue=outcome.requeue)
 
     manager.controller(TENANT_CONTROLLER, provision, tenant_queue, workers=2)

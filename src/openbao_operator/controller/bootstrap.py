@@ -100,6 +100,8 @@ class BootstrapOutcome:
     retry_after: float | None = None
     lost: bool = False
     """OpenBao was found initialized while the root-token Secret was still a placeholder (a Warning)."""
+    waiting: str | None = None
+    """pod-0 runs but did not answer: what the pass waits for (controller/waiting.py decides the next check)."""
 
 
 async def root_token(cluster: OpenBaoCluster, *, reader: Reader, namespace: str) -> Sensitive | None:
@@ -159,7 +161,8 @@ async def bootstrap(
                 return BootstrapOutcome(initialized=True)
             return await _check_not_lost(cluster, kube=kube, reader=reader, namespace=namespace)
     except BaoUnavailable:
-        return BootstrapOutcome(initialized=False, retry_after=2.0)  # still starting
+        # still starting, or never will: when to ask again is controller/waiting.py's decision
+        return BootstrapOutcome(initialized=False, waiting=f"pod {podview.name(pod0)} to answer sys/init")
     except BaoApiError as exc:
         return BootstrapOutcome(initialized=False, problem=Problem("InitializationFailed", str(exc)), retry_after=10.0)
     if self_init:
@@ -369,6 +372,10 @@ async def step(ctx: Context) -> Report:
     )
     facts.initialized = boot.initialized
     out.take(boot, action="Initialize")
+    waited = clients.waits.check(
+        ctx.key, waiting=boot.waiting, statefulset=facts.live_sts, pods=facts.pods, live_status=ctx.live_status
+    )
+    out.take(waited, action="Initialize")
     if boot.lost and boot.problem is not None:
         out.event("Warning", "RootTokenLost", "Initialize", boot.problem.message)
     self_init = cluster.spec.self_init is not None and cluster.spec.self_init.enabled

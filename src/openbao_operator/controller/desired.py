@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from openbao_operator.render.desired import render_desired
 from openbao_operator.render.facts import RenderFacts
 
 from .image import wanted_image
@@ -34,5 +33,7 @@ def render_facts(ctx: Context, *, unseal: UnsealOutcome | None) -> RenderFacts:
 
 
 async def step(ctx: Context) -> Report:
-    ctx.facts.desired = render_desired(ctx.cluster, facts=render_facts(ctx, unseal=ctx.facts.unseal))
+    ctx.facts.desired = ctx.clients.memo.render(
+        ctx.owner_uid, ctx.cluster, facts=render_facts(ctx, unseal=ctx.facts.unseal)
+    )
     return Report()

@@ -1,8 +1,10 @@
 """One level-triggered reconcile of one OpenBaoCluster: the ordered steps, and the driver that runs them.
 
-Why one pass over the whole cluster (and no memory of earlier passes): every pass recomputes the desired
-state from the spec and what it observes, so a pass after a crash, a missed event or a restart decides
-exactly what an uninterrupted operator would have.
+Why one pass over the whole cluster (and no decision carried over from earlier passes): every pass
+recomputes the desired state from the spec and what it observes, so a pass after a crash, a missed event or
+a restart decides exactly what an uninterrupted operator would have. What the process remembers only saves
+work or paces it (controller/memo.py: parsed models and renders keyed by what feeds them;
+controller/waiting.py: when to ask a waiting pod-0 again); a restart just starts both over.
 
 Each step is a module's ``step(ctx) -> Report`` (controller/step.py): it reads the facts the steps before
 it found, does its own I/O, and reports problems, Events, requeues, a hold on the StatefulSet, or that the
@@ -45,9 +47,11 @@ from .concurrent import each
 from .conditions import Cond, changed
 from .image import Verifier
 from .kinds import CLUSTER
+from .memo import Memo
 from .sources import Reader
 from .status import status_differs
 from .step import Clients, Context, EventSink, EventType, Outcome, ReconcilerConfig, Report, Step
+from .waiting import Waits
 
 __all__ = ["STEPS", "EventSink", "Outcome", "Reconciler", "ReconcilerConfig", "hold_replicas", "status_differs"]
 
@@ -113,6 +117,8 @@ class Reconciler:
             token_bytes=token_bytes,
             new_key=new_key,
             new_serial=new_serial,
+            memo=Memo(),
+            waits=Waits(),
         )
         self.steps = steps
 

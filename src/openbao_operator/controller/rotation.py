@@ -33,7 +33,6 @@ from typing import Any
 from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.baoapi import BaoApiError, BaoUnavailable, Health
 from openbao_operator.kube import Manifest
-from openbao_operator.render.desired import render_desired
 
 from . import podview
 from .bootstrap import BaoConnect
@@ -156,7 +155,7 @@ async def step(ctx: Context) -> Report:
     unseal, cluster = ctx.facts.unseal, ctx.cluster
     if unseal is None or unseal.previous is None or not unseal.ok or not ctx.facts.initialized:
         return Report()
-    desired = render_desired(cluster, facts=render_facts(ctx, unseal=unseal))
+    desired = ctx.clients.memo.render(ctx.owner_uid, cluster, facts=render_facts(ctx, unseal=unseal))
     verdict = await observe_rewrap(
         cluster,
         desired_sts=desired.statefulset,

@@ -70,6 +70,8 @@ class Reader:
         self.kube = kube
         self.caches = dict(caches)
         self._written: dict[tuple[ResourceType, ObjectKey], tuple[Manifest | None, str]] = {}
+        self._written_in: dict[tuple[ResourceType, str], set[ObjectKey]] = {}
+        """The keys of ``_written`` by kind and namespace: a list looks at its namespace's only (issue 20)."""
 
     def cached(self, rt: ResourceType) -> bool:
         return rt in self.caches
@@ -106,13 +108,12 @@ class Reader:
         if cache is None:
             return []
         found = {ObjectKey.of(o): o for o in cache.list(namespace=namespace, labels=labels)}
-        for kind, key in list(self._written):
-            if kind is rt and key.namespace == namespace:
-                fresh = self._fresh(rt, key, found.get(key))
-                if fresh is None:
-                    found.pop(key, None)
-                elif all((fresh.get("metadata") or {}).get("labels", {}).get(k) == v for k, v in labels.items()):
-                    found[key] = fresh
+        for key in list(self._written_in.get((rt, namespace), ())):
+            fresh = self._fresh(rt, key, found.get(key))
+            if fresh is None:
+                found.pop(key, None)
+            elif all((fresh.get("metadata") or {}).get("labels", {}).get(k) == v for k, v in labels.items()):
+                found[key] = fresh
         return [o for o in map(expand, found.values()) if o is not None]
 
     def wrote(self, rt: ResourceType, key: ObjectKey, obj: Manifest | None) -> None:
@@ -126,11 +127,20 @@ class Reader:
             # write and even a later one (the StatefulSet controller's status update comes within
             # milliseconds). Pinning our write then would serve a stale object until the next change of
             # it, which for an idle StatefulSet never comes: a rollout would never start.
-            self._written.pop((rt, key), None)
+            self._forget(rt, key)
             return
         # NB: kept in the cache's own compact form: an entry may live until the key's next pass.
         entry = cache_transform(rt)(obj) if obj is not None else None
         self._written[(rt, key)] = (entry, _rv(cached))
+        self._written_in.setdefault((rt, key.namespace), set()).add(key)
+
+    def _forget(self, rt: ResourceType, key: ObjectKey) -> None:
+        self._written.pop((rt, key), None)
+        keys = self._written_in.get((rt, key.namespace))
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._written_in[(rt, key.namespace)]
 
     def _fresh(self, rt: ResourceType, key: ObjectKey, cached: Manifest | None) -> Manifest | None:
         entry = self._written.get((rt, key))
@@ -139,5 +149,5 @@ class Reader:
         written, rv_at_write = entry
         if _rv(cached) == rv_at_write:
             return written  # the cache has not seen our write yet
-        del self._written[(rt, key)]
+        self._forget(rt, key)
         return cached

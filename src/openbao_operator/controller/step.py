@@ -29,11 +29,13 @@ if TYPE_CHECKING:
     from .acme import Resolver
     from .bootstrap import BaoConnect, UnstoredInitResults
     from .image import Verifier
+    from .memo import Memo
     from .profile import ProfileVerdict
     from .sources import Reader
     from .tenancy import TenancyView
     from .tls import TlsOutcome
     from .unseal import UnsealOutcome
+    from .waiting import Waits
 
 EventType = Literal["Normal", "Warning"]
 _T = TypeVar("_T")
@@ -168,6 +170,10 @@ class Clients:
     token_bytes: seal.TokenBytes | None
     new_key: pki.KeyFactory
     new_serial: pki.SerialFactory
+    memo: Memo
+    """Parsed models and renders remembered across passes (controller/memo.py)."""
+    waits: Waits
+    """The pacing of checks of clusters waiting for pod-0 (controller/waiting.py)."""
 
 
 @dataclass

@@ -114,6 +114,7 @@ def decide(namespace: str, *, view: TenancyView, operator_namespace: str, deleti
             "again (or remove the finalizer openbao.org/openbaocluster-finalizer yourself, after keeping a copy "
             "of its unseal key Secret)"
         )
+
     cond = Cond(ConditionType.TENANT_ONBOARDED.value, "False", "NamespaceNotOnboarded", message)
     return Verdict(Decision.NOT_ONBOARDED, condition=cond, requeue_after=resync)
 
@@ -122,6 +123,7 @@ def not_onboarded_status(
     live_status: Mapping[str, Any], *, condition: Cond, generation: int, now: datetime
 ) -> dict[str, Any]:
     """What status said, plus the condition; observedGeneration moves on (this generation was looked at)."""
+
     kind = ConditionType.TENANT_ONBOARDED.value
     keep = [c for c in live_status.get("conditions") or () if c.get("type") != kind]
     conditions = [*keep, *merge([condition], live_status.get("conditions"), generation=generation, now=now)]

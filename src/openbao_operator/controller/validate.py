@@ -8,11 +8,10 @@ from an earlier pass may exist and its PVCs are what the deletion policy may del
 
 from __future__ import annotations
 
-from openbao_operator.api import ConditionType, InvalidClusterError, OpenBaoClusterSpec, parse_cluster
+from openbao_operator.api import ConditionType, InvalidClusterError, OpenBaoClusterSpec
 from openbao_operator.api.ignored import ignored_fields
 from openbao_operator.kube import ObjectKey
 from openbao_operator.render.config import ConfigRenderError
-from openbao_operator.render.desired import render_desired
 
 from .conditions import Cond
 from .deletion import ensure_finalizer
@@ -30,7 +29,7 @@ DEFAULT_REPLICAS: int = OpenBaoClusterSpec.model_fields["replicas"].default
 async def parse(ctx: Context) -> Report:
     """The spec as a typed model; one that does not parse ends the pass with ConfigurationValid=False."""
     try:
-        ctx.facts.cluster = parse_cluster(ctx.raw)
+        ctx.facts.cluster = ctx.clients.memo.parse(ctx.raw)
     except InvalidClusterError as exc:
         await ensure_finalizer(ctx)
         invalid = Cond(T.CONFIGURATION_VALID.value, "False", "InvalidSpec", exc.summary())
@@ -122,7 +121,7 @@ async def step(ctx: Context) -> Report:
         )
     else:
         try:
-            render_desired(cluster, facts=ctx.render_facts)
+            ctx.clients.memo.render(ctx.owner_uid, cluster, facts=ctx.render_facts)
         except ConfigRenderError as exc:
             configuration = Cond(T.CONFIGURATION_VALID.value, "False", "InvalidConfiguration", str(exc))
     ctx.facts.configuration = configuration

@@ -12,7 +12,6 @@ field diff itself, which compares ``data`` with live.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections.abc import Mapping
@@ -31,7 +30,8 @@ def _strip_none(value: Any) -> Any:
 
 def applied_hash(manifest: Mapping[str, Any], *, annotation: str = APPLIED_HASH_ANNOTATION) -> str:
     """SHA-256 (hex, first 32 digits) of the canonical JSON of ``manifest`` without the hash annotation."""
-    body = _strip_none(copy.deepcopy(dict(manifest)))
+    # NB: _strip_none builds new dicts and lists all the way down, so what is popped below is its copy
+    body = _strip_none(manifest)
     annotations = (body.get("metadata") or {}).get("annotations")
     if isinstance(annotations, dict):
         annotations.pop(annotation, None)
@@ -44,10 +44,14 @@ def applied_hash(manifest: Mapping[str, Any], *, annotation: str = APPLIED_HASH_
 
 
 def stamped(manifest: Mapping[str, Any], *, annotation: str = APPLIED_HASH_ANNOTATION) -> dict[str, Any]:
-    """A copy of ``manifest`` carrying its own applied hash in ``metadata.annotations[annotation]``."""
-    out = copy.deepcopy(dict(manifest))
-    metadata = out.setdefault("metadata", {})
+    """A copy of ``manifest`` carrying its own applied hash in ``metadata.annotations[annotation]``.
+
+    The copy is new down to the annotations; deeper values are shared with ``manifest`` (neither is changed
+    afterwards: both are sent or compared, never edited)."""
+    out = dict(manifest)
+    metadata = dict(out.get("metadata") or {})
     annotations = dict(metadata.get("annotations") or {})
     annotations[annotation] = applied_hash(manifest, annotation=annotation)
     metadata["annotations"] = annotations
+    out["metadata"] = metadata
     return out

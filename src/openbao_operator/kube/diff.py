@@ -18,7 +18,6 @@ treats it as atomic.
 from __future__ import annotations
 
 import base64
-import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,9 +42,10 @@ def in_sync(desired: Mapping[str, Any], live: Mapping[str, Any] | None) -> bool:
 def normalize_desired(obj: Mapping[str, Any]) -> dict[str, Any]:
     """What the server will store for ``obj`` where that is knowable without asking it.
 
-    Only one rewrite is needed: a Secret's ``stringData`` is stored base64-encoded into ``data``.
+    Only one rewrite is needed: a Secret's ``stringData`` is stored base64-encoded into ``data``. The result
+    shares everything else with ``obj`` (the diff only reads it).
     """
-    out = copy.deepcopy(dict(obj))
+    out = dict(obj)
     if out.get("kind") == "Secret" and out.get("apiVersion") == "v1" and out.get("stringData"):
         data = dict(out.get("data") or {})
         for key, value in out.pop("stringData").items():

@@ -25,8 +25,6 @@ from lightkube.generic_resource import (
     create_api_info,
 )
 
-from openbao_operator import api
-
 from .errors import KubeError
 
 
@@ -66,8 +64,10 @@ def _custom(api_version: str, kind: str, plural: str, *, namespaced: bool = True
 _GATEWAY = "gateway.networking.k8s.io"
 
 KNOWN_CUSTOM: tuple[ResourceType, ...] = (
-    _custom(api.API_VERSION, api.KIND, api.PLURAL),
-    _custom(api.API_VERSION, api.TENANT_KIND, "openbaotenants"),
+    # NB: the project's own kinds by name (tests/unit/kube pins them to api's): importing api here would
+    # load every model at process start, before the caches can sync (issue 20)
+    _custom("openbao.org/v1alpha1", "OpenBaoCluster", "openbaoclusters"),
+    _custom("openbao.org/v1alpha1", "OpenBaoTenant", "openbaotenants"),
     _custom(f"{_GATEWAY}/v1", "Gateway", "gateways"),
     _custom(f"{_GATEWAY}/v1", "HTTPRoute", "httproutes"),
     _custom(f"{_GATEWAY}/v1beta1", "HTTPRoute", "httproutes"),

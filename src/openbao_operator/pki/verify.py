@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from cryptography import x509
 from cryptography.x509 import DNSName, IPAddress
@@ -60,6 +60,11 @@ def verify_chain(
     """
     if not trust:
         return ChainFailure(name="", detail="no trusted CA certificate")
+    key = (leaf, tuple(intermediates), tuple(trust), names.verifiable_dns(), names.ips)
+    window = _VERIFIED.get(key)
+    at = now if now.tzinfo is not None else now.replace(tzinfo=UTC)  # the verifier reads a naive time as UTC
+    if window is not None and window[0] <= at <= window[1]:
+        return None
     builder = PolicyBuilder().store(Store(list(trust))).time(now)
     subjects: list[tuple[str, DNSName | IPAddress]] = [(n, DNSName(n)) for n in names.verifiable_dns()]
     subjects += [(str(ip), IPAddress(ip)) for ip in names.ips]
@@ -68,4 +73,19 @@ def verify_chain(
             builder.build_server_verifier(subject).verify(leaf, list(intermediates))
         except VerificationError as exc:
             return ChainFailure(name=text, detail=str(exc))
+    if len(_VERIFIED) >= _VERIFIED_LIMIT:
+        _VERIFIED.clear()
+    chain = (leaf, *intermediates, *trust)
+    _VERIFIED[key] = (max(c.not_valid_before_utc for c in chain), min(c.not_valid_after_utc for c in chain))
     return None
+
+
+_VERIFIED: dict[tuple[object, ...], tuple[datetime, datetime]] = {}
+"""Chains that verified, with the time window in which every certificate of them is valid.
+
+Why: every pass checks its cluster's certificate again (about a millisecond per name, nine names), and the
+answer can only change with the certificates, the names or the time. Everything the verifier checks but
+validity is independent of ``now``, and validity holds throughout the window where each certificate is
+valid, so a chain that verified once verifies at any ``now`` inside that window. Failures are not kept.
+Bounded: emptied when full (pure; costs a re-verification, nothing else)."""
+_VERIFIED_LIMIT = 4096

@@ -49,3 +49,13 @@ def test_register_is_idempotent_but_not_contradictory() -> None:
     with pytest.raises(ValueError, match="already registered"):
         register(ResourceType("example.org", "v1", "Gadget", "gadgetz", namespaced=False))
     assert resource_type("example.org/v1", "Gadget") == widget
+
+
+def test_the_projects_own_kinds_are_known_by_the_names_api_defines() -> None:
+    from openbao_operator import api
+    from openbao_operator.api.tenant import TENANT_PLURAL
+    from openbao_operator.kube.resources import KNOWN_CUSTOM
+
+    known = {(f"{r.group}/{r.version}", r.kind): r.plural for r in KNOWN_CUSTOM}
+    assert known[(api.API_VERSION, api.KIND)] == api.PLURAL
+    assert known[(api.API_VERSION, api.TENANT_KIND)] == TENANT_PLURAL

@@ -190,3 +190,23 @@ def test_repr_of_issued_material_hides_the_key(
         text = repr(item)
         assert "PRIVATE" not in text
         assert item.key_pem.decode() not in text
+
+
+def test_a_remembered_verification_holds_only_inside_every_certificate_validity(
+    make_cluster: Callable[..., OpenBaoCluster], new_key: KeyF, new_serial: SerialF
+) -> None:
+    from openbao_operator.pki.verify import verify_chain
+
+    cluster = make_cluster()
+    ca, leaf = _pair(cluster, new_key, new_serial)
+    names, _ = operator_managed_names(cluster, namespace="ns", cluster_domain="cluster.local")
+    assert verify_chain(leaf.cert, trust=[ca.cert], names=names, now=NOW) is None
+    assert verify_chain(leaf.cert, trust=[ca.cert], names=names, now=NOW + timedelta(days=1)) is None
+    # the same chain after the leaf expired, and before it was valid: verified again, and refused
+    expired = verify_chain(leaf.cert, trust=[ca.cert], names=names, now=leaf.cert.not_valid_after_utc + timedelta(1))
+    assert expired is not None
+    early = verify_chain(leaf.cert, trust=[ca.cert], names=names, now=NOW - timedelta(days=2))
+    assert early is not None
+    # another trust anchor is another question
+    other, _ = _pair(cluster, new_key, new_serial)
+    assert verify_chain(leaf.cert, trust=[other.cert], names=names, now=NOW) is not None
