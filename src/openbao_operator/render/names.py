@@ -7,6 +7,7 @@ and the volume mount that puts a file there must never drift apart.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Final
 
 from openbao_operator.api import OpenBaoCluster
@@ -173,3 +174,26 @@ def pod_dns_name(cluster: OpenBaoCluster, *, ordinal: int, namespace: str) -> st
 def default_image(cluster: OpenBaoCluster) -> str:
     version = cluster.spec.version.strip().removeprefix("v")
     return f"{DEFAULT_IMAGE_REPOSITORY}:{version}"
+
+
+# Executor Jobs (backup, restore): their names, labels and ServiceAccounts.
+LABEL_COMPONENT: Final = "openbao.org/component"
+"""``backup`` or ``restore`` on an executor Job and its pod (the reference's label; its NetworkPolicies and
+PodDisruptionBudget select on it)."""
+JOB_NAME_MAX: Final = 63
+"""A Job's name becomes the value of its pods' ``batch.kubernetes.io/job-name`` label: at most 63 characters."""
+
+
+def executor_service_account_name(cluster_name: str, kind: str) -> str:
+    """``<cluster>-backup-serviceaccount`` / ``<cluster>-restore-serviceaccount`` (the reference's names; the JWT
+    roles selfInit.oidc creates are bound to exactly these)."""
+    return f"{cluster_name}-{kind}-serviceaccount"
+
+
+def executor_job_name(cluster_name: str, kind: str, *, key: str) -> str:
+    """``<cluster>-<kind>-<10 hex>``, the hex from ``key`` (cluster uid plus the slot, trigger or restore uid):
+    the same attempt always has the same name, so a pass that crashed after creating the Job finds it again
+    instead of starting a second one. The cluster name is shortened to keep the name within 63 characters."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+    room = JOB_NAME_MAX - len(kind) - len(digest) - 2
+    return f"{cluster_name[:room].rstrip('-')}-{kind}-{digest}"
