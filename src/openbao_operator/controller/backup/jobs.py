@@ -44,7 +44,8 @@ class ExecutorReport:
     message: str | None = None
 
 
-def _time(text: Any) -> datetime | None:
+def parse_time(text: object) -> datetime | None:
+    """An RFC 3339 time as the API writes it (``...Z``), or None for anything else."""
     if not isinstance(text, str) or not text:
         return None
     try:
@@ -58,19 +59,19 @@ def job_view(name: str, job: Mapping[str, Any] | None) -> JobView:
     if job is None:
         return JobView(name=name, phase="Missing")
     status = job.get("status") or {}
-    started = _time(status.get("startTime"))
+    started = parse_time(status.get("startTime"))
     for cond in status.get("conditions") or []:
         if not isinstance(cond, Mapping) or cond.get("status") != "True":
             continue
         if cond.get("type") == "Complete":
-            finished = _time(status.get("completionTime")) or _time(cond.get("lastTransitionTime"))
+            finished = parse_time(status.get("completionTime")) or parse_time(cond.get("lastTransitionTime"))
             return JobView(name=name, phase="Succeeded", started=started, finished=finished)
         if cond.get("type") == "Failed":
             return JobView(
                 name=name,
                 phase="Failed",
                 started=started,
-                finished=_time(cond.get("lastTransitionTime")),
+                finished=parse_time(cond.get("lastTransitionTime")),
                 reason=str(cond.get("reason") or "JobFailed"),
                 message=str(cond.get("message") or ""),
             )

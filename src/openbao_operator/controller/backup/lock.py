@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from openbao_operator.api.status import ClusterOperation, OperationLockStatus
 
 from ..conditions import rfc3339
+from .jobs import parse_time
 
 RENEW_EVERY = timedelta(minutes=5)
 STALE_AFTER = timedelta(minutes=30)
@@ -75,15 +76,6 @@ def make_lock(
     )
 
 
-def _parse(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def describe(lock: OperationLockStatus) -> str:
     since = f" since {lock.acquired_at}" if lock.acquired_at else ""
     return f"{lock.operation or 'an operation'} ({lock.holder or 'unknown holder'}){since}"
@@ -91,7 +83,7 @@ def describe(lock: OperationLockStatus) -> str:
 
 def is_stale(lock: OperationLockStatus, *, now: datetime, holder_alive: bool | None) -> bool:
     """Not renewed for STALE_AFTER and its holder is gone (``holder_alive`` None: unknown, age alone decides)."""
-    renewed = _parse(lock.renewed_at) or _parse(lock.acquired_at)
+    renewed = parse_time(lock.renewed_at) or parse_time(lock.acquired_at)
     old = renewed is None or now - renewed > STALE_AFTER
     return old and holder_alive is not True
 
@@ -112,7 +104,7 @@ def acquire(
     if current is None or not current.holder:
         return LockDecision(True, fresh, True, f"{operation} took the operation lock")
     if current.holder == holder:
-        renewed = _parse(current.renewed_at)
+        renewed = parse_time(current.renewed_at)
         if renewed is not None and now - renewed < RENEW_EVERY and current.message == message:
             return LockDecision(True, current, False, f"{operation} holds the operation lock")
         kept = current.model_copy(update={"renewed_at": stamp, "message": message})

@@ -33,7 +33,7 @@ from openbao_operator.render import names
 
 from ..conditions import Cond, Status, rfc3339
 from .cron import ScheduleError, parse_schedule, slots
-from .jobs import ExecutorReport, JobView
+from .jobs import ExecutorReport, JobView, parse_time
 from .lock import BACKUP_HOLDER, LockDecision, acquire, backup_holder, release
 
 TRIGGER_ANNOTATION = "openbao.org/trigger-backup"
@@ -91,15 +91,6 @@ def _duration(started: datetime | None, finished: datetime | None) -> str | None
     if started is None or finished is None or finished < started:
         return None
     return f"{int((finished - started).total_seconds())}s"
-
-
-def _parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _where(backup: BackupConfig) -> str:
@@ -227,7 +218,7 @@ def plan_backup(
     except ScheduleError as exc:
         schedule, schedule_error = None, str(exc)
 
-    after = _parse_time(current.last_attempt_scheduled_time) or cluster.created_at
+    after = parse_time(current.last_attempt_scheduled_time) or cluster.created_at
     due_slot = next_run = None
     if schedule is not None:
         where = slots(schedule, uid=cluster.uid, now=now, after=after)
