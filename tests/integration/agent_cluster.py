@@ -27,7 +27,7 @@ from openbao_operator.seal import initial_key_id, key_secret_manifest, key_secre
 from openbao_operator.seal.key import generate_unseal_key
 from tests.peers import pins
 from tests.peers.controlplane import ControlPlane
-from tests.peers.deploy import apply
+from tests.peers.deploy import DEPLOY, apply, load_documents
 from tests.peers.nodeagent import JSON, NodeAgent, pod_ready, wait_pod
 from tests.peers.procs import run_checked, wait_until
 from tests.unit.render.config_cases import cluster, manifest
@@ -130,6 +130,10 @@ def deploy_rendered(
     Rendered as before initialization (one replica); call :meth:`AgentCluster.render` with
     ``initialized=True`` after initializing pod 0 to grow to ``replicas``."""
     agent.adopt_namespace(namespace)
+    # The pre-installed ClusterRoles the rendered RoleBinding names (openbao-server: service registration and
+    # auto_join), as an install has them; without them the pods' API calls are refused.
+    for role in load_documents(DEPLOY / "rbac-roles.yaml"):
+        apply(plane, role, manager="agent-cluster")
     doc = manifest(name=name, namespace=namespace, replicas=replicas, **spec)
     c = cluster(doc)
     plan = plan_operator_managed_tls(

@@ -54,6 +54,10 @@ CONTROLLERS = (
     # controllers a deleted PVC would hang in Terminating forever, hiding deletion-policy bugs.
     "persistentvolumeclaim-protection-controller",
     "persistentvolume-protection-controller",
+    # The executor Jobs (backup, restore): the Job controller creates their pod and completes or fails the Job
+    # from the pod's phase (the node agent runs it); finished Jobs are deleted after their TTL.
+    "job-controller",
+    "ttl-after-finished-controller",
 )
 SA_ISSUER = "https://kubernetes.default.svc.cluster.local"
 

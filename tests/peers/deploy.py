@@ -35,6 +35,7 @@ _PATHS = {
     "Secret": "/api/v1/namespaces/{namespace}/secrets/{name}",
     "Service": "/api/v1/namespaces/{namespace}/services/{name}",
     "StatefulSet": "/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}",
+    "Job": "/apis/batch/v1/namespaces/{namespace}/jobs/{name}",
     "NetworkPolicy": "/apis/networking.k8s.io/v1/namespaces/{namespace}/networkpolicies/{name}",
     "PodDisruptionBudget": "/apis/policy/v1/namespaces/{namespace}/poddisruptionbudgets/{name}",
     "Role": "/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/roles/{name}",

@@ -29,14 +29,23 @@ Pods get here through the control plane's binder: label a namespace (:meth:`Node
 a pod with ``peers.openbao.org/node=<node>``. Every loop is bounded in iterations and time; every pod's
 log (all restarts, all incarnations) is kept in the peer-log directory and shown on test failure.
 
+A Job's pod (an executor container whose command is ``openbao-operator``) runs that command as this venv's
+console script, as a process in the pod's network and mount namespaces like ``bao`` (its projected
+ServiceAccount token, Secrets and emptyDirs mounted at their paths; the headless Service name of a bao pod,
+``<subdomain>.<namespace>.svc``, resolves too). Its ``terminationMessagePath`` is a per-pod file read into
+``state.terminated.message``. With ``restartPolicy`` Never (or OnFailure and exit 0) it is not restarted: the pod
+becomes Succeeded or Failed with the exit code, and the Job controller of kube-controller-manager completes
+or fails the Job. Peers outside the cluster (an object store on the host's loopback) are reached at the same
+``127.0.0.1:<port>`` inside every pod after :meth:`NodeAgent.forward_host_port`.
+
 A container whose image starts with one of ``podman_images`` (the operator's own image) runs under podman
 instead, in the same pod network namespace with the same volumes, its securityContext enforced
 (:func:`tests.peers.podspec.podman_run_argv`).
 
 Not done (so tests do not rely on it): exec/grpc probes, init containers and containers that are neither
-`bao` nor a podman image (reported as waiting, so the pod never becomes Ready), resource limits,
-securityContext for `bao` processes (they run as root), Service IPs/DNS for Services (only pod FQDNs
-resolve), hostPath volumes.
+`bao`, `openbao-operator` nor a podman image (reported as waiting, so the pod never becomes Ready), resource
+limits, securityContext for processes (they run as root), Service IPs and DNS for Services other than the
+headless one, hostPath volumes, terminationMessagePolicy FallbackToLogsOnError (the file is all there is).
 """
 
 from __future__ import annotations
@@ -47,6 +56,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -73,6 +83,10 @@ DEFAULT_NODE = "bao-node-0"
 MAX_LOOP_SECONDS = 6 * 3600  # no loop here outlives a six-hour session
 #: Where a pod's mount sources are staged inside its mount namespace (an empty directory on the host).
 STAGE = "/.nodeagent-stage"
+#: The operator's console script in this virtual environment: what an executor Job's container runs here.
+OPERATOR_SCRIPT = Path(sys.executable).parent / "openbao-operator"
+#: The kubelet keeps at most this much of a container's termination message.
+TERMINATION_MESSAGE_LIMIT = 4096
 
 
 def _now() -> str:
@@ -116,6 +130,9 @@ class PodRunner:
     last_state: JSON = field(default_factory=dict)
     waiting: tuple[str, str] | None = ("ContainerCreating", "")
     phase: str = "Pending"
+    finished: bool = False
+    """The container exited and the pod's restartPolicy says it stays down (a Job's pod): phase Succeeded or
+    Failed, the container terminated, nothing restarts."""
     netns: str | None = None
     probes: dict[str, _ProbeState] = field(default_factory=dict)
     tokens: dict[tuple[str, str | None, int], _Token] = field(default_factory=dict)
@@ -364,9 +381,34 @@ class PodRunner:
             command = [bao]
         elif Path(command[0]).name == "bao":
             command = [bao, *command[1:]]
+        elif self.runs_operator:
+            command = [str(OPERATOR_SCRIPT), *command[1:]]
         else:
-            raise podspec.PodSpecError(f"container {c['name']}: only `bao` runs on {self.agent.node}: {command}")
+            raise podspec.PodSpecError(
+                f"container {c['name']}: only `bao` and `openbao-operator` run on {self.agent.node}: {command}"
+            )
         return [*command, *args], env
+
+    @property
+    def runs_operator(self) -> bool:
+        """The container runs ``openbao-operator`` (an executor Job): this venv's console script, as a process."""
+        command = self.container.get("command") or []
+        return bool(command) and Path(str(command[0])).name == "openbao-operator"
+
+    @property
+    def restart_policy(self) -> str:
+        return str(self.pod["spec"].get("restartPolicy") or "Always")
+
+    @property
+    def termination_file(self) -> Path:
+        """The container's termination-message file on the host (bind-mounted at terminationMessagePath)."""
+        return self.root / "termination-log"
+
+    def _termination_message(self) -> str:
+        try:
+            return self.termination_file.read_text(errors="replace")[:TERMINATION_MESSAGE_LIMIT]
+        except OSError:
+            return ""
 
     def _planned_mounts(self, *, hosts: bool) -> list[tuple[Path, str, bool]]:
         """(host source, mountPath, read-only) of every volumeMount, parents first; plus the node's /etc/hosts."""
@@ -386,6 +428,13 @@ class PodRunner:
             planned.append((source, target, bool(m.get("readOnly"))))
         if hosts and "/etc/hosts" not in {t for _, t, _ in planned}:
             planned.append((self.agent.hosts_file, "/etc/hosts", False))
+        message_path = self.container.get("terminationMessagePath")
+        if self.runs_operator and message_path:
+            # As the kubelet: a per-container file at terminationMessagePath, read into state.terminated.message.
+            # Only for executor containers here, so `bao` pods keep exactly the mounts they had.
+            self.termination_file.parent.mkdir(parents=True, exist_ok=True)
+            self.termination_file.touch()
+            planned.append((self.termination_file, str(message_path), False))
         return planned
 
     def _mount_script(self, argv: list[str]) -> list[str]:
@@ -412,13 +461,20 @@ class PodRunner:
         return [*prefix, "unshare", "-m", "--propagation", "private", "sh", "-ec", "\n".join(script)]
 
     def _ensure_process(self) -> None:
-        if self.proc is not None and self.proc.alive():
+        if self.finished or (self.proc is not None and self.proc.alive()):
             return
         if self.proc is not None:  # it exited on its own
             assert self.proc.proc is not None
             code = self.proc.proc.returncode
             self._record_exit(code, "Error" if code else "Completed")
-            self._note(f"container exited with {self.last_state['terminated']['exitCode']}")
+            exit_code = self.last_state["terminated"]["exitCode"]
+            self._note(f"container exited with {exit_code}")
+            if self.restart_policy == "Never" or (self.restart_policy == "OnFailure" and exit_code == 0):
+                # A Job's pod: it ends here; the Job controller counts it from the phase.
+                self.finished = True
+                self.phase = "Succeeded" if exit_code == 0 else "Failed"
+                self._note(f"pod {self.phase} (restartPolicy {self.restart_policy})")
+                return
             self._schedule_restart()
             return
         if time.monotonic() < self.next_start_at:
@@ -466,6 +522,9 @@ class PodRunner:
                 "containerID": f"nodeagent://{self.proc.pid if self.proc else 0}",
             }
         }
+        message = self._termination_message() if self.runs_operator else ""
+        if message:
+            self.last_state["terminated"]["message"] = message
         self.proc = None
         self.started = False
         self.ready = False
@@ -596,7 +655,10 @@ class PodRunner:
     def _container_status(self) -> JSON:
         c = self.container
         state: JSON
-        if self.proc is not None and self.proc.alive():
+        last_state = self.last_state
+        if self.finished:
+            state, last_state = dict(self.last_state), {}
+        elif self.proc is not None and self.proc.alive():
             state = {"running": {"startedAt": self.run_started_at}}
         else:
             reason, message = self.waiting or ("ContainerCreating", "")
@@ -609,7 +671,7 @@ class PodRunner:
             "started": self.started,
             "restartCount": self.restart_count,
             "state": state,
-            "lastState": self.last_state,
+            "lastState": last_state,
         }
         if self.proc is not None:
             out["containerID"] = f"nodeagent://{self.proc.pid}"
@@ -793,6 +855,11 @@ class NodeAgent:
         """The container log of pod ``namespace/name`` (every restart and replacement appended)."""
         return self.logs / f"{self.node}-{namespace}-{name}.log"
 
+    def forward_host_port(self, port: int) -> None:
+        """The host's ``127.0.0.1:port`` (a peer outside the cluster, such as an object store) answers at the same
+        address inside every pod of this node."""
+        self.network.forward_host_port(port)
+
     def claim_dir(self, namespace: str, claim: str) -> Path:
         """The directory backing PersistentVolumeClaim ``namespace/claim`` on this node."""
         return self.workdir / "claims" / namespace / claim
@@ -820,7 +887,10 @@ class NodeAgent:
         names: list[str] = []
         if spec.get("subdomain"):
             fqdn = f"{hostname}.{spec['subdomain']}.{runner.namespace}.svc"
-            names = [f"{fqdn}.cluster.local", fqdn]
+            # and the headless Service's own name (a real cluster's DNS answers it with every ready pod; here
+            # the first pod's line wins, which is enough for clients that go on to ask for the leader)
+            service = f"{spec['subdomain']}.{runner.namespace}.svc"
+            names = [f"{fqdn}.cluster.local", fqdn, f"{service}.cluster.local", service]
         with self._lock:
             self._hosts[runner.uid] = (runner.ip, names)
             self._write_hosts()

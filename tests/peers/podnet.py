@@ -139,6 +139,9 @@ class PodNetwork:
     host_link: bool = False
     namespaces: list[str] = field(default_factory=list)
     forwarders: dict[str, Forwarder] = field(default_factory=dict)
+    host_ports: list[int] = field(default_factory=list)
+    """Host loopback ports every pod also reaches at 127.0.0.1 (see :meth:`forward_host_port`)."""
+    port_forwarders: dict[str, list[Forwarder]] = field(default_factory=dict)
     _third: int = 0
 
     def __post_init__(self) -> None:
@@ -206,6 +209,7 @@ class PodNetwork:
             ip_cmd("-n", ns, "link", "set", "eth0", "up")
             if api_server_port is not None:
                 self.forwarders[ns] = Forwarder(ns, "127.0.0.1", api_server_port)
+            self.port_forwarders[ns] = [Forwarder(ns, "127.0.0.1", port) for port in self.host_ports]
         except BaseException:
             self.remove_pod(index)
             raise
@@ -217,6 +221,8 @@ class PodNetwork:
         fwd = self.forwarders.pop(ns, None)
         if fwd is not None:
             fwd.close()
+        for extra in self.port_forwarders.pop(ns, []):
+            extra.close()
         if ns in self.namespaces:
             self.namespaces.remove(ns)
             # Deleting the veth first removes both ends now; a deleted namespace frees its devices
@@ -229,10 +235,25 @@ class PodNetwork:
     def exec_prefix(self, ns: str) -> list[str]:
         return ["ip", "netns", "exec", ns]
 
+    def forward_host_port(self, port: int) -> None:
+        """Make the host's ``127.0.0.1:port`` answer at ``127.0.0.1:port`` inside every pod, present and future.
+
+        For peers that stand in for services outside the cluster (an object store the executor Jobs write to):
+        the same endpoint URL then works from the test process and from a pod."""
+        if port in self.host_ports:
+            return
+        self.host_ports.append(port)
+        for ns, extra in self.port_forwarders.items():
+            extra.append(Forwarder(ns, "127.0.0.1", port))
+
     def close(self) -> None:
         for f in self.forwarders.values():
             f.close()
         self.forwarders.clear()
+        for extras in self.port_forwarders.values():
+            for f in extras:
+                f.close()
+        self.port_forwarders.clear()
         for ns in reversed(self.namespaces):
             with contextlib.suppress(subprocess.CalledProcessError):
                 ip_cmd("netns", "delete", ns)

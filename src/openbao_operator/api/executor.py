@@ -19,6 +19,10 @@ from .operations import BackupRetention, BackupTarget
 CONFIG_ENV = "OPENBAO_EXECUTOR_CONFIG"
 """Environment variable holding the JSON form of :class:`ExecutorConfig` (no secrets in it)."""
 
+REPORT_FILE_ENV = "OPENBAO_EXECUTOR_REPORT_FILE"
+"""A file the report line is also written to: the Job names the container's termination-message file, so the
+operator reads the outcome from the pod's status without reading logs."""
+
 DEFAULT_JWT_MOUNT = "jwt-operator"
 """Where the operator's JWT auth method is mounted by selfInit.oidc (the reference operator's path)."""
 

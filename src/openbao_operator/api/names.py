@@ -13,6 +13,7 @@ the name accept either the cluster or its name (:data:`ClusterRef`).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any, Final
 
@@ -93,7 +94,8 @@ ANNOTATION_MAINTENANCE: Final = "openbao.org/maintenance"
 LABEL_COMPONENT: Final = "app.kubernetes.io/component"
 """What the root-token Secret is for; not part of the pods' selector."""
 LABEL_OPENBAO_COMPONENT: Final = "openbao.org/component"
-"""What a Secret of the cluster holds (unseal-key, self-init); not part of the pods' selector."""
+"""What a Secret of the cluster holds (unseal-key, self-init), or ``backup``/``restore`` on an executor Job and its
+pod (the reference's label); not part of the pods' selector."""
 MANAGED_BY_SELECTOR: Final = {LABEL_MANAGED_BY: MANAGED_BY}
 """What the informers select on: every object the operator manages for any cluster."""
 
@@ -287,3 +289,23 @@ def pod_dns_name(cluster: OpenBaoCluster, *, ordinal: int, namespace: str, clust
 def default_image(cluster: OpenBaoCluster) -> str:
     version = cluster.spec.version.strip().removeprefix("v")
     return f"{DEFAULT_IMAGE_REPOSITORY}:{version}"
+
+
+# Executor Jobs (backup, restore): their names and ServiceAccounts.
+JOB_NAME_MAX: Final = 63
+"""A Job's name becomes the value of its pods' ``batch.kubernetes.io/job-name`` label: at most 63 characters."""
+
+
+def executor_service_account_name(cluster_name: str, kind: str) -> str:
+    """``<cluster>-backup-serviceaccount`` / ``<cluster>-restore-serviceaccount`` (the reference's names; the JWT
+    roles selfInit.oidc creates are bound to exactly these)."""
+    return f"{cluster_name}-{kind}-serviceaccount"
+
+
+def executor_job_name(cluster_name: str, kind: str, *, key: str) -> str:
+    """``<cluster>-<kind>-<10 hex>``, the hex from ``key`` (cluster uid plus the slot, trigger or restore uid):
+    the same attempt always has the same name, so a pass that crashed after creating the Job finds it again
+    instead of starting a second one. The cluster name is shortened to keep the name within 63 characters."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+    room = JOB_NAME_MAX - len(kind) - len(digest) - 2
+    return f"{cluster_name[:room].rstrip('-')}-{kind}-{digest}"

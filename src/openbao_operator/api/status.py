@@ -46,6 +46,8 @@ class ConditionType(StrEnum):
     """Static seal only: True while a key rotation waits for OpenBao to rewrap with the new key."""
     TENANT_ONBOARDED = "TenantOnboarded"
     """False while the cluster's namespace has not opted in (no OpenBaoTenant): says how to opt in."""
+    BACKUP_HEALTHY = "BackupHealthy"
+    """With spec.backup: True after a successful backup, False while backups fail or cannot start (says why)."""
 
 
 class Condition(ApiModel):
@@ -101,6 +103,59 @@ class RolloutStatus(ApiModel):
     """What the rollout waits for, such as a pod becoming Ready."""
 
 
+ClusterOperation = Literal["Upgrade", "Backup", "Restore"]
+"""Operations that exclude each other on one cluster (the reference operator's names)."""
+
+
+class OperationLockStatus(ApiModel):
+    """Which long-running operation owns the cluster now; the others wait (the reference's operationLock)."""
+
+    model_config = {**ApiModel.model_config, "json_schema_extra": {"x-kubernetes-map-type": "atomic"}}
+
+    operation: ClusterOperation | None = None
+    """Upgrade, Backup or Restore."""
+    holder: str | None = None
+    """Who holds it: backup/<Job name> or restore/<OpenBaoRestore name>."""
+    message: str | None = None
+    """Why it is held, for people."""
+    acquired_at: str | None = None
+    """When it was taken (RFC 3339)."""
+    renewed_at: str | None = None
+    """When the holder last confirmed it (RFC 3339); a lock not renewed for long and whose holder is gone is
+    stale and may be taken over."""
+
+
+class BackupStatus(ApiModel):
+    """Scheduled and manual backups of the cluster (the reference's status.backup)."""
+
+    last_backup_time: str | None = None
+    """When the last successful backup finished (RFC 3339)."""
+    last_attempt_time: str | None = None
+    """When the last backup attempt started, whatever its outcome (RFC 3339)."""
+    last_attempt_scheduled_time: str | None = None
+    """The schedule slot of the last scheduled attempt (RFC 3339): each slot runs at most once."""
+    last_handled_manual_trigger: str | None = None
+    """The last value of the openbao.org/trigger-backup annotation that started a backup."""
+    last_backup_size: Annotated[int, Field(ge=0)] | None = None
+    """Size in bytes of the last successful backup."""
+    last_backup_duration: str | None = None
+    """How long the last successful backup took, such as 45s."""
+    last_backup_name: str | None = None
+    """Object key of the last successful backup."""
+    next_scheduled_backup: str | None = None
+    """When the next scheduled backup starts, jitter included (RFC 3339)."""
+    consecutive_failures: Annotated[int, Field(ge=0)] | None = None
+    """Backup attempts that failed in a row (0 after a success)."""
+    last_failure_reason: str | None = None
+    """CamelCase reason of the last failure."""
+    last_failure_message: str | None = None
+    """What went wrong the last time, for people."""
+    last_failure_time: str | None = None
+    """When the last failure was recorded (RFC 3339)."""
+    job_name: str | None = None
+    """The executor Job of the attempt in flight (not in the reference operator)."""
+
+
 class OpenBaoClusterStatus(ApiModel):
     """Observed state of the cluster, written by the operator."""
 
@@ -124,6 +179,10 @@ class OpenBaoClusterStatus(ApiModel):
     """Progress of the current rollout."""
     workload: WorkloadStatus | None = None
     """Workload controller state."""
+    backup: BackupStatus | None = None
+    """Backups: last attempt, last success, consecutive failures, next run."""
+    operation_lock: OperationLockStatus | None = None
+    """The operation (backup, restore, upgrade) that owns the cluster now, if any."""
     conditions: list[Condition] | None = Field(
         default=None,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},

@@ -7,6 +7,7 @@ is easy to parse and carries no secret. Exit status: 0 done, 1 failed, 2 unusabl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -18,7 +19,7 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from openbao_operator.api.errors import field_errors
-from openbao_operator.api.executor import CONFIG_ENV, ExecutorConfig
+from openbao_operator.api.executor import CONFIG_ENV, REPORT_FILE_ENV, ExecutorConfig
 
 from .backup import run_backup
 from .credentials import load_credentials
@@ -51,9 +52,15 @@ def load_config(path: str | None, *, environ: dict[str, str] | None = None) -> E
         raise ExecutorConfigError("config", "; ".join(str(e) for e in field_errors(exc))) from None
 
 
-def _report(out: TextIO, outcome: dict[str, Any]) -> None:
-    out.write(json.dumps(outcome, sort_keys=True) + "\n")
+def _report(out: TextIO, outcome: dict[str, Any], *, environ: dict[str, str] | None = None) -> None:
+    line = json.dumps(outcome, sort_keys=True) + "\n"
+    out.write(line)
     out.flush()
+    path = (os.environ if environ is None else environ).get(REPORT_FILE_ENV)
+    if path:
+        # the report is on stdout anyway; a missing termination-log mount must not fail the run
+        with contextlib.suppress(OSError):
+            Path(path).write_text(line)
 
 
 async def _run(kind: str, config: ExecutorConfig, *, key: str | None, force: bool) -> dict[str, Any]:

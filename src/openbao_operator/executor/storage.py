@@ -85,7 +85,9 @@ class ObjectStorage:
         if len(detail) > MAX_DETAIL:
             detail = detail[:MAX_DETAIL] + "..."
         message = scrub(f"{what} ({self.where}): {type(exc).__name__}: {detail}", self._secrets)
-        missing = isinstance(exc, NotFoundError | FileNotFoundError)
+        # "Not found" means a missing snapshot only for a read; for an upload or a listing it is the bucket
+        # (or container) that does not exist, which is a storage problem, not a missing snapshot.
+        missing = isinstance(exc, NotFoundError | FileNotFoundError) and what.startswith("download ")
         return SnapshotNotFoundError(message) if missing else StorageError(message)
 
     async def upload(self, key: str, chunks: AsyncIterable[bytes], *, part_size: int, concurrency: int) -> None:

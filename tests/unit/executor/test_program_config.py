@@ -128,3 +128,14 @@ def test_gcs_chunks_are_whole_quanta() -> None:
     assert chunk_size(10 * 1024 * 1024) == 10 * 1024 * 1024
     assert chunk_size(5_000_000) % CHUNK_QUANTUM == 0
     assert chunk_size(1) == CHUNK_QUANTUM
+
+
+def test_the_report_is_also_written_to_the_report_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Job points OPENBAO_EXECUTOR_REPORT_FILE at the termination-message file; a missing one is no error."""
+    target = tmp_path / "termination-log"
+    monkeypatch.setenv("OPENBAO_EXECUTOR_REPORT_FILE", str(target))
+    code, report = _run(BASE, tmp_path)
+    assert code == 0
+    assert json.loads(target.read_text()) == report
+    monkeypatch.setenv("OPENBAO_EXECUTOR_REPORT_FILE", str(tmp_path / "missing" / "log"))
+    assert _run(BASE, tmp_path)[0] == 0

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 
+from openbao_operator.api import names
 from openbao_operator.render.facts import OperatorIdentity
 from openbao_operator.render.hcl import Attr, Block, PemText, Value
 
@@ -64,11 +65,6 @@ RESTORE_POLICY = (
 
 def subject(namespace: str, service_account: str) -> str:
     return f"system:serviceaccount:{namespace}:{service_account}"
-
-
-def executor_service_account(cluster: str, kind: str) -> str:
-    """``<cluster>-backup-serviceaccount`` and so on (the reference's names)."""
-    return f"{cluster}-{kind}-serviceaccount"
 
 
 def _request(name: str, path: str, data: dict[str, Value]) -> Block:
@@ -139,14 +135,24 @@ def operator_bootstrap(ctx: Context) -> Block | None:
     spec = ctx.spec
     if spec.backup is not None:
         role = spec.backup.jwt_auth_role or BACKUP_ROLE
-        sub = subject(ns, executor_service_account(name, "backup"))
+        sub = subject(ns, names.executor_service_account_name(name, "backup"))
         requests += _pair("backup", role, BACKUP_ROLE, BACKUP_POLICY, audience, sub)
     role = (spec.upgrade.jwt_auth_role if spec.upgrade is not None else None) or UPGRADE_ROLE
     requests += _pair(
-        "upgrade", role, UPGRADE_ROLE, UPGRADE_POLICY, audience, subject(ns, executor_service_account(name, "upgrade"))
+        "upgrade",
+        role,
+        UPGRADE_ROLE,
+        UPGRADE_POLICY,
+        audience,
+        subject(ns, names.executor_service_account_name(name, "upgrade")),
     )
     role = (spec.restore.jwt_auth_role if spec.restore is not None else None) or RESTORE_ROLE
     requests += _pair(
-        "restore", role, RESTORE_ROLE, RESTORE_POLICY, audience, subject(ns, executor_service_account(name, "restore"))
+        "restore",
+        role,
+        RESTORE_ROLE,
+        RESTORE_POLICY,
+        audience,
+        subject(ns, names.executor_service_account_name(name, "restore")),
     )
     return Block("initialize", (BOOTSTRAP_BLOCK,), tuple(requests))
