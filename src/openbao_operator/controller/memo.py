@@ -11,12 +11,14 @@ object are pure functions of the cluster object and the render facts; this remem
   the one with the next key), for that very model only. A render holds every object uncompressed (about
   32 KiB), so only the most recent ``render_limit`` renders are kept: they serve the bursts of passes a
   cluster gets while it changes (an event per object created, per pod started), not the resync of a
-  thousand idle clusters, which would cost tens of MiB to keep.
+  thousand idle clusters, which would cost tens of MiB to keep. Models are kept for the ``limit`` most
+  recently passed clusters for the same reason (3-4 KiB each: a parse costs about 1 % of a pass, so keeping
+  every cluster's would buy little for its memory at a thousand clusters).
 
 Only results are kept, never a decision: every pass still compares them with what it observes. The models
 are frozen and nothing in a pass edits a rendered object in place (the applier and the StatefulSet plan copy
-what they change), so sharing them between passes is safe. Bounded: ``limit`` models (3-4 KiB each), least
-recently used dropped first, and ``render_limit`` renders; a restart starts empty.
+what they change), so sharing them between passes is safe. Least recently used dropped first; a restart
+starts empty.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class _Entry:
 class Memo:
     """Per process: the last parse and renders of each cluster (see the module docstring)."""
 
-    def __init__(self, *, limit: int = 65536, render_limit: int = 128) -> None:
+    def __init__(self, *, limit: int = 256, render_limit: int = 32) -> None:
         self._limit = limit
         self._render_limit = render_limit
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
