@@ -28,13 +28,16 @@ from tests.peers.procs import free_port, wait_until
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
-def _cluster(replicas: int) -> OpenBaoCluster:
+def _cluster(replicas: int, *, extra_sans: tuple[str, ...] = ()) -> OpenBaoCluster:
+    tls: dict[str, object] = {"enabled": True}
+    if extra_sans:
+        tls["extraSANs"] = list(extra_sans)
     return parse_cluster(
         {
             "apiVersion": "openbao.org/v1alpha1",
             "kind": "OpenBaoCluster",
             "metadata": {"name": "bao", "namespace": "ns"},
-            "spec": {"version": "2.7.2", "replicas": replicas, "tls": {"enabled": True}, "storage": {"size": "1Gi"}},
+            "spec": {"version": "2.7.2", "replicas": replicas, "tls": tls, "storage": {"size": "1Gi"}},
         }
     )
 
@@ -139,7 +142,8 @@ def test_foreign_names_fail_the_handshake(bao_with_issued_tls: Any, hostname: st
 
 def _reissue(plan: TlsPlan, now: datetime) -> TlsPlan:
     renewed = plan_operator_managed_tls(
-        _cluster(5),  # scaled up: bao-3 and bao-4 are not named, so the certificate is reissued
+        # a name the certificate does not carry (a scale-up is not one: the pods' wildcard covers new pods)
+        _cluster(5, extra_sans=("openbao.example.com",)),
         namespace="ns",
         cluster_domain="cluster.local",
         now=now + timedelta(seconds=5),
