@@ -26,8 +26,6 @@ this certificate).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import hashlib
 import json
@@ -40,7 +38,7 @@ from cryptography import x509
 from .errors import FailureReason
 from .keyless import Identity, TrustedRoot, certificate_der, certificate_key, check_certificate, load_certificate
 from .keys import VerificationKey
-from .tlog import RekorKeys, TlogEntry, check_tlog_entry, entry_from_bundle, entry_from_cosign_annotation
+from .tlog import RekorKeys, TlogEntry, b64_or_none, check_tlog_entry, entry_from_bundle, entry_from_cosign_annotation
 
 SIMPLESIGNING_MEDIA_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json"
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
@@ -100,15 +98,6 @@ def pae(payload_type: str, payload: bytes) -> bytes:
     return b"DSSEv1 %d %s %d %s" % (len(type_bytes), type_bytes, len(payload), payload)
 
 
-def _b64(text: object) -> bytes | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
 def check_simple_signing(
     *,
     payload: bytes,
@@ -124,7 +113,7 @@ def check_simple_signing(
 
     ``certificate`` is the layer's `dev.sigstore.cosign/certificate` annotation (PEM; keyless only).
     """
-    signature = _b64(signature_b64)
+    signature = b64_or_none(signature_b64)
     if signature is None:
         return _fail(FailureReason.SIGNATURE_MISMATCH, "a .sig layer has no valid base64 signature annotation")
     resolved = _signing_key(signer, load_certificate(certificate), what="a .sig layer")
@@ -182,7 +171,7 @@ def check_bundle(
     envelope = doc.get("dsseEnvelope")
     if not isinstance(envelope, dict):
         return _fail(FailureReason.SIGNATURE_MISMATCH, "a Sigstore bundle has no DSSE envelope")
-    payload = _b64(envelope.get("payload"))
+    payload = b64_or_none(envelope.get("payload"))
     payload_type = envelope.get("payloadType")
     signatures = envelope.get("signatures")
     if payload is None or not isinstance(payload_type, str) or not isinstance(signatures, list):
@@ -193,7 +182,7 @@ def check_bundle(
     if isinstance(resolved, SignatureCheck):
         return resolved
     key, cert = resolved
-    signature = _b64(signatures[0].get("sig"))
+    signature = b64_or_none(signatures[0].get("sig"))
     if signature is None or not key.verify(signature, pae(payload_type, payload)):
         return _fail(FailureReason.SIGNATURE_MISMATCH, f"a bundle signature does not verify with {_whose(signer)}")
     claims = _check_statement(payload_type, payload, digest)
@@ -233,11 +222,11 @@ def _bundle_certificate(doc: dict[str, Any]) -> bytes | None:
         return None
     single = material.get("certificate")
     if isinstance(single, dict):
-        return _b64(single.get("rawBytes"))
+        return b64_or_none(single.get("rawBytes"))
     chain = material.get("x509CertificateChain")
     certs = chain.get("certificates") if isinstance(chain, dict) else None
     if isinstance(certs, list) and certs and isinstance(certs[0], dict):
-        return _b64(certs[0].get("rawBytes"))
+        return b64_or_none(certs[0].get("rawBytes"))
     return None
 
 

@@ -52,7 +52,8 @@ class TlogEntry:
     set_signature: bytes
 
 
-def _b64(text: object) -> bytes | None:
+def b64_or_none(text: object) -> bytes | None:
+    """Strict base64 of a JSON string field, or None when it is absent, not a string or not base64."""
     if not isinstance(text, str):
         return None
     try:
@@ -81,7 +82,7 @@ def entry_from_cosign_annotation(text: str) -> TlogEntry | None:
             integrated_time=int(payload["integratedTime"]),
             log_index=int(payload["logIndex"]),
             log_id=str(payload["logID"]),
-            set_signature=_b64(doc["SignedEntryTimestamp"]) or b"",
+            set_signature=b64_or_none(doc["SignedEntryTimestamp"]) or b"",
         )
     except (ValueError, KeyError, TypeError):
         return None
@@ -94,8 +95,8 @@ def entry_from_bundle(raw: Any) -> TlogEntry | None:
         return None
     promise = raw.get("inclusionPromise")
     log_id = raw.get("logId")
-    set_signature = _b64(promise.get("signedEntryTimestamp")) if isinstance(promise, dict) else None
-    key_id = _b64(log_id.get("keyId")) if isinstance(log_id, dict) else None
+    set_signature = b64_or_none(promise.get("signedEntryTimestamp")) if isinstance(promise, dict) else None
+    key_id = b64_or_none(log_id.get("keyId")) if isinstance(log_id, dict) else None
     integrated = _int(raw.get("integratedTime"))
     index = _int(raw.get("logIndex"))
     body = raw.get("canonicalizedBody")
@@ -145,7 +146,7 @@ def check_tlog_entry(
         return "the transparency-log entry was integrated outside the trusted Rekor key's validity period"
     if not trusted.key.verify(entry.set_signature, set_payload(entry)):
         return "the transparency-log entry's signed entry timestamp does not verify with the trusted Rekor key"
-    body = _b64(entry.body)
+    body = b64_or_none(entry.body)
     try:
         doc = json.loads(body or b"")
         kind = doc["kind"]
@@ -155,7 +156,7 @@ def check_tlog_entry(
     if kind == "hashedrekord" and not dsse:
         try:
             hashed = spec["data"]["hash"]
-            entry_sig = _b64(spec["signature"]["content"])
+            entry_sig = b64_or_none(spec["signature"]["content"])
         except (KeyError, TypeError):
             return "the hashedrekord entry is malformed"
         if hashed.get("algorithm") != "sha256" or hashed.get("value") != payload_sha256 or entry_sig != signature:
@@ -166,7 +167,7 @@ def check_tlog_entry(
     if kind == "dsse" and dsse:
         try:
             payload_hash = spec["payloadHash"]
-            entry_sigs = [_b64(s["signature"]) for s in spec["signatures"]]
+            entry_sigs = [b64_or_none(s["signature"]) for s in spec["signatures"]]
         except (KeyError, TypeError):
             return "the dsse entry is malformed"
         if payload_hash.get("algorithm") != "sha256" or payload_hash.get("value") != payload_sha256:
@@ -174,7 +175,7 @@ def check_tlog_entry(
         if signature not in entry_sigs:
             return "the transparency-log entry is for another signature"
         if certificate_der is not None and not any(
-            _b64(s.get("signature")) == signature and _names_certificate(s, "verifier", certificate_der)
+            b64_or_none(s.get("signature")) == signature and _names_certificate(s, "verifier", certificate_der)
             for s in spec["signatures"]
         ):
             return "the transparency-log entry names another signing certificate"
@@ -187,7 +188,7 @@ def _names_certificate(holder: Any, field: str, certificate_der: bytes) -> bool:
     value = holder.get(field) if isinstance(holder, dict) else None
     if isinstance(value, dict):
         value = value.get("content")
-    pem = _b64(value)
+    pem = b64_or_none(value)
     if not pem:
         return False
     try:
@@ -204,7 +205,7 @@ def rekor_keys_from_trusted_root(data: bytes | str) -> dict[str, RekorKey]:
         raise ValueError("trusted root has no 'tlogs' list")
     keys: dict[str, RekorKey] = {}
     for tlog in doc["tlogs"]:
-        raw = _b64(tlog.get("publicKey", {}).get("rawBytes")) if isinstance(tlog, dict) else None
+        raw = b64_or_none(tlog.get("publicKey", {}).get("rawBytes")) if isinstance(tlog, dict) else None
         if raw is None:
             raise ValueError("a trusted-root tlog has no publicKey.rawBytes")
         pem = serialization.load_der_public_key(raw).public_bytes(
@@ -212,7 +213,7 @@ def rekor_keys_from_trusted_root(data: bytes | str) -> dict[str, RekorKey]:
         )
         key = load_public_key(pem.decode())
         window = tlog["publicKey"].get("validFor") or {}
-        key_id = _b64((tlog.get("logId") or {}).get("keyId"))
+        key_id = b64_or_none((tlog.get("logId") or {}).get("keyId"))
         log_id = key_id.hex() if key_id else key.fingerprint.removeprefix("sha256:")
         keys[log_id] = RekorKey(key=key, not_before=_time(window.get("start")), not_after=_time(window.get("end")))
     return keys
