@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -38,6 +39,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -228,15 +230,16 @@ async def start_to_ready(identity: Any, workdir: Path, *, runs: int, workers: in
     return out
 
 
-async def waiting_requests(identity: Any, *, warmup: float, window: float) -> dict[str, Any]:
-    """In-process operator (default resync) over clusters whose OpenBao never answers: per minute."""
-    counter = kube.RequestCounter()
-    client = kube.connect(identity.kubeconfig, wrap_transport=counter.wrap)
+@contextlib.asynccontextmanager
+async def in_process_operator(
+    identity: Any, *, name: str, resync_seconds: float, client: kube.KubeClient
+) -> AsyncIterator[Any]:
+    """The operator running in this process (no leader election) over ``client``; stopped on exit."""
     settings = OperatorSettings(
         namespace=identity.namespace,
-        identity="bench-waiting",
+        identity=name,
         probe_address="127.0.0.1:0",
-        resync_seconds=600,
+        resync_seconds=resync_seconds,
         api_server_cidr="127.0.0.1/32",
         leader_election=False,
     )
@@ -244,6 +247,17 @@ async def waiting_requests(identity: Any, *, warmup: float, window: float) -> di
     stop = asyncio.Event()
     task = asyncio.create_task(operator.run(stop))
     try:
+        yield operator
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def waiting_requests(identity: Any, *, warmup: float, window: float) -> dict[str, Any]:
+    """In-process operator (default resync) over clusters whose OpenBao never answers: per minute."""
+    counter = kube.RequestCounter()
+    client = kube.connect(identity.kubeconfig, wrap_transport=counter.wrap)
+    async with in_process_operator(identity, name="bench-waiting", resync_seconds=600, client=client):
         await asyncio.sleep(warmup)
         counter.reset()
         cpu = time.process_time()
@@ -259,27 +273,13 @@ async def waiting_requests(identity: Any, *, warmup: float, window: float) -> di
             "cpu_seconds_per_minute": round(cpu * scale, 2),
             "load": [load_before, load()],
         }
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
 
 
 async def idle_requests(plane: Any, identity: Any, namespaces: list[str], count: int) -> dict[str, float]:
     """In-process operator with a counting transport: requests per reconcile once everything converged."""
     counter = kube.RequestCounter()
     client = kube.connect(identity.kubeconfig, wrap_transport=counter.wrap)
-    settings = OperatorSettings(
-        namespace=identity.namespace,
-        identity="bench-inproc",
-        probe_address="127.0.0.1:0",
-        resync_seconds=5,
-        api_server_cidr="127.0.0.1/32",
-        leader_election=False,
-    )
-    operator = await build(settings, client=client, registry=CollectorRegistry(), rng=random.Random(1))  # noqa: S311 - jitter
-    stop = asyncio.Event()
-    task = asyncio.create_task(operator.run(stop))
-    try:
+    async with in_process_operator(identity, name="bench-inproc", resync_seconds=5, client=client) as operator:
         await asyncio.sleep(15)  # sync, first pass over every cluster, watch events settle
         registry = operator.manager.metrics.registry
 
@@ -308,9 +308,6 @@ async def idle_requests(plane: Any, identity: Any, namespaces: list[str], count:
             "reads_per_reconcile": reads / done if done else float("nan"),
             "writes_per_reconcile": writes / done if done else float("nan"),
         }
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -17,26 +17,21 @@ import asyncio
 import cProfile
 import io
 import pstats
-import random
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_controller import CLUSTER, manifest, namespace, wait_converged  # noqa: E402
+from bench_controller import CLUSTER, in_process_operator, manifest, namespace, wait_converged  # noqa: E402
 from tests.peers.controlplane import start_control_plane  # noqa: E402
 from tests.peers.deploy import install_crd, install_operator  # noqa: E402
 
 from openbao_operator import kube  # noqa: E402
-from openbao_operator.cli.operator import build  # noqa: E402
-from openbao_operator.cli.settings import OperatorSettings  # noqa: E402
 from openbao_operator.controller import kinds  # noqa: E402
 
 
@@ -68,40 +63,28 @@ async def run(args: argparse.Namespace) -> None:
         install_crd(plane)
         identity = install_operator(plane)
         client = kube.connect(plane.admin_kubeconfig, field_manager="bench")
-        settings = OperatorSettings(
-            namespace=identity.namespace,
-            identity="profile",
-            probe_address="127.0.0.1:0",
-            resync_seconds=600,
-            api_server_cidr="127.0.0.1/32",
-            leader_election=False,
-        )
-        operator = await build(
-            settings,
-            client=kube.connect(identity.kubeconfig),
-            registry=CollectorRegistry(),
-            rng=random.Random(1),  # noqa: S311 - jitter
-        )
-        stop = asyncio.Event()
-        task = asyncio.create_task(operator.run(stop))
+        operator_client = kube.connect(identity.kubeconfig)
         try:
-            await namespace(client, "prof", plane)
-            names = [f"p{i:03d}" for i in range(args.clusters)]
-            await asyncio.gather(*(client.apply(manifest(n, "prof")) for n in names))
-            await wait_converged(client, "prof", len(names), within=300)
-            unchanged, waiting = names[: len(names) // 2], names[len(names) // 2 :]
-            patch = {"metadata": {"labels": {"openbao-initialized": "true"}}}
-            for n in unchanged:
-                await client.merge_patch(kinds.POD, f"{n}-0", patch, namespace="prof")
-            await asyncio.sleep(10)  # the passes those label changes bring, and their status writes
-            reconcile = operator.reconciler.reconcile
-            await profile(reconcile, [kube.ObjectKey("prof", n) for n in unchanged], args.rounds, args.out, "unchanged")
-            await profile(reconcile, [kube.ObjectKey("prof", n) for n in waiting], args.rounds, args.out, "waiting")
-            clusters = await client.list(CLUSTER, namespace="prof")
-            print("clusters:", len(clusters.items))
+            async with in_process_operator(
+                identity, name="profile", resync_seconds=600, client=operator_client
+            ) as operator:
+                await namespace(client, "prof", plane)
+                names = [f"p{i:03d}" for i in range(args.clusters)]
+                await asyncio.gather(*(client.apply(manifest(n, "prof")) for n in names))
+                await wait_converged(client, "prof", len(names), within=300)
+                unchanged, waiting = names[: len(names) // 2], names[len(names) // 2 :]
+                patch = {"metadata": {"labels": {"openbao-initialized": "true"}}}
+                for n in unchanged:
+                    await client.merge_patch(kinds.POD, f"{n}-0", patch, namespace="prof")
+                await asyncio.sleep(10)  # the passes those label changes bring, and their status writes
+                reconcile = operator.reconciler.reconcile
+                await profile(
+                    reconcile, [kube.ObjectKey("prof", n) for n in unchanged], args.rounds, args.out, "unchanged"
+                )
+                await profile(reconcile, [kube.ObjectKey("prof", n) for n in waiting], args.rounds, args.out, "waiting")
+                clusters = await client.list(CLUSTER, namespace="prof")
+                print("clusters:", len(clusters.items))
         finally:
-            stop.set()
-            await asyncio.wait_for(task, 30)
             await client.close()
     finally:
         plane.stop()
