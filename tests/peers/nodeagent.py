@@ -435,7 +435,25 @@ class PodRunner:
             self.termination_file.parent.mkdir(parents=True, exist_ok=True)
             self.termination_file.touch()
             planned.append((self.termination_file, str(message_path), False))
+        if self.runs_operator:
+            planned += [(path, str(path), True) for path in self._hidden_code(planned)]
         return planned
+
+    def _hidden_code(self, planned: list[tuple[Path, str, bool]]) -> list[Path]:
+        """The checkout and the venv the executor's console script needs, where a volume hides them.
+
+        A checkout under /tmp (a clone in a temporary directory, as CI makes) is hidden by the executor Job's
+        emptyDir at /tmp in the pod's mount namespace, and the script exits 127; binding them back at their
+        own paths, after the volumes, restores them read-only (``bao`` pods run a copied binary instead,
+        ``pins.bao_pod_binary``)."""
+        targets = [Path(t) for _, t, _ in planned]
+        needed = [pins.REPO_ROOT, Path(sys.prefix)]
+        out: list[Path] = []
+        for path in needed:
+            covered = any(path.is_relative_to(p) for p in out)
+            if not covered and any(path.is_relative_to(t) for t in targets):
+                out.append(path)
+        return out
 
     def _mount_script(self, argv: list[str]) -> list[str]:
         """``argv`` wrapped: network namespace, private mount namespace, every volume at its mountPath.
@@ -451,7 +469,10 @@ class PodRunner:
             stage = f"{STAGE}/{i}"
             script.append(f"touch {stage}" if source.is_file() else f"mkdir {stage}")
             script.append(f"mount --bind {shlex.quote(str(source))} {stage}")
+        restored = {str(p) for p in self._hidden_code(planned)} if self.runs_operator else set()
         for i, (_, target, read_only) in enumerate(planned):
+            if target in restored:  # its mountpoint lies inside a volume mounted just before: make it there
+                script.append(f"mkdir -p {shlex.quote(target)}")
             script.append(f"mount --bind {STAGE}/{i} {shlex.quote(target)}")
             if read_only:
                 script.append(f"mount -o remount,bind,ro {shlex.quote(target)}")
