@@ -38,7 +38,7 @@ CLUSTER_MODE_FILE = "rbac-cluster.yaml"
 NAMESPACE_MODE_FILE = "namespace-mode/rbac.yaml"
 #: Kinds the chart writes as templates of its own (values decide their shape).
 OWN_TEMPLATES = {"Namespace", "ServiceAccount", "Deployment", "Service"}
-IMAGE_LINE = re.compile(r"^(\s+image: ghcr\.io/openbao-operator/openbao-operator:)\S+$", re.MULTILINE)
+IMAGE_LINE = re.compile(r"^(\s+(?:image|value): ghcr\.io/openbao-operator/openbao-operator:)\S+$", re.MULTILINE)
 
 NS_EXPR = "{{ $.Release.Namespace }}"
 SA_EXPR = '{{ include "openbao-operator.serviceAccountName" $ }}'

@@ -197,6 +197,7 @@ async def build(
             operator_namespace=settings.namespace,
             api_server_cidr=api_server_cidr,
             resync_seconds=settings.resync_seconds,
+            executor_image=settings.executor_image,
         )
         reconciler = Reconciler(
             kube=client, reader=reader, events=events, verifier=verifier, config=config, tenancy_view=view

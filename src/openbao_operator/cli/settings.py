@@ -52,6 +52,10 @@ class OperatorSettings(BaseSettings):
     """Each cluster is reconciled at least this often (costs no write when nothing changed)."""
     api_server_cidr: str | None = None
     """The API server's address for the pods' NetworkPolicy; detected when unset."""
+    executor_image: str = ""
+    """The image of the backup and restore executor Jobs (``openbao-operator backup|restore``): the operator's
+    own image, which deploy/operator.yaml and the chart set. Unset: a backup or restore needs
+    ``spec.backup.image`` / ``OpenBaoRestore.spec.image``."""
 
     def namespaces(self) -> list[str]:
         """Watched namespaces; empty means cluster-wide."""

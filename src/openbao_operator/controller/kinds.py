@@ -47,6 +47,11 @@ TLSROUTE = kube.resource_type("gateway.networking.k8s.io/v1alpha2", "TLSRoute")
 BACKENDTLSPOLICY = kube.resource_type("gateway.networking.k8s.io/v1", "BackendTLSPolicy")
 GATEWAY = kube.resource_type("gateway.networking.k8s.io/v1", "Gateway")
 """Not owned: read by name (ACME preflight) to check the listener the TLSRoute attaches to."""
+JOB = kube.resource_type("batch/v1", "Job")
+"""The backup and restore executor Jobs: created once per attempt, never applied again nor pruned (a finished
+Job is the record of its attempt until its ttlSecondsAfterFinished)."""
+RESTORE = kube.resource_type("openbao.org/v1alpha1", "OpenBaoRestore")
+"""Not owned: a request to restore a snapshot into a cluster (controller/restores.py)."""
 
 CACHED: Final[tuple[ResourceType, ...]] = (
     STATEFULSET,
@@ -59,14 +64,17 @@ CACHED: Final[tuple[ResourceType, ...]] = (
     NETWORKPOLICY,
     INGRESS,
     POD,
+    JOB,
 )
-"""Kinds read from informer caches. Pods are read (readiness, revisions), never written by this package."""
+"""Kinds read from informer caches. Pods are read (readiness, revisions), never written by this package;
+Jobs are created once per backup or restore attempt and read for their outcome."""
 
 OPTIONAL: Final[tuple[ResourceType, ...]] = (HTTPROUTE, TLSROUTE, BACKENDTLSPOLICY)
 """Gateway API kinds: their CRDs may be absent; then they are neither watched nor applied."""
 
-PRUNABLE: Final[tuple[ResourceType, ...]] = tuple(rt for rt in (*CACHED, *OPTIONAL) if rt is not POD)
-"""Kinds whose owned objects are deleted when the render no longer wants them."""
+PRUNABLE: Final[tuple[ResourceType, ...]] = tuple(rt for rt in (*CACHED, *OPTIONAL) if rt not in (POD, JOB))
+"""Kinds whose owned objects are deleted when the render no longer wants them (not executor Jobs: the render
+never produces them, and a finished one is the record of its attempt)."""
 
 
 def key_of(rt: ResourceType) -> str:

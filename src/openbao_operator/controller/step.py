@@ -67,6 +67,8 @@ class ReconcilerConfig:
     """A rollout replacement not Ready within this many seconds halts the rollout (RolloutStalled)."""
     tls_policy: pki.RotationPolicy = pki.DEFAULT_POLICY
     """Certificate lifetimes and renewal windows; end-to-end tests shorten them to see rotations in minutes."""
+    executor_image: str = ""
+    """The image of the backup and restore executor Jobs (the operator's own); empty: the spec must name one."""
 
 
 @dataclass(frozen=True)

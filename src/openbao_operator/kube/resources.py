@@ -68,6 +68,7 @@ KNOWN_CUSTOM: tuple[ResourceType, ...] = (
     # load every model at process start, before the caches can sync (issue 20)
     _custom("openbao.org/v1alpha1", "OpenBaoCluster", "openbaoclusters"),
     _custom("openbao.org/v1alpha1", "OpenBaoTenant", "openbaotenants"),
+    _custom("openbao.org/v1alpha1", "OpenBaoRestore", "openbaorestores"),
     _custom(f"{_GATEWAY}/v1", "Gateway", "gateways"),
     _custom(f"{_GATEWAY}/v1", "HTTPRoute", "httproutes"),
     _custom(f"{_GATEWAY}/v1beta1", "HTTPRoute", "httproutes"),

@@ -59,3 +59,12 @@ def test_the_projects_own_kinds_are_known_by_the_names_api_defines() -> None:
     known = {(f"{r.group}/{r.version}", r.kind): r.plural for r in KNOWN_CUSTOM}
     assert known[(api.API_VERSION, api.KIND)] == api.PLURAL
     assert known[(api.API_VERSION, api.TENANT_KIND)] == TENANT_PLURAL
+
+
+def test_the_restore_kind_is_known_by_the_names_api_defines() -> None:
+    from openbao_operator import api
+    from openbao_operator.api.restore import RESTORE_KIND, RESTORE_PLURAL
+    from openbao_operator.kube.resources import KNOWN_CUSTOM
+
+    known = {(f"{r.group}/{r.version}", r.kind): r.plural for r in KNOWN_CUSTOM}
+    assert known[(api.API_VERSION, RESTORE_KIND)] == RESTORE_PLURAL
