@@ -302,6 +302,16 @@ def executor_service_account_name(cluster_name: str, kind: str) -> str:
     return f"{cluster_name}-{kind}-serviceaccount"
 
 
+EXECUTOR_APP_NAME = "openbao-executor"
+"""``app.kubernetes.io/name`` of the executor Jobs' pods."""
+
+
+def executor_pod_selector(cluster_name: str) -> dict[str, str]:
+    """The labels every executor pod of the cluster carries (backup and restore alike): what the cluster's
+    NetworkPolicy admits to the API port."""
+    return {LABEL_NAME: EXECUTOR_APP_NAME, LABEL_CLUSTER: cluster_name}
+
+
 def executor_job_name(cluster_name: str, kind: str, *, key: str) -> str:
     """``<cluster>-<kind>-<10 hex>``, the hex from ``key`` (cluster uid plus the slot, trigger or restore uid):
     the same attempt always has the same name, so a pass that crashed after creating the Job finds it again

@@ -220,9 +220,8 @@ def _volumes(
 
 def _pod_labels(cluster: OpenBaoCluster, kind: ExecutorKind) -> dict[str, str]:
     return {
-        names.LABEL_NAME: "openbao-executor",
+        **names.executor_pod_selector(cluster.metadata.name),
         names.LABEL_MANAGED_BY: names.MANAGED_BY,
-        names.LABEL_CLUSTER: cluster.metadata.name,
         names.LABEL_OPENBAO_COMPONENT: kind,
     }
 

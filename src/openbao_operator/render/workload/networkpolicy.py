@@ -1,6 +1,7 @@
 """NetworkPolicy `<name>-network-policy`: deny by default, then exactly what OpenBao needs, then the user's rules.
 
-Ingress (in order): peers on 8200/8201; the operator on 8200 (init, health, step-down); the Gateway's
+Ingress (in order): peers on 8200/8201; the operator on 8200 (init, health, step-down); this cluster's backup
+and restore executor pods on 8200 (they stream snapshots; they log in like any client); the Gateway's
 namespace on 8200 when it differs; the ingress controller's namespace on 8200 (`spec.ingress.controllerNamespace`);
 8200 from any source when that is the choice (see below); then `network.ingressRules`.
 Egress (in order): DNS to the DNS namespace on 53/UDP+TCP; the kube-apiserver (service registration and
@@ -168,7 +169,11 @@ def network_policy(cluster: OpenBaoCluster, facts: RenderFacts) -> Manifest:
             "from": [{**_ns(facts.operator_namespace), "podSelector": {"matchLabels": dict(OPERATOR_POD_LABELS)}}],
             "ports": _tcp(names.API_PORT),
         },
-    ]
+        # NB: the backup and restore executor pods of this cluster (a snapshot is read from, and restored
+        # into, the API port; they still log in like any client)
+        {"from": [{"podSelector": {"matchLabels": names.executor_pod_selector(cluster.metadata.name)}}],
+         "ports": _tcp(names.API_PORT)},
+    ]  # fmt: skip
     gateway = cluster.spec.gateway
     if gateway is not None and gateway.enabled and gateway.gateway_ref is not None:
         gateway_ns = gateway.gateway_ref.namespace or facts.namespace
