@@ -7,6 +7,7 @@ whatever this cluster *controls* (a controller ownerReference with its uid) of a
 render did not produce is left over from an earlier spec. Objects of other owners, or of a previous
 cluster of the same name (another uid), are never touched; Secrets and PVCs are not prunable kinds
 (TLS material goes with the cluster by garbage collection, keys and volumes only by deletion policy).
+The executors' ServiceAccounts are not pruned either (:data:`EXECUTORS`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,16 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 
+from openbao_operator.api.names import LABEL_OPENBAO_COMPONENT
 from openbao_operator.kube import Conflict, Manifest, NotFound, ObjectKey, Preconditions, ResourceType, resource_of
 
 from .kinds import CLUSTER_LABEL, PRUNABLE
 from .ownership import controlled_by
 from .step import Context, Report
+
+EXECUTORS = frozenset({"backup", "restore"})
+"""``openbao.org/component`` of the executors' ServiceAccounts: created on demand by the step that starts an
+executor Job (the render never produces them), they hold no rights, and they go with the cluster."""
 
 
 def leftovers(
@@ -31,7 +37,8 @@ def leftovers(
         for obj in sorted(live_by_kind.get(rt, ()), key=lambda o: ObjectKey.of(o).name):
             if (rt, ObjectKey.of(obj)) in wanted or not controlled_by(obj, owner_uid):
                 continue
-            if (obj.get("metadata") or {}).get("deletionTimestamp"):
+            meta = obj.get("metadata") or {}
+            if meta.get("deletionTimestamp") or (meta.get("labels") or {}).get(LABEL_OPENBAO_COMPONENT) in EXECUTORS:
                 continue
             out.append((rt, obj))
     return out

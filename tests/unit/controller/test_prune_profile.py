@@ -42,6 +42,23 @@ def test_leftovers_are_owned_not_desired_and_not_terminating() -> None:
     assert found == [("ConfigMap", "c-old"), ("PodDisruptionBudget", "c-pdb")]
 
 
+def test_executor_service_accounts_and_jobs_are_never_leftovers() -> None:
+    """The executors' ServiceAccounts are created on demand (never rendered) and their Jobs are the record
+    of an attempt: a pass of the cluster must not delete them."""
+    desired = [obj("ServiceAccount", "v1", "c-openbao", "u1")]
+    component = {"labels": {"openbao.org/component": "backup"}}
+    live = {
+        kinds.SERVICEACCOUNT: [
+            obj("ServiceAccount", "v1", "c-backup-serviceaccount", "u1", **component),
+            obj("ServiceAccount", "v1", "c-restore-serviceaccount", "u1", labels={"openbao.org/component": "restore"}),
+            obj("ServiceAccount", "v1", "c-renamed", "u1"),
+        ],
+        kinds.JOB: [obj("Job", "batch/v1", "c-backup-0123456789", "u1", **component)],
+    }
+    found = [(rt.kind, o["metadata"]["name"]) for rt, o in leftovers(desired, live, owner_uid="u1")]
+    assert found == [("ServiceAccount", "c-renamed")]
+
+
 def cluster(**spec: Any) -> Any:
     base: dict[str, Any] = {"version": "2.4.1", "tls": {"enabled": True}, "storage": {"size": "1Gi"}}
     base.update(spec)
