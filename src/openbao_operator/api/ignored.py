@@ -295,14 +295,6 @@ def ignored_fields(spec: OpenBaoClusterSpec) -> list[IgnoredField]:
     found += _upgrade(spec)
     si = spec.self_init
     oidc = si is not None and si.enabled and si.oidc is not None and si.oidc.enabled
-    if spec.backup is not None:
-        found.append(
-            IgnoredField(
-                "spec.backup",
-                "backups are not scheduled by the operator yet: the executor (openbao-operator backup) exists and, "
-                "with selfInit.oidc, its JWT role is created; run it as a Job (docs/backup-restore.md)",
-            )
-        )
     if spec.restore is not None and not oidc:
         found.append(IgnoredField("spec.restore", "its jwtAuthRole is used only with selfInit.oidc.enabled"))
     if spec.break_glass_ack is not None:

@@ -198,6 +198,7 @@ async def build(
             api_server_cidr=api_server_cidr,
             resync_seconds=settings.resync_seconds,
             executor_image=settings.executor_image,
+            operator_service_account=settings.service_account,
         )
         reconciler = Reconciler(
             kube=client, reader=reader, events=events, verifier=verifier, config=config, tenancy_view=view

@@ -29,6 +29,7 @@ from openbao_operator.kube import Applier, KubeClient, Manifest, ObjectKey
 from . import (
     acme,
     apply,
+    backups,
     bootstrap,
     deletion,
     desired,
@@ -45,6 +46,7 @@ from . import (
 from .bootstrap import BaoConnect, UnstoredInitResults, default_connect, hold_replicas
 from .concurrent import each
 from .conditions import Cond, changed
+from .identity import IdentitySource
 from .image import Verifier
 from .kinds import CLUSTER
 from .memo import Memo
@@ -72,6 +74,7 @@ STEPS: tuple[Step, ...] = (
     apply.step,  # apply what differs, stage by stage
     prune.step,  # delete owned objects the render no longer produces
     rollout.step,  # at most one out-of-date pod replaced
+    backups.step,  # a due backup's executor Job under the operation lock; a finished one recorded
     summary.step,  # status and the requeue for time-based work
 )
 """The reconcile, in order. A new step: a module with ``async def step(ctx) -> Report``, placed here after the
@@ -119,6 +122,7 @@ class Reconciler:
             new_serial=new_serial,
             memo=Memo(),
             waits=Waits(),
+            identity=IdentitySource(kube, service_account=config.operator_service_account),
         )
         self.steps = steps
 

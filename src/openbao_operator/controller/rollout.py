@@ -16,8 +16,9 @@ pass deletes at most one pod, and only when every other pod is Ready:
 
 Leadership is read from OpenBao's ``openbao-active`` pod label and confirmed with ``sys/health`` on the
 victim (a stale label must not let the leader be deleted as if it were a standby). ``spec.paused`` halts the
-rollout because a paused cluster is not reconciled at all. The planner is pure; :func:`execute` does the
-I/O.
+rollout because a paused cluster is not reconciled at all, and a restore holding ``status.operationLock``
+halts it until the restore ends (a pod replaced mid-restore could come back on either side of it). The
+planner is pure; :func:`execute` does the I/O.
 """
 
 from __future__ import annotations
@@ -32,14 +33,18 @@ from openbao_operator.baoapi import BaoApiError, BaoUnavailable, Sensitive
 from openbao_operator.kube import Conflict, KubeClient, Manifest, NotFound, ObjectKey, Preconditions
 
 from . import podview
+from .backup.lock import describe
 from .bootstrap import BaoConnect, root_token
 from .kinds import POD
+from .oplock import live_lock
 from .sources import Reader
 from .status import Problem
 from .step import Context, Report
 from .stsview import StatefulSetView
 from .workload import own_statefulset
 
+RESTORE_WAIT_SECONDS = 15.0
+"""Look again this often while a restore holds the operation lock (its end also arrives as a watch event)."""
 Action = Literal["none", "wait", "stalled", "replace"]
 Role = Literal["not-ready", "standby", "active"]
 
@@ -174,6 +179,12 @@ async def step(ctx: Context) -> Report:
     pods = clients.reader.list(POD, namespace=ctx.namespace, labels=names.infra_labels(cluster))
     plan = plan_rollout(live_sts, pods, now=ctx.now, ready_timeout=ctx.config.rollout_ready_timeout)
     if plan.action == "none":
+        return out
+    lock = live_lock(ctx.raw)
+    if lock is not None and lock.operation == "Restore":
+        # NB: a pod replaced while a snapshot is restored may come back on either side of it
+        ctx.facts.rollout_waiting_for = f"the restore to finish before replacing a pod ({describe(lock)})"
+        out.after(RESTORE_WAIT_SECONDS)
         return out
     token = None
     if plan.action == "replace" and plan.role != "not-ready":

@@ -65,6 +65,10 @@ class StatusInput:
     keep_verified_image: bool
     unseal_key: Cond | None = None
     """UnsealKeyRotating (static seal only; see :func:`unseal_key_condition`)."""
+    backup: Mapping[str, Any] | None = None
+    """status.backup as JSON (controller/backups.py; None: no backup configured or recorded)."""
+    backup_conditions: tuple[Cond, ...] = ()
+    """BackupHealthy and BackingUp (only with spec.backup)."""
 
 
 def out_of_date(w: Workload) -> int:
@@ -72,7 +76,7 @@ def out_of_date(w: Workload) -> int:
     return max(0, w.pods - w.updated) if w.update_revision else 0
 
 
-def _available(w: Workload) -> Cond:
+def available_condition(w: Workload) -> Cond:
     t = T.AVAILABLE.value
     if not w.exists:
         return Cond(t, "False", "NoStatefulSet", "the StatefulSet does not exist yet")
@@ -129,7 +133,7 @@ def unseal_key_condition(*, reason: str, message: str, waiting_for: str) -> Cond
 def build_status(inp: StatusInput) -> dict[str, Any]:
     """The complete status to apply (conditions merged with live transition times)."""
     w = inp.workload
-    available = _available(w)
+    available = available_condition(w)
     degraded = (
         Cond(T.DEGRADED.value, "True", inp.problem.reason, inp.problem.message)
         if inp.problem is not None
@@ -144,6 +148,7 @@ def build_status(inp: StatusInput) -> dict[str, Any]:
     computed += [
         c for c in (inp.tls, inp.production_ready, inp.security_risk, inp.image, inp.unseal_key) if c is not None
     ]
+    computed += inp.backup_conditions
     computed += [degraded, inp.fields_ignored, paused, _progressing(w)]
     live_conditions: Sequence[Mapping[str, Any]] = inp.live_status.get("conditions") or ()
     status: dict[str, Any] = {
@@ -159,6 +164,8 @@ def build_status(inp: StatusInput) -> dict[str, Any]:
         if stale:
             rollout["waitingFor"] = w.waiting_for or f"{stale} out-of-date pod(s) to be replaced by the rollout"
         status["rollout"] = rollout
+    if inp.backup:
+        status["backup"] = dict(inp.backup)
     if inp.keep_verified_image:
         if inp.live_status.get("verifiedImageDigest"):
             status["verifiedImageDigest"] = inp.live_status["verifiedImageDigest"]
@@ -180,13 +187,14 @@ def paused_status(
     keep = [c for c in live_status.get("conditions") or () if c.get("type") != T.PAUSED.value]
     paused = Cond(T.PAUSED.value, "True", "Paused", "spec.paused is true: the operator changes nothing but deletion")
     conditions = [*keep, *merge([paused], live_status.get("conditions"), generation=generation, now=now)]
-    out = {k: v for k, v in live_status.items() if k != "conditions"}
+    # NB: never operationLock: only its own writer (controller/oplock.py) may set or clear it
+    out = {k: v for k, v in live_status.items() if k not in ("conditions", "operationLock")}
     out.update(observedGeneration=generation, readyReplicas=workload.ready, conditions=conditions)
     out.setdefault("phase", "Pending")
     return out
 
 
-STATUS_OPTIONAL_KEYS = ("rollout", "workload", "verifiedImageDigest")
+STATUS_OPTIONAL_KEYS = ("rollout", "workload", "verifiedImageDigest", "backup")
 
 
 def status_differs(desired: Mapping[str, Any], live: Mapping[str, Any]) -> bool:

@@ -22,12 +22,14 @@ from .status import Problem
 
 if TYPE_CHECKING:
     from openbao_operator.api import OpenBaoCluster
+    from openbao_operator.api.status import BackupStatus
     from openbao_operator.imagesig import ImageDecision
     from openbao_operator.render.desired import DesiredState
     from openbao_operator.render.facts import RenderFacts
 
     from .acme import Resolver
     from .bootstrap import BaoConnect, UnstoredInitResults
+    from .identity import IdentitySource
     from .image import Verifier
     from .memo import Memo
     from .profile import ProfileVerdict
@@ -67,6 +69,8 @@ class ReconcilerConfig:
     """A rollout replacement not Ready within this many seconds halts the rollout (RolloutStalled)."""
     tls_policy: pki.RotationPolicy = pki.DEFAULT_POLICY
     """Certificate lifetimes and renewal windows; end-to-end tests shorten them to see rotations in minutes."""
+    operator_service_account: str = "openbao-operator"
+    """The operator's ServiceAccount (in ``operator_namespace``): selfInit.oidc binds the operator's JWT role to it."""
     executor_image: str = ""
     """The image of the backup and restore executor Jobs (the operator's own); empty: the spec must name one."""
 
@@ -176,6 +180,8 @@ class Clients:
     """Parsed models and renders remembered across passes (controller/memo.py)."""
     waits: Waits
     """The pacing of checks of clusters waiting for pod-0 (controller/waiting.py)."""
+    identity: IdentitySource | None = None
+    """The ServiceAccount issuer and keys for selfInit.oidc (controller/identity.py); None: never read."""
 
 
 @dataclass
@@ -214,6 +220,10 @@ class Facts:
     """render."""
     rollout_waiting_for: str | None = None
     """rollout."""
+    backup_status: BackupStatus | None = None
+    """backup: status.backup to write (None: none)."""
+    backup_conditions: tuple[Cond, ...] = ()
+    """backup: BackupHealthy and BackingUp (none without spec.backup)."""
 
 
 @dataclass

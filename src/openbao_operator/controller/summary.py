@@ -48,9 +48,12 @@ async def step(ctx: Context) -> Report:
             verified_image=decision.verified_image,
             keep_verified_image=not decision.apply,
             unseal_key=rotating,
+            backup=facts.backup_status.to_json() if facts.backup_status is not None else None,
+            backup_conditions=facts.backup_conditions,
         )
     )
     transitions = tuple(c for c in (profile.security_risk, tls.condition, rotating) if c is not None)
+    # NB: BackupHealthy's transitions are told by the backup step's own Events (BackupSucceeded/BackupFailed)
     out = Report(status=status, transitions=transitions)
     if tls.recheck_at is not None:
         out.after((tls.recheck_at - ctx.now).total_seconds())

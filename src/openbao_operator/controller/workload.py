@@ -9,6 +9,7 @@ so a restarted operator never shrinks a running cluster back to its single boots
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ from openbao_operator.kube import Manifest, ObjectKey
 from openbao_operator.render.facts import RenderFacts
 from openbao_operator.render.workload.statefulset import desired_replicas
 
+from .identity import RETRY_SECONDS, IdentityUnavailable
 from .kinds import POD, STATEFULSET
 from .ownership import ownership
 from .status import Workload
@@ -68,7 +70,26 @@ async def observe(ctx: Context) -> Report:
         initialized=ctx.facts.initialized,
         owner_uid=ctx.owner_uid,
     )
-    return Report()
+    return await _operator_identity(ctx)
+
+
+async def _operator_identity(ctx: Context) -> Report:
+    """spec.selfInit.oidc renders with the ServiceAccount issuer and keys (controller/identity.py). While they
+    cannot be read, the render refuses the cluster (render/config/identity.py says why) and this says what
+    the read found, and looks again soon."""
+    out = Report()
+    si = ctx.cluster.spec.self_init
+    source = ctx.clients.identity
+    if si is None or not si.enabled or si.oidc is None or not si.oidc.enabled or source is None:
+        return out
+    try:
+        identity = await source.get()
+    except IdentityUnavailable as exc:
+        out.problem("IssuerDiscoveryFailed", f"spec.selfInit.oidc: {exc}")
+        out.after(RETRY_SECONDS)
+        return out
+    ctx.facts.render = dataclasses.replace(ctx.render_facts, operator_identity=identity)
+    return out
 
 
 async def own_statefulset(ctx: Context) -> Manifest | None:
