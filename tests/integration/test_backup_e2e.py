@@ -23,6 +23,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -49,6 +50,12 @@ __all__ = ["crd"]
 EVENT = kube.resource_type("events.k8s.io/v1", "Event")
 CREDENTIALS = "store-creds"
 ORACLE_OIDC = {"enabled": True, "oidc": {"enabled": True}}
+
+
+def _port(peer: ObjectStorePeer) -> int:
+    port = urlsplit(peer.endpoint).port
+    assert port is not None, peer.endpoint
+    return port
 
 
 def _backup_status(obj: dict[str, Any]) -> dict[str, Any]:
@@ -113,7 +120,7 @@ async def test_scheduled_and_manual_backups_land_in_minio_with_retention_and_fai
     tmp_path: Path,
 ) -> None:
     node_agent.adopt_namespace(namespace)
-    node_agent.forward_host_port(int(minio.endpoint.rsplit(":", 1)[1]))
+    node_agent.forward_host_port(_port(minio))
     client = kube_clients(field_manager="test-user")
     target = target_for(minio)
     storage = _storage(minio, target, tmp_path)
@@ -229,7 +236,7 @@ async def test_a_manual_backup_lands_in_azure_blob_and_gcs(
 ) -> None:
     peer: ObjectStorePeer = request.getfixturevalue(provider)
     node_agent.adopt_namespace(namespace)
-    node_agent.forward_host_port(int(peer.endpoint.rsplit(":", 1)[1]))
+    node_agent.forward_host_port(_port(peer))
     client = kube_clients(field_manager="test-user")
     target = target_for(peer)
     storage = _storage(peer, target, tmp_path)
