@@ -12,7 +12,8 @@ Proven: a scheduled backup starts in its slot (within the cluster's jitter) and 
 bucket with its metadata and a SHA-256 of the stored bytes; a manual trigger (the annotation) makes another,
 and retention (maxCount 1) deletes the older; a target that fails gives BackupHealthy=False and a
 BackupFailed Event, consecutive failures are counted, and the next scheduled slot still runs; the lock is
-free between attempts; no credential or token appears in the status, the Events or a ConfigMap.
+free between attempts; no credential or token appears in the status, the Events or a ConfigMap; the
+operator's metrics count the attempts and results and show the last success.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ async def test_scheduled_and_manual_backups_land_in_minio_with_retention_and_fai
         selfInit=ORACLE_OIDC,
         backup=_backup_spec(target, schedule="* * * * *", retention={"maxCount": 1}),
     )
-    async with running_operator(control_plane, namespace, resync_seconds=30):
+    async with running_operator(control_plane, namespace, resync_seconds=30) as operator:
         await client.apply(doc)
         await wait_available(client, namespace, "bk", within=240)
         assert await _secret_names(client, namespace, "root-token") == [], "selfInit.oidc: no root token Secret"
@@ -217,6 +218,23 @@ async def test_scheduled_and_manual_backups_land_in_minio_with_retention_and_fai
 
         creds = dict(minio.credentials)
         await _no_secrets_shown(client, namespace, "bk", [v for v in creds.values() if len(v) >= 8])
+
+        # (4) The same facts as metrics.
+        registry = operator.manager.metrics.registry
+        labels = {"namespace": namespace, "cluster": "bk"}
+
+        def sample(name: str, **extra: str) -> float | None:
+            return registry.get_sample_value(f"openbao_operator_backup_{name}", labels | extra)
+
+        assert sample("results_total", result="success") == 2.0
+        assert (sample("results_total", result="failure") or 0) >= 2.0
+        assert sample("attempts_total", trigger="manual") == 2.0
+        assert (sample("attempts_total", trigger="schedule") or 0) >= 2.0
+        assert (sample("consecutive_failures") or 0) >= 2.0
+        last_success = parse_time(status["lastBackupTime"])
+        assert last_success is not None
+        assert sample("last_success_timestamp_seconds") == last_success.timestamp()
+        assert (sample("last_size_bytes") or 0) > 0
 
 
 async def _secret_names(client: kube.KubeClient, namespace: str, suffix: str) -> list[str]:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from openbao_operator.render.facts import RenderFacts
 
     from .acme import Resolver
+    from .backup_metrics import BackupMetrics
     from .bootstrap import BaoConnect, UnstoredInitResults
     from .identity import IdentitySource
     from .image import Verifier
@@ -182,6 +183,8 @@ class Clients:
     """The pacing of checks of clusters waiting for pod-0 (controller/waiting.py)."""
     identity: IdentitySource | None = None
     """The ServiceAccount issuer and keys for selfInit.oidc (controller/identity.py); None: never read."""
+    backup_metrics: BackupMetrics | None = None
+    """Prometheus metrics of backups (controller/backup_metrics.py); None: not exported."""
 
 
 @dataclass
