@@ -119,6 +119,7 @@ async def test_scheduled_and_manual_backups_land_in_minio_with_retention_and_fai
     minio: ObjectStorePeer,
     namespace: str,
     tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     node_agent.adopt_namespace(namespace)
     node_agent.forward_host_port(_port(minio))
@@ -218,6 +219,16 @@ async def test_scheduled_and_manual_backups_land_in_minio_with_retention_and_fai
 
         creds = dict(minio.credentials)
         await _no_secrets_shown(client, namespace, "bk", [v for v in creds.values() if len(v) >= 8])
+
+        # No credential and no JWT (every one starts with "eyJ") in the executor pods' logs (those the node agent
+        # kept) or the operator's output.
+        pods = await client.list(kinds.POD, namespace=namespace, labels={"app.kubernetes.io/name": "openbao-executor"})
+        assert len(pods.items) >= 4
+        logs = [node_agent.log_path(namespace, str(p["metadata"]["name"])) for p in pods.items]
+        text = "".join(path.read_text() for path in logs if path.is_file()) + "".join(capfd.readouterr())
+        assert "caches synced" in text, "the operator's output was read"
+        for secret in [*(v for v in creds.values() if len(v) >= 8), "eyJ"]:
+            assert secret not in text
 
         # (4) The same facts as metrics.
         registry = operator.manager.metrics.registry
