@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from openbao_operator.imagesig import ImageVerifier
 
 # NB: the reconciler (models, renderer, cryptography, image verification), the restorer and the provisioner
-# are imported
-# and built on first use, after the caches have synced: start → /readyz does not wait for them (issue 20).
+# are imported and built on first use, after the caches have synced: start → /readyz does not wait for them
+# (issue 20).
 
 log = runtime.get_logger(__name__)
 CONTROLLER = "openbaocluster"
