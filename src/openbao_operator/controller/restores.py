@@ -34,7 +34,12 @@ from openbao_operator.api.restore import RESTORE_KIND, OpenBaoRestore, OpenBaoRe
 from openbao_operator.api.status import ConditionType
 from openbao_operator.kube import Applier, KubeClient, Manifest, ObjectKey
 from openbao_operator.render.facts import RenderFacts
-from openbao_operator.render.workload.executor_job import ExecutorRenderError, executor_service_account, restore_job
+from openbao_operator.render.workload.executor_job import (
+    ExecutorRenderError,
+    executor_service_account,
+    restore_job,
+    restore_owner,
+)
 
 from . import tenancy
 from .backup.jobs import ExecutorReport, JobView, job_view, parse_time
@@ -219,7 +224,12 @@ class Restorer:
                 "spec.image", "no executor image: set spec.image, or the operator's OPENBAO_OPERATOR_EXECUTOR_IMAGE"
             )
         job = restore_job(model, facts, restore, restore_uid=uid, job_name=job_name, operator_image=image)
-        return [executor_service_account(model, facts, "restore"), job]
+        account = executor_service_account(model, facts, "restore")
+        # NB: owned by the restore, not the cluster: the cluster's prune step deletes whatever the cluster
+        # controls and its render does not produce, and it would delete the ServiceAccount before the Job's
+        # pod is created (the pod then never starts: serviceaccount not found). The next restore takes it over.
+        account["metadata"]["ownerReferences"] = [restore_owner(restore, uid)]
+        return [account, job]
 
     async def _invalid(self, raw: Manifest, key: ObjectKey, exc: InvalidClusterError, *, now: datetime) -> Outcome:
         """A spec that does not parse: Failed, naming the field; a lock this restore held is released."""

@@ -201,6 +201,8 @@ def test_without_an_executor_image_the_job_is_not_rendered_and_the_field_is_name
     assert err.value.field == "spec.image"
     account, job = restorer(image="registry.example/op:1")[0]._render(cluster(), model, uid="u", job_name="j")
     assert account["metadata"]["name"] == "bao-restore-serviceaccount"
+    # owned by the restore: the cluster's prune step deletes what the cluster controls and does not render
+    assert [(o["kind"], o["uid"]) for o in account["metadata"]["ownerReferences"]] == [("OpenBaoRestore", "u")]
     assert job["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.example/op:1"
     assert job["metadata"]["ownerReferences"][0]["kind"] == "OpenBaoRestore"
     image = parse_as(restore(image="mine:2"), OpenBaoRestore, kind=RESTORE_KIND)
