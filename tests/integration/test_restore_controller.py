@@ -11,7 +11,10 @@ backup step). Then:
   cluster's operation lock is released;
 - a truncated copy of the snapshot (its metadata still says the original's checksum): the restore goes
   Failed with the executor's reason, the cluster keeps serving its current data, the lock is released;
-- no token or storage credential appears in the restores' status or in any Event of the namespace.
+- no token or storage credential appears in the restores' status or in any Event of the namespace;
+- disaster recovery: the cluster is deleted with everything (DeleteAll), its unseal key Secret is put back,
+  a fresh cluster of the same name is created, and a forced restore (logging in with the fresh cluster's
+  root token Secret) brings the lost cluster's data back, readable with the lost cluster's token.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from openbao_operator.render.workload.executor_job import backup_job, executor_s
 from tests.integration.agent_cluster import AgentCluster
 from tests.integration.backuphelp import target_for
 from tests.integration.kubehelp import admin, eventually
-from tests.integration.operatorhelp import crd, running_operator
+from tests.integration.operatorhelp import crd, get_or_none, running_operator
 from tests.integration.test_executor_job import _jwt_auth
 from tests.integration.test_rollout_e2e import agent_view, wait_available
 from tests.peers.controlplane import ControlPlane
@@ -47,7 +50,7 @@ from tests.peers.nodeagent import NodeAgent
 from tests.peers.objstore import ObjectStorePeer
 from tests.unit.render.config_cases import cluster, manifest
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(600), pytest.mark.usefixtures("crd")]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900), pytest.mark.usefixtures("crd")]
 __all__ = ["crd"]
 
 EVENT = kube.resource_type("events.k8s.io/v1", "Event")
@@ -235,9 +238,65 @@ async def test_restore_rolls_back_fails_cleanly_on_a_damaged_object_and_reveals_
             text = json.dumps([r.get("status") for r in restores]) + json.dumps(events)
             secrets = [token, *(v for v in minio.credentials.values() if len(v) >= 8)]
             assert all(s not in text for s in secrets), "a token or storage credential in a status or Event"
+
+            # (d) disaster recovery: the cluster is lost (DeleteAll: pods, volumes, keys); its unseal key was
+            # kept elsewhere and is put back before a fresh cluster of the same name is created; a forced
+            # restore into it brings the lost cluster's data (and its tokens) back.
+            kept = await client.get(kinds.SECRET, "bao-unseal-key", namespace=namespace)
+            await client.delete(kinds.CLUSTER, "bao", namespace=namespace)
+
+            async def lost() -> bool:
+                gone = await get_or_none(client, kinds.CLUSTER, "bao", namespace) is None
+                pods = await client.list(kinds.POD, namespace=namespace, labels={"app.kubernetes.io/instance": "bao"})
+                return gone and not pods.items
+
+            await eventually(lost, what="the cluster and its pods gone", within=120, interval=1.0)
+            await eventually(
+                lambda: _secret_gone(client, namespace, "bao-unseal-key"), what="the key deleted", within=60
+            )
+            meta = kept["metadata"]
+            await client.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {
+                        "name": meta["name"],
+                        "namespace": namespace,
+                        "labels": meta.get("labels") or {},
+                        "annotations": meta.get("annotations") or {},
+                    },
+                    "type": kept.get("type", "Opaque"),
+                    "data": kept["data"],
+                }
+            )
+            await client.apply(doc)
+            await wait_available(client, namespace, "bao", within=240)
+            fresh_token = await _token(client, namespace)
+            assert fresh_token != token
+            c = await agent_view(control_plane, node_agent, client, doc, tmp_path, peer_logs)
+            assert await asyncio.to_thread(value) is None  # the fresh cluster has no kv mount, nor this token
+            dr = _restore(namespace, "disaster", key, target)
+            dr["spec"] |= {"force": True, "tokenSecretRef": {"name": "bao-root-token"}}
+            del dr["spec"]["jwtAuthRole"]
+            await client.apply(dr)
+            seen, recovered = await _follow(client, namespace, "disaster", within=240)
+            assert recovered["status"]["phase"] == "Completed", recovered["status"]
+            await eventually(
+                lambda: asyncio.to_thread(lambda: value() == "before-backup"),
+                what="the lost cluster's value back (read with the lost cluster's token)",
+                within=90,
+                interval=2.0,
+            )
+            await eventually(
+                lambda: _lock_free(client, namespace), what="the operation lock released", within=30, interval=0.5
+            )
     finally:
         await client.close()
 
 
 async def _lock_free(client: kube.KubeClient, namespace: str) -> bool:
     return await _lock(client, namespace) is None
+
+
+async def _secret_gone(client: kube.KubeClient, namespace: str, name: str) -> bool:
+    return await get_or_none(client, kinds.SECRET, name, namespace) is None
