@@ -46,13 +46,14 @@ from tests.integration.kubehelp import admin, eventually
 from tests.integration.operatorhelp import crd, get_or_none, running_operator
 from tests.integration.test_executor_job import _jwt_auth
 from tests.integration.test_rollout_e2e import agent_view, wait_available
+from tests.integration.test_tenancy import operator_namespace
 from tests.peers.controlplane import ControlPlane
 from tests.peers.nodeagent import NodeAgent
 from tests.peers.objstore import ObjectStorePeer
 from tests.unit.render.config_cases import cluster, manifest
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900), pytest.mark.usefixtures("crd")]
-__all__ = ["crd"]
+__all__ = ["crd", "operator_namespace"]
 
 EVENT = kube.resource_type("events.k8s.io/v1", "Event")
 IMAGE = "registry.invalid/openbao-operator:test"
@@ -294,3 +295,28 @@ async def test_restore_rolls_back_fails_cleanly_on_a_damaged_object_and_reveals_
 
 async def _lock_free(client: kube.KubeClient, namespace: str, name: str = "bao") -> bool:
     return await _lock(client, namespace, name) is None
+
+
+async def test_a_restore_where_the_operator_was_not_invited_creates_nothing(
+    control_plane: ControlPlane, namespace: str, operator_namespace: str
+) -> None:
+    client = admin(control_plane, field_manager="test-user")
+    try:
+        async with running_operator(control_plane, operator_namespace, cluster_wide=True):
+            await client.apply(manifest(name="bao", namespace=namespace, replicas=1))
+            target = {"provider": "s3", "bucket": "snapshots", "credentialsSecretRef": {"name": CREDS}}
+            await client.apply(_restore(namespace, "uninvited", "backups/x.snap", target))
+
+            async def told() -> dict[str, Any] | None:
+                obj = await client.get(kinds.RESTORE, "uninvited", namespace=namespace)
+                return obj if "has not opted in" in str((obj.get("status") or {}).get("message")) else None
+
+            restore = await eventually(told, what="the restore told why nothing happens", within=30, interval=0.5)
+            assert restore["status"]["phase"] == "Pending"
+            assert f"OpenBaoTenant with spec.targetNamespace: {namespace}" in restore["status"]["message"]
+            assert (await client.list(kinds.JOB, namespace=namespace)).items == []
+            assert await get_or_none(client, kinds.SERVICEACCOUNT, "bao-restore-serviceaccount", namespace) is None
+            events = await client.list(EVENT, namespace=namespace)
+            assert events.items == [], "the operator may not write Events where it was not invited"
+    finally:
+        await client.close()
