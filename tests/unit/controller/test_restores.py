@@ -28,6 +28,7 @@ from openbao_operator.controller.restores import (
 )
 from openbao_operator.kube import Manifest, ObjectKey
 from openbao_operator.render.workload.executor_job import ExecutorRenderError
+from tests.unit.controller.test_sources import nowhere
 from tests.unit.render.config_cases import manifest
 
 NS = "vault"
@@ -64,19 +65,6 @@ class View:
 
     def synced(self, namespace: str) -> bool:
         return self._synced
-
-
-def nowhere() -> kube.KubeClient:
-    return kube.connect(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
-            "users": [{"name": "u", "user": {"token": "t"}}],
-            "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
-            "current-context": "c",
-        }
-    )
 
 
 def restore(name: str = "r1", phase: str | None = None, **spec: Any) -> Manifest:
