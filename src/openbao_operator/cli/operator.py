@@ -34,16 +34,19 @@ from openbao_operator.kube import KubeClient, ObjectKey, ResourceType
 from .settings import OperatorSettings
 
 if TYPE_CHECKING:
-    from openbao_operator.controller import Reconciler
+    from openbao_operator.controller import Reconciler, ReconcilerConfig
     from openbao_operator.controller.provisioner import Provisioner
+    from openbao_operator.controller.restores import Restorer
     from openbao_operator.imagesig import ImageVerifier
 
-# NB: the reconciler (models, renderer, cryptography, image verification) and the provisioner are imported
-# and built on first use, after the caches have synced: start → /readyz does not wait for them (issue 20).
+# NB: the reconciler (models, renderer, cryptography, image verification), the restorer and the provisioner
+# are imported and built on first use, after the caches have synced: start → /readyz does not wait for them
+# (issue 20).
 
 log = runtime.get_logger(__name__)
 CONTROLLER = "openbaocluster"
 TENANT_CONTROLLER = "openbaotenant"
+RESTORE_CONTROLLER = "openbaorestore"
 
 
 @dataclass
@@ -54,13 +57,21 @@ class Operator:
     client: KubeClient
     manager: runtime.Manager
     make_reconciler: Callable[[], tuple[Reconciler, ImageVerifier]] = field(repr=False)
+    make_restorer: Callable[[], Restorer] = field(repr=False)
     _built: tuple[Reconciler, ImageVerifier] | None = field(default=None, repr=False)
+    _restorer: Restorer | None = field(default=None, repr=False)
 
     @property
     def reconciler(self) -> Reconciler:
         if self._built is None:
             self._built = self.make_reconciler()
         return self._built[0]
+
+    @property
+    def restorer(self) -> Restorer:
+        if self._restorer is None:
+            self._restorer = self.make_restorer()
+        return self._restorer
 
     @property
     def verifier(self) -> ImageVerifier:
@@ -178,6 +189,8 @@ async def build(
     for rt in child_kinds:
         caches[rt] = scope.cache(rt, labels=kinds.MANAGED_BY_SELECTOR, transform=cache_transform(rt))
         scope.add_handler(rt, runtime.enqueue_owner(queue, owner))
+    restore_queue = manager.queue(RESTORE_CONTROLLER)
+    caches[kinds.RESTORE] = _wire_restores(manager, restore_queue, scope=scope, scopes=cluster_scopes)
 
     if watched:
         scope.set_namespaces(watched)
@@ -188,12 +201,10 @@ async def build(
     api_server_cidr = settings.api_server_cidr or await detect_api_server_cidr(client)
     view = ScopeTenancy(mode="namespace" if watched else "cluster", scope=scope)
 
-    def make_reconciler() -> tuple[Reconciler, ImageVerifier]:
-        from openbao_operator.controller import Reconciler, ReconcilerConfig
-        from openbao_operator.imagesig import ImageVerifier
+    def make_config() -> ReconcilerConfig:
+        from openbao_operator.controller import ReconcilerConfig
 
-        verifier = ImageVerifier()
-        config = ReconcilerConfig(
+        return ReconcilerConfig(
             cluster_domain=settings.cluster_domain,
             operator_namespace=settings.namespace,
             api_server_cidr=api_server_cidr,
@@ -201,25 +212,82 @@ async def build(
             executor_image=settings.executor_image,
             operator_service_account=settings.service_account,
         )
+
+    def make_reconciler() -> tuple[Reconciler, ImageVerifier]:
+        from openbao_operator.controller import Reconciler
+        from openbao_operator.imagesig import ImageVerifier
+
+        verifier = ImageVerifier()
         reconciler = Reconciler(
             kube=client,
             reader=reader,
             events=events,
             verifier=verifier,
-            config=config,
+            config=make_config(),
             tenancy_view=view,
             registry=registry,
         )
         return reconciler, verifier
 
-    operator = Operator(settings=settings, client=client, manager=manager, make_reconciler=make_reconciler)
+    def make_restorer() -> Restorer:
+        from openbao_operator.controller.restores import Restorer
+
+        return Restorer(kube=client, reader=reader, events=events, config=make_config(), tenancy_view=view)
+
+    operator = Operator(
+        settings=settings,
+        client=client,
+        manager=manager,
+        make_reconciler=make_reconciler,
+        make_restorer=make_restorer,
+    )
 
     async def reconcile(key: ObjectKey) -> runtime.Result:
         outcome = await operator.reconciler.reconcile(key)
         return runtime.Result(requeue_after=outcome.requeue_after, requeue=outcome.requeue)
 
+    async def restore(key: ObjectKey) -> runtime.Result:
+        outcome = await operator.restorer.reconcile(key)
+        return runtime.Result(requeue_after=outcome.requeue_after, requeue=outcome.requeue)
+
     manager.controller(CONTROLLER, reconcile, queue, workers=settings.workers)
+    manager.controller(RESTORE_CONTROLLER, restore, restore_queue, workers=2)
     return operator
+
+
+def _wire_restores(
+    manager: runtime.Manager,
+    queue: runtime.WorkQueue[ObjectKey],
+    *,
+    scope: runtime.NamespaceScope,
+    scopes: list[str | None],
+) -> MergedCache:
+    """OpenBaoRestores, watched where clusters are (cluster-wide, or per watched namespace): a restore is
+    looked at when it changes, when its executor Job changes (the Job is owned by the restore), and when its
+    target cluster changes (Available, a rollout, the operation lock). Finished restores are not enqueued by
+    cluster changes: nothing about them changes any more."""
+    stores = []
+    for ns in scopes:
+        informer = manager.informer(kinds.RESTORE, namespace=ns, transform=without_managed_fields)
+        informer.add_handler(runtime.enqueue_self(queue, predicate=runtime.meaningful_update))
+        stores.append(informer.store)
+    restores = MergedCache(stores)
+    owner = runtime.OwnerMapper(owner_group="openbao.org", owner_kind="OpenBaoRestore")
+    scope.add_handler(kinds.JOB, runtime.enqueue_owner(queue, owner))
+
+    def cluster_changed(event: runtime.Event) -> None:
+        meta = event.object.get("metadata") or {}
+        namespace, name = str(meta.get("namespace") or ""), meta.get("name")
+        for obj in restores.list(namespace=namespace):
+            if (obj.get("spec") or {}).get("cluster") != name:
+                continue
+            if ((obj.get("status") or {}).get("phase")) in ("Completed", "Failed"):
+                continue
+            queue.add(ObjectKey.of(obj))
+
+    for informer in [i for i in manager.informers if i.rt == kinds.CLUSTER]:
+        informer.add_handler(cluster_changed)
+    return restores
 
 
 def _wire_tenants(

@@ -21,21 +21,23 @@ class FakeStore:
         return [o for k, o in self.items.items() if namespace in (None, k.namespace)]
 
 
+def nowhere() -> kube.KubeClient:
+    """A client that points nowhere: a test whose code under test called the API server would fail."""
+    return kube.connect(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+            "users": [{"name": "u", "user": {"token": "t"}}],
+            "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+            "current-context": "c",
+        }
+    )
+
+
 def reader_over(store: FakeStore) -> Reader:
     """A Reader whose ConfigMaps come from ``store``; its client points nowhere (never called)."""
-    return Reader(
-        kube.connect(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
-                "users": [{"name": "u", "user": {"token": "t"}}],
-                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
-                "current-context": "c",
-            }
-        ),
-        caches={kinds.CONFIGMAP: store},
-    )
+    return Reader(nowhere(), caches={kinds.CONFIGMAP: store})
 
 
 def cm(rv: str, value: str) -> dict[str, Any]:
