@@ -134,9 +134,13 @@ async def test_selfinit_oidc_cluster_rolls_with_the_operators_own_token_and_no_r
             )
             assert 0 < login.ttl_seconds <= 3600
             token = login.token.reveal()
-            code, body = await _status(active, "GET", "sys/storage/raft/configuration", token)
-            assert code == 200
-            assert len(body["data"]["config"]["servers"]) == 3
+
+            async def three_voters() -> bool:
+                code, body = await _status(active, "GET", "sys/storage/raft/configuration", token)
+                assert code == 200, code
+                return len(body["data"]["config"]["servers"]) == 3
+
+            await eventually(three_voters, what="3 raft voters (read with the operator's token)", within=60)
             forbidden = [
                 ("GET", "sys/raw/core/keyring", None),
                 ("GET", "secret/data/anything", None),
