@@ -5,9 +5,7 @@ Why this shape: a fresh node can self-initialize a second cluster while its join
 initialized (``render.workload.statefulset.desired_replicas``); only pod-0 exists, nothing can race it.
 
 - ``spec.selfInit.enabled``: the ``initialize`` blocks in config.hcl do the work; the operator only observes
-  (the pod's ``openbao-initialized`` label), and grows the StatefulSet only once pod-0 is also Ready
-  (:func:`hold_for_self_init`: every pod carries those blocks, and one that finds no Ready peer to join
-  initialises a second cluster).
+  (the pod's ``openbao-initialized`` label).
 - otherwise the operator asks pod-0 (``GET sys/init``) and, when it is not initialized, initializes it
   through ``PUT sys/init`` with one recovery share (an auto-unseal cluster has no unseal keys). As the
   reference operator does, the root token is kept in the Secret ``<name>-root-token`` (key ``token``), here
@@ -348,8 +346,6 @@ async def revoke_root_token(
     return BootstrapOutcome(initialized=True, event=("RootTokenRevoked", note))
 
 
-SELF_INIT_READY_RECHECK_SECONDS = 5.0
-"""While a self-initialised pod-0 is held alone until it is Ready, look again this often."""
 INIT_UNKNOWN_RECHECK_SECONDS = 5.0
 """While a live StatefulSet is held because initialization is unknown, ask pod-0 again this often."""
 
@@ -395,13 +391,10 @@ async def step(ctx: Context) -> Report:
         )
         out.take(revoked, action="RevokeRootToken")
     held = hold_replicas(facts.live_sts, initialized=facts.initialized, said_uninitialized=boot.said_uninitialized)
-    lone = hold_for_self_init(cluster, facts.live_sts, facts.pods, initialized=facts.initialized)
-    facts.replicas = held if held is not None else lone
+    facts.replicas = held
     facts.target_replicas = desired_replicas(
-        cluster, dataclasses.replace(ctx.render_facts, initialized=facts.initialized, replicas=facts.replicas)
+        cluster, dataclasses.replace(ctx.render_facts, initialized=facts.initialized, replicas=held)
     )
-    if lone is not None and held is None:
-        out.after(SELF_INIT_READY_RECHECK_SECONDS)  # NB: pod-0's Ready transition also brings a pass
     if held is not None:
         out.problem(
             "InitializationUnknown",
@@ -411,28 +404,6 @@ async def step(ctx: Context) -> Report:
         )
         out.after(INIT_UNKNOWN_RECHECK_SECONDS)
     return out
-
-
-def hold_for_self_init(
-    cluster: OpenBaoCluster, live_sts: Manifest | None, pods: Sequence[Manifest], *, initialized: bool
-) -> int | None:
-    """1 while a self-initialised cluster's bootstrap pod is initialized but not Ready yet, else None.
-
-    Why: under selfInit every pod carries the ``initialize`` blocks, and a new pod whose raft ``auto_join``
-    finds no Ready peer initialises a cluster of its own (seen with OpenBao 2.7: pod-1 started while pod-0 had
-    just initialised itself and was not Ready, its join found nobody, and it bootstrapped a second raft
-    cluster with its own barrier). Initialization alone (pod-0's ``openbao-initialized`` label) is not enough
-    to grow; pod-0 must also be Ready, so that auto_join (which lists only Ready pods) finds it. A StatefulSet
-    already larger than one pod is never held here (its pods have their data or a Ready peer)."""
-    si = cluster.spec.self_init
-    if si is None or not si.enabled or not initialized or cluster.spec.replicas <= 1:
-        return None
-    if StatefulSetView.of(live_sts).replicas > 1:
-        return None
-    pod0 = next((p for p in pods if podview.ordinal(p) == 0), None)
-    if pod0 is not None and podview.running(pod0) and podview.ready(pod0) and not podview.terminating(pod0):
-        return None
-    return 1
 
 
 def hold_replicas(live_sts: Manifest | None, *, initialized: bool, said_uninitialized: bool) -> int | None:
