@@ -12,6 +12,8 @@ ServiceAccount with deploy/ RBAC only:
 - a token obtained the same way as the operator (a TokenRequest of the operator's ServiceAccount, as that
   ServiceAccount, then ``auth/jwt-operator/login``) reads the raft configuration and gets 403 everywhere
   outside its policy;
+- a scale-down to 1 with the leader leaving steps it down and removes the leaving raft peers with the same
+  identity (``SteppedDown``, ``RaftPeersRemoved``; pod-0 is the only voter after);
 - no token (neither the operator's OpenBao token nor any JWT) appears in an Event or in the operator's output.
 """
 
@@ -47,11 +49,11 @@ SELF_INIT = {"enabled": True, "oidc": {"enabled": True}}
 STEPPED_DOWN = "after sys/step-down with the operator's own token (JWT login)"
 
 
-def _doc(namespace: str, log_level: str) -> dict[str, Any]:
+def _doc(namespace: str, log_level: str, *, replicas: int = 3) -> dict[str, Any]:
     return manifest(
         name=NAME,
         namespace=namespace,
-        replicas=3,
+        replicas=replicas,
         version="2.7.2",
         selfInit=SELF_INIT,
         configuration={"logLevel": log_level},
@@ -82,7 +84,12 @@ async def _status(where: Target, method: str, path: str, token: str, body: Any =
 async def _secret_values(client: kube.KubeClient, namespace: str) -> dict[str, str]:
     """Every Secret value of the namespace that could be a token (one line of printable ASCII)."""
     out: dict[str, str] = {}
-    for secret in (await client.list(kinds.SECRET, namespace=namespace)).items:
+    secrets = (await client.list(kinds.SECRET, namespace=namespace)).items
+    names = sorted(str(s["metadata"]["name"]) for s in secrets)
+    assert f"{NAME}-tls-server" in names, names
+    assert not [n for n in names if "root-token" in n], names
+    for secret in secrets:
+        assert not {"token", "root-token", "root_token"} & set(secret.get("data") or {}), secret["metadata"]["name"]
         for key, raw in (secret.get("data") or {}).items():
             try:
                 value = base64.b64decode(raw).decode("ascii")
@@ -192,6 +199,24 @@ async def test_selfinit_oidc_cluster_rolls_with_the_operators_own_token_and_no_r
             finally:
                 stop.set()
                 await asyncio.wait_for(task, 10)
+
+            # (4) scale-down 3 -> 1 with the leader leaving: stepped down and peers removed with the operator's token
+            leader_now = watcher.actives[-1]
+            await client.apply(_doc(namespace, "debug", replicas=1))
+
+            async def one_pod() -> bool:
+                return [p["metadata"]["name"] for p in await _pods(client, namespace, NAME)] == [f"{NAME}-0"]
+
+            await eventually(one_pod, what="pods 1 and 2 gone", within=180, interval=0.5)
+            await wait_available(client, namespace, NAME, within=120)
+            pod0 = await _target(client, namespace, doc, active=True)
+
+            async def one_voter() -> bool:
+                code, body = await _status(pod0, "GET", "sys/storage/raft/configuration", token)
+                assert code == 200, code
+                return [s["node_id"] for s in body["data"]["config"]["servers"]] == [f"{NAME}-0"]
+
+            await eventually(one_voter, what="pod-0 the only raft voter (no dead peer left)", within=60)
             held = _held_tokens(op.reconciler.clients.operator_tokens)
 
         replaced = [p for _, p in watcher.replaced_at]
@@ -206,10 +231,14 @@ async def test_selfinit_oidc_cluster_rolls_with_the_operators_own_token_and_no_r
         assert any(leader in n and STEPPED_DOWN in n for n in replaced_notes), replaced_notes
         assert not any("graceful shutdown" in n for n in replaced_notes), replaced_notes
         assert "OperatorLoginFailed" not in notes, notes.get("OperatorLoginFailed")
+        assert notes.get("RaftPeersRemoved"), notes.keys()
+        if leader_now != f"{NAME}-0":
+            assert any(leader_now in n for n in notes.get("SteppedDown", [])), notes.get("SteppedDown")
         assert held, "the operator holds its OpenBao token in memory"
 
         # (4) no token in any Event or in the operator's output
         output = "".join(capfd.readouterr())
+        assert "became leader" in output or "reconcile" in output, "the operator's output was not captured"
         everything = output + "\n".join(n for ns in notes.values() for n in ns)
         for secret in [*held, token, jwt.jwt]:
             assert secret not in everything
@@ -221,5 +250,5 @@ async def test_selfinit_oidc_cluster_rolls_with_the_operators_own_token_and_no_r
         await client.close()
     print(
         f"\noidc: bootstrap {bootstrap_s:.1f} s, rollout {rollout_s:.1f} s, replaced {replaced}, "
-        f"actives {watcher.actives}, {len(values)} Secret values tried as tokens"
+        f"actives {watcher.actives}, {len(values)} Secret values tried as tokens, {len(output)} chars of output checked"
     )
