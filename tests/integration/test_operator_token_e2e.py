@@ -19,7 +19,6 @@ ServiceAccount with deploy/ RBAC only:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import time
 from pathlib import Path
@@ -35,7 +34,7 @@ from openbao_operator.controller.operator_token import OperatorTokens
 from openbao_operator.kube.oidc import TokenRequestError, request_token
 from tests.integration.kubehelp import admin, eventually
 from tests.integration.operatorhelp import condition, crd, running_operator
-from tests.integration.test_rollout_e2e import EVENT, Watcher, _async, _labels, _pods, _ready, wait_available
+from tests.integration.test_rollout_e2e import EVENT, _labels, _pods, wait_available, wait_rolled, watching
 from tests.peers.controlplane import ControlPlane
 from tests.peers.nodeagent import NodeAgent
 from tests.unit.render.config_cases import manifest
@@ -173,32 +172,11 @@ async def test_selfinit_oidc_cluster_rolls_with_the_operators_own_token_and_no_r
                           if _labels(p).get("openbao-active") == "true")  # fmt: skip
             sts_before = await client.get(kinds.STATEFULSET, NAME, namespace=namespace)
             revision_before = sts_before["status"]["updateRevision"]
-            watcher = Watcher(client, namespace, NAME)
-            stop = asyncio.Event()
-            task = asyncio.create_task(watcher.run(stop))
-            try:
-                await eventually(lambda: _async(watcher.actives == [leader]), what="watcher sees the leader", within=10)
-                rolled = time.monotonic()
+            async with watching(client, namespace, NAME, leader=leader) as watcher:
+                roll_started = time.monotonic()
                 await client.apply(_doc(namespace, "debug"))
-
-                async def done() -> dict[str, Any] | None:
-                    sts = await client.get(kinds.STATEFULSET, NAME, namespace=namespace)
-                    target = sts["status"].get("updateRevision")
-                    if target == revision_before:
-                        return None
-                    pods = await _pods(client, namespace, NAME)
-                    ok = len(pods) == 3 and all(
-                        _labels(p).get("controller-revision-hash") == target and _ready(p) for p in pods
-                    )
-                    obj = await client.get(kinds.CLUSTER, NAME, namespace=namespace)
-                    return obj if ok and condition(obj, "Progressing").get("status") == "False" else None
-
-                await eventually(done, what="every pod on the new revision and Ready", within=450, interval=0.5)
-                rollout_s = time.monotonic() - rolled
-                await asyncio.sleep(2)  # let the watcher see the final labels
-            finally:
-                stop.set()
-                await asyncio.wait_for(task, 10)
+                await wait_rolled(client, namespace, NAME, revision_before, within=450)
+                rollout_s = time.monotonic() - roll_started
 
             # (4) scale-down 3 -> 1 with the leader leaving: stepped down and peers removed with the operator's token
             leader_now = watcher.actives[-1]
