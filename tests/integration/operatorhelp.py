@@ -30,6 +30,8 @@ from tests.peers.pins import REPO_ROOT
 
 EXAMPLE = REPO_ROOT / "examples" / "cluster.yaml"
 LEASES = "/leases"
+EXECUTOR_IMAGE = "registry.invalid/openbao-operator:test"
+"""Never pulled: the node agent runs the executor Jobs' ``openbao-operator`` from this venv (peers/nodeagent.py)."""
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +69,7 @@ async def running_operator(
     seed: int = 1,
     cluster_wide: bool = False,
     tenants: tuple[str, ...] = (),
+    executor_image: str = EXECUTOR_IMAGE,
 ) -> AsyncIterator[Operator]:
     """The operator running in this event loop as its ServiceAccount, with deploy/ RBAC only.
 
@@ -92,6 +95,7 @@ async def running_operator(
         renew_deadline=4,
         retry_period=1,
         workers=2,
+        executor_image=executor_image,
     )
     client = kube.connect(identity.kubeconfig, wrap_transport=counter.wrap if counter is not None else None)
     operator = await build(settings, client=client, registry=CollectorRegistry(), rng=random.Random(seed))

@@ -138,9 +138,10 @@ async def build(
             note = f"The operator cannot decode this object and ignores it until it changes: {bad.reason}"
             await events.record(bad.stub(), type="Warning", reason="Undecodable", action="Decode", note=note)
 
+    registry = registry or CollectorRegistry()
     manager = runtime.Manager(
         client,
-        registry=registry or CollectorRegistry(),
+        registry=registry,
         rng=rng,
         lease=lease,
         host=host,
@@ -201,7 +202,13 @@ async def build(
             operator_service_account=settings.service_account,
         )
         reconciler = Reconciler(
-            kube=client, reader=reader, events=events, verifier=verifier, config=config, tenancy_view=view
+            kube=client,
+            reader=reader,
+            events=events,
+            verifier=verifier,
+            config=config,
+            tenancy_view=view,
+            registry=registry,
         )
         return reconciler, verifier
 

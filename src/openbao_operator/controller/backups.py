@@ -25,7 +25,7 @@ from openbao_operator.render.workload.executor_job import ExecutorRenderError, b
 
 from .backup.jobs import ExecutorReport, JobView, parse_time
 from .backup.lock import BACKUP_HOLDER, RESTORE_HOLDER
-from .backup.plan import ClusterView, plan_backup
+from .backup.plan import BackupPlan, ClusterView, plan_backup
 from .conditions import Cond
 from .executor_jobs import create_job, observe_job
 from .kinds import JOB, RESTORE
@@ -90,6 +90,8 @@ async def step(ctx: Context) -> Report:
     lock = live_lock(ctx.raw)
     ours = lock is not None and (lock.holder or "").startswith(BACKUP_HOLDER)
     if backup is None and live is None and not ours:
+        if ctx.clients.backup_metrics is not None:
+            ctx.clients.backup_metrics.forget(ctx.namespace, ctx.key.name)
         return out
     job: JobView | None = None
     report: ExecutorReport | None = None
@@ -126,9 +128,24 @@ async def step(ctx: Context) -> Report:
     ctx.facts.backup_conditions = plan.conditions
     for type_, reason, note in plan.events:
         out.event(type_, reason, "Backup", note)
+    _count(ctx, plan)
     if plan.requeue_after is not None:
         out.after(plan.requeue_after)
     return out
+
+
+def _count(ctx: Context, plan: BackupPlan) -> None:
+    metrics = ctx.clients.backup_metrics
+    if metrics is None:
+        return
+    ns, name = ctx.namespace, ctx.key.name
+    for _, reason, _ in plan.events:
+        if reason in ("BackupSucceeded", "BackupFailed"):
+            metrics.finished(ns, name, success=reason == "BackupSucceeded")
+    if plan.start is not None:
+        metrics.started(ns, name, trigger=plan.start.trigger)
+    if plan.status is not None:
+        metrics.observe(ns, name, plan.status)
 
 
 def _render_job(ctx: Context, name: str) -> Manifest:

@@ -22,6 +22,8 @@ import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from prometheus_client import CollectorRegistry
+
 from openbao_operator import pki, seal
 from openbao_operator.api import ConditionType
 from openbao_operator.kube import Applier, KubeClient, Manifest, ObjectKey
@@ -43,6 +45,7 @@ from . import (
     validate,
     workload,
 )
+from .backup_metrics import BackupMetrics
 from .bootstrap import BaoConnect, UnstoredInitResults, default_connect, hold_replicas
 from .concurrent import each
 from .conditions import Cond, changed
@@ -105,6 +108,7 @@ class Reconciler:
         bao_connect: BaoConnect = default_connect,
         resolve: acme.Resolver = acme.system_resolver,
         steps: tuple[Step, ...] = STEPS,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self.clients = Clients(
             kube=kube,
@@ -125,6 +129,7 @@ class Reconciler:
             waits=Waits(),
             identity=IdentitySource(kube, service_account=config.operator_service_account),
             operator_tokens=OperatorTokens(kube),
+            backup_metrics=BackupMetrics(registry) if registry is not None else None,
         )
         self.steps = steps
 
@@ -148,6 +153,8 @@ class Reconciler:
     async def reconcile(self, key: ObjectKey) -> Outcome:
         raw = await self.clients.reader.get(CLUSTER, key)
         if raw is None:
+            if self.clients.backup_metrics is not None:
+                self.clients.backup_metrics.forget(key.namespace, key.name)
             return Outcome()
         ctx = Context(clients=self.clients, key=key, raw=raw, now=self.clients.clock())
         for step in self.steps:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from openbao_operator.render.facts import RenderFacts
 
     from .acme import Resolver
+    from .backup_metrics import BackupMetrics
     from .bootstrap import BaoConnect, UnstoredInitResults
     from .identity import IdentitySource
     from .image import Verifier
@@ -185,6 +186,8 @@ class Clients:
     """The ServiceAccount issuer and keys for selfInit.oidc (controller/identity.py); None: never read."""
     operator_tokens: OperatorTokens | None = None
     """The operator's own OpenBao tokens for selfInit.oidc clusters (controller/operator_token.py); None: none."""
+    backup_metrics: BackupMetrics | None = None
+    """Prometheus metrics of backups (controller/backup_metrics.py); None: not exported."""
 
 
 @dataclass
