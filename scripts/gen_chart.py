@@ -10,7 +10,8 @@ work, new kinds) reruns this script and the chart follows. Generated here:
 - ``charts/openbao-operator/templates/generated.yaml``: every other object of deploy/ that is not the
   operator's own workload (Namespace, ServiceAccount, Deployment and the metrics Service are templates of
   their own, proven equal to deploy/ by tests/integration/test_chart.py), with the operator's namespace
-  replaced by the release namespace, its ServiceAccount by the chart's, and ``WATCHED_NAMESPACE`` of
+  replaced by the release namespace, its ServiceAccount by the chart's (as a subject, and as the name a
+  rule on ``serviceaccounts`` is restricted to), and ``WATCHED_NAMESPACE`` of
   deploy/namespace-mode/ by each entry of ``watchNamespaces``. deploy/rbac-cluster.yaml renders only when
   ``watchNamespaces`` is empty, deploy/namespace-mode/rbac.yaml only when it is not (the two modes the
   kustomization describes); everything only with ``rbac.create``;
@@ -65,6 +66,8 @@ def _substitute(value: Any, *, in_subject: bool = False) -> Any:
         out = {k: _substitute(v, in_subject=in_subject) for k, v in value.items()}
         if in_subject and value.get("kind") == "ServiceAccount" and value.get("name") == SERVICE_ACCOUNT:
             out["name"] = SA_EXPR
+        if _names_own_serviceaccount(value):
+            out["resourceNames"] = [SA_EXPR]
         return out
     if isinstance(value, list):
         return [_substitute(v, in_subject=in_subject) for v in value]
@@ -73,6 +76,14 @@ def _substitute(value: Any, *, in_subject: bool = False) -> Any:
     if value == WATCHED:
         return WATCHED_EXPR
     return value
+
+
+def _names_own_serviceaccount(rule: dict[str, Any]) -> bool:
+    """A rule on the operator's own ServiceAccount by name (requesting its token): the chart's name it is."""
+    resources = rule.get("resources") or []
+    return rule.get("resourceNames") == [SERVICE_ACCOUNT] and any(
+        str(r).startswith("serviceaccounts") for r in resources
+    )
 
 
 def render_object(doc: dict[str, Any], *, source: str) -> str:

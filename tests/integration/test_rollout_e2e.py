@@ -175,6 +175,30 @@ async def test_bootstrap_forms_one_raft_cluster_repeatedly(
     print(f"\nbootstrap durations (s): {[round(d, 1) for d in durations]}")
 
 
+async def rolled(
+    client: kube.KubeClient, namespace: str, name: str, revision_before: str, *, replicas: int = 3
+) -> dict[str, Any] | None:
+    """The cluster once every pod is on a revision other than ``revision_before``, Ready, and the rollout is
+    over (Progressing False); None before."""
+    sts = await client.get(kinds.STATEFULSET, name, namespace=namespace)
+    target = sts["status"].get("updateRevision")
+    if target == revision_before:
+        return None
+    pods = await _pods(client, namespace, name)
+    ok = len(pods) == replicas and all(_labels(p).get("controller-revision-hash") == target and _ready(p) for p in pods)
+    obj = await client.get(kinds.CLUSTER, name, namespace=namespace)
+    if ok and condition(obj, "Progressing").get("status") == "False":
+        return obj
+    return None
+
+
+async def wait_rolled(
+    client: kube.KubeClient, namespace: str, name: str, revision_before: str, *, within: float
+) -> dict[str, Any]:
+    probe = functools.partial(rolled, client, namespace, name, revision_before)
+    return await eventually(probe, what="every pod on the new revision and Ready", within=within, interval=0.5)
+
+
 @dataclass
 class Watcher:
     """Polls the pods: which pod is active (in order of change) and every pod uid seen per name."""
@@ -201,6 +225,22 @@ class Watcher:
                 if is_active and (not self.actives or self.actives[-1] != pod_name):
                     self.actives.append(pod_name)
             await asyncio.sleep(0.2)
+
+
+@asynccontextmanager
+async def watching(client: kube.KubeClient, namespace: str, name: str, *, leader: str) -> AsyncIterator[Watcher]:
+    """A :class:`Watcher` running from the moment it sees ``leader`` active until 2 s after the block ends
+    (so it sees the final labels)."""
+    watcher = Watcher(client, namespace, name)
+    stop = asyncio.Event()
+    task = asyncio.create_task(watcher.run(stop))
+    try:
+        await eventually(lambda: _async(watcher.actives == [leader]), what="watcher sees the leader", within=10)
+        yield watcher
+        await asyncio.sleep(2)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
 
 
 @pytest.mark.parametrize(
@@ -236,37 +276,14 @@ async def test_config_change_rolls_standbys_first_leader_last(
         sts_before = await client.get(kinds.STATEFULSET, name, namespace=namespace)
         revision_before = sts_before["status"]["updateRevision"]
 
-        watcher = Watcher(client, namespace, name)
-        stop = asyncio.Event()
-        task = asyncio.create_task(watcher.run(stop))
-        try:
-            await eventually(lambda: _async(watcher.actives == [leader]), what="watcher sees the leader", within=10)
+        async with watching(client, namespace, name, leader=leader) as watcher:
             doc2 = manifest(
                 name=name, namespace=namespace, replicas=3, **{"configuration": {"logLevel": "info"}, **change}
             )
-            rolled = time.monotonic()
+            roll_started = time.monotonic()
             await client.apply(doc2)
-
-            async def done() -> dict[str, Any] | None:
-                sts = await client.get(kinds.STATEFULSET, name, namespace=namespace)
-                target = sts["status"].get("updateRevision")
-                if target == revision_before:
-                    return None
-                pods = await _pods(client, namespace, name)
-                ok = len(pods) == 3 and all(
-                    _labels(p).get("controller-revision-hash") == target and _ready(p) for p in pods
-                )
-                obj = await client.get(kinds.CLUSTER, name, namespace=namespace)
-                if ok and condition(obj, "Progressing").get("status") == "False":
-                    return obj
-                return None
-
-            await eventually(done, what="every pod on the new revision and Ready", within=400, interval=0.5)
-            rollout_s = time.monotonic() - rolled
-            await asyncio.sleep(2)  # let the watcher see the final labels
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 10)
+            await wait_rolled(client, namespace, name, revision_before, within=400)
+            rollout_s = time.monotonic() - roll_started
 
         replaced = [p for _, p in watcher.replaced_at]
         assert sorted(replaced) == sorted(c.pod(i) for i in range(3)), watcher.replaced_at

@@ -1,4 +1,4 @@
-"""A small client of OpenBao's HTTP API: health, init, step-down and raft peers.
+"""A small client of OpenBao's HTTP API: health, init, JWT login, step-down and raft peers.
 
 Why a package of its own: the controller decides *when* to initialize a cluster or step a leader down; this
 package only knows *how* to ask one OpenBao node (its pod IP, TLS verified against the cluster's trust bundle
@@ -7,7 +7,7 @@ Secret material (the root token, recovery keys) is carried in :class:`Sensitive`
 never show the value, so it cannot leak through a log line or an exception message.
 """
 
-from .client import BaoApiError, BaoClient, BaoUnavailable, Health, InitResult, RaftPeer, Sensitive, Target
+from .client import BaoApiError, BaoClient, BaoUnavailable, Health, InitResult, Login, RaftPeer, Sensitive, Target
 
 __all__ = [
     "BaoApiError",
@@ -15,6 +15,7 @@ __all__ = [
     "BaoUnavailable",
     "Health",
     "InitResult",
+    "Login",
     "RaftPeer",
     "Sensitive",
     "Target",

@@ -80,6 +80,14 @@ class InitResult:
 
 
 @dataclass(frozen=True)
+class Login:
+    """An OpenBao client token from a login and how long it lives (``auth.lease_duration``; 0: no TTL)."""
+
+    token: Sensitive
+    ttl_seconds: int
+
+
+@dataclass(frozen=True)
 class RaftPeer:
     node_id: str
     address: str
@@ -186,6 +194,22 @@ class BaoClient:
     async def step_down(self, token: Sensitive) -> None:
         """``PUT sys/step-down``: the active node gives up leadership (a standby takes over)."""
         await self._request("PUT", "sys/step-down", what="step-down", token=token)
+
+    async def jwt_login(self, *, mount: str, role: str, jwt: Sensitive) -> Login:
+        """``POST auth/<mount>/login`` with a JWT (a ServiceAccount token): the client token and its TTL."""
+        what = f"JWT login (role {role})"
+        _, body = await self._request(
+            "POST", f"auth/{mount}/login", what=what, json={"role": role, "jwt": jwt.reveal()}
+        )
+        auth = (body or {}).get("auth") or {}
+        token = auth.get("client_token")
+        if not token:
+            raise BaoApiError(what, 200, ["the answer carries no client token"])
+        try:
+            ttl = max(0, int(auth.get("lease_duration") or 0))
+        except (TypeError, ValueError):
+            ttl = 0
+        return Login(token=Sensitive(str(token)), ttl_seconds=ttl)
 
     async def revoke_self(self, token: Sensitive) -> None:
         """``PUT auth/token/revoke-self``: the token (and its children) stop working."""

@@ -70,13 +70,8 @@ class SnapshotClient:
 
     async def jwt_login(self, *, mount: str, role: str, jwt: Sensitive) -> Sensitive:
         """``POST auth/<mount>/login`` with a ServiceAccount token; returns the OpenBao client token."""
-        data = await self._json(
-            "POST", f"auth/{mount}/login", what=f"JWT login (role {role})", body={"role": role, "jwt": jwt.reveal()}
-        )
-        token = ((data or {}).get("auth") or {}).get("client_token")
-        if not token:
-            raise BaoApiError(f"JWT login (role {role})", 200, ["the answer carries no client token"])
-        return Sensitive(str(token))
+        client = BaoClient(self.target, timeout=30.0, transport=self.transport)
+        return (await client.jwt_login(mount=mount, role=role, jwt=jwt)).token
 
     async def revoke_self(self, token: Sensitive) -> None:
         """``POST auth/token/revoke-self``: the executor's token dies with the Job, not at its TTL."""

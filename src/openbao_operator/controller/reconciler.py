@@ -53,6 +53,7 @@ from .identity import IdentitySource
 from .image import Verifier
 from .kinds import CLUSTER
 from .memo import Memo
+from .operator_token import OperatorTokens
 from .sources import Reader
 from .status import status_differs
 from .step import Clients, Context, EventSink, EventType, Outcome, ReconcilerConfig, Report, Step
@@ -127,6 +128,7 @@ class Reconciler:
             memo=Memo(),
             waits=Waits(),
             identity=IdentitySource(kube, service_account=config.operator_service_account),
+            operator_tokens=OperatorTokens(kube),
             backup_metrics=BackupMetrics(registry) if registry is not None else None,
         )
         self.steps = steps

@@ -11,8 +11,9 @@ pass deletes at most one pod, and only when every other pod is Ready:
 2. otherwise wait while any pod is missing, terminating or not Ready (a replacement is joining/unsealing);
 3. victims in order: out-of-date pods that are not Ready (they serve nothing; e.g. a broken replacement
    after the spec was fixed), then out-of-date standbys from the highest ordinal down, then the active
-   node, which is asked to ``sys/step-down`` first (with the stored root token; without one, e.g. under
-   selfInit, its graceful SIGTERM shutdown releases the lock), so leadership moves once, to an updated pod.
+   node, which is asked to ``sys/step-down`` first (with the operator's own token under selfInit.oidc, else
+   the stored root token: controller/operator_token.py; without one, e.g. under plain selfInit, its graceful
+   SIGTERM shutdown releases the lock), so leadership moves once, to an updated pod.
 
 Leadership is read from OpenBao's ``openbao-active`` pod label and confirmed with ``sys/health`` on the
 victim (a stale label must not let the leader be deleted as if it were a standby). ``spec.paused`` halts the
@@ -34,8 +35,9 @@ from openbao_operator.kube import Conflict, KubeClient, Manifest, NotFound, Obje
 
 from . import podview
 from .backup.lock import describe
-from .bootstrap import BaoConnect, root_token
+from .bootstrap import BaoConnect
 from .kinds import POD
+from .operator_token import key_of, operator_token, refused
 from .oplock import live_lock
 from .sources import Reader
 from .status import Problem
@@ -108,6 +110,8 @@ class RolloutResult:
     event: tuple[str, str] | None = None
     problem: Problem | None = None
     retry_after: float | None = None
+    token_refused: bool = False
+    """OpenBao answered 403 to the token (a held operator token is forgotten)."""
 
 
 async def execute(
@@ -120,7 +124,9 @@ async def execute(
     kube: KubeClient,
     reader: Reader,
     connect: BaoConnect,
+    token_note: str = "",
 ) -> RolloutResult:
+    """``token_note``: how the token was obtained, or why there is none (for the Event's note)."""
     if plan.action == "none":
         return RolloutResult(waiting_for=None)
     if plan.action == "stalled":
@@ -147,7 +153,9 @@ async def execute(
             try:
                 await client.step_down(token)
             except (BaoUnavailable, BaoApiError) as exc:
-                return RolloutResult(waiting_for=f"{name} to step down ({exc})", retry_after=5.0)
+                return RolloutResult(
+                    waiting_for=f"{name} to step down ({exc})", retry_after=5.0, token_refused=refused(exc)
+                )
     try:
         await kube.delete(
             POD, name, namespace=namespace, preconditions=Preconditions(uid=str(victim["metadata"]["uid"]))
@@ -158,9 +166,9 @@ async def execute(
     how = {
         "not-ready": "an out-of-date pod that was not Ready",
         "standby": "a standby",
-        "active": "the active node, after sys/step-down"
+        "active": f"the active node, after sys/step-down {token_note or 'with the stored root token'}"
         if token is not None
-        else "the active node (no stored token: its graceful shutdown releases leadership)",
+        else f"the active node ({token_note or 'no stored token'}: its graceful shutdown releases leadership)",
     }[role or "standby"]
     note = (
         f"deleted {name} ({how}, revision {podview.revision(victim)}) to replace it with revision "
@@ -186,9 +194,12 @@ async def step(ctx: Context) -> Report:
         ctx.facts.rollout_waiting_for = f"the restore to finish before replacing a pod ({describe(lock)})"
         out.after(RESTORE_WAIT_SECONDS)
         return out
-    token = None
+    token, token_note = None, ""
     if plan.action == "replace" and plan.role != "not-ready":
-        token = await root_token(cluster, reader=clients.reader, namespace=ctx.namespace)
+        got = await operator_token(ctx, pods=pods)
+        token, token_note = got.token, got.describe()
+        if got.failure is not None:
+            out.event("Warning", "OperatorLoginFailed", "Rollout", got.failure)
     result = await execute(
         plan,
         cluster,
@@ -198,7 +209,10 @@ async def step(ctx: Context) -> Report:
         kube=clients.kube,
         reader=clients.reader,
         connect=clients.connect,
+        token_note=token_note,
     )
+    if result.token_refused and clients.operator_tokens is not None:
+        clients.operator_tokens.forget(key_of(ctx))
     out.take(result, action="Rollout")
     ctx.facts.rollout_waiting_for = result.waiting_for
     return out

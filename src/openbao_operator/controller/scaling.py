@@ -5,8 +5,10 @@ Why before the shrink: a pod the StatefulSet deleted is still a raft voter until
 dead voters out of five make the next failure a quorum loss. Removing the peers first and shrinking after
 is level-triggered: a crash in between finds the peers gone (only present ones are removed) and shrinks.
 The leaving pods' raft node ids are their pod names (``BAO_RAFT_NODE_ID``). Removal needs a token: the
-stored root token (``<name>-root-token``); under selfInit there is none, and the StatefulSet shrinks
-without peer removal (configure autopilot ``cleanup_dead_servers`` through selfInit requests instead).
+operator's own under ``selfInit.oidc`` (its policy allows step-down and raft peer management), else the
+stored root token (``<name>-root-token``; controller/operator_token.py); under plain selfInit there is
+none, and the StatefulSet shrinks without peer removal (configure autopilot ``cleanup_dead_servers``
+through selfInit requests instead).
 Scale-up needs nothing here: new pods join through the rendered retry_join / auto_join.
 """
 
@@ -20,7 +22,8 @@ from openbao_operator.baoapi import BaoApiError, BaoUnavailable, Sensitive
 from openbao_operator.kube import Manifest
 
 from . import podview
-from .bootstrap import BaoConnect, root_token
+from .bootstrap import BaoConnect
+from .operator_token import key_of, operator_token, refused
 from .step import Context, Report
 from .stsview import StatefulSetView
 
@@ -31,6 +34,8 @@ class ScaleDown:
     """Keep the StatefulSet at this many replicas in this pass (a step-down or removal is pending)."""
     event: tuple[str, str] | None = None
     retry_after: float | None = None
+    token_refused: bool = False
+    """OpenBao answered 403 to the token (a held operator token is forgotten)."""
 
 
 async def prepare_scale_down(
@@ -55,8 +60,8 @@ async def prepare_scale_down(
                 break  # its graceful shutdown releases leadership
             try:
                 await connect(where).step_down(token)
-            except (BaoUnavailable, BaoApiError):
-                return ScaleDown(hold_at=current, retry_after=5.0)
+            except (BaoUnavailable, BaoApiError) as exc:
+                return ScaleDown(hold_at=current, retry_after=5.0, token_refused=refused(exc))
             note = f"{podview.name(pod)} leaves in the scale-down to {desired}: it stepped down as leader first"
             return ScaleDown(hold_at=current, event=("SteppedDown", note), retry_after=2.0)
     if token is None:
@@ -74,8 +79,8 @@ async def prepare_scale_down(
         removed = sorted(p.node_id for p in peers if p.node_id in leaving)
         for node_id in removed:
             await client.remove_peer(token, node_id)
-    except (BaoUnavailable, BaoApiError):
-        return ScaleDown(hold_at=current, retry_after=5.0)
+    except (BaoUnavailable, BaoApiError) as exc:
+        return ScaleDown(hold_at=current, retry_after=5.0, token_refused=refused(exc))
     if not removed:
         return ScaleDown()
     note = f"removed raft peer(s) {', '.join(removed)} before scaling down from {current} to {desired}"
@@ -89,6 +94,9 @@ async def step(ctx: Context) -> Report:
     out = Report()
     if not facts.initialized or StatefulSetView.of(facts.live_sts).replicas <= cluster.spec.replicas:
         return out
+    got = await operator_token(ctx, pods=facts.pods)
+    if got.failure is not None:
+        out.event("Warning", "OperatorLoginFailed", "ScaleDown", got.failure)
     result = await prepare_scale_down(
         cluster,
         facts.live_sts,
@@ -96,9 +104,11 @@ async def step(ctx: Context) -> Report:
         desired=cluster.spec.replicas,
         namespace=ctx.namespace,
         ca_pem=ctx.ca_pem,
-        token=await root_token(cluster, reader=ctx.clients.reader, namespace=ctx.namespace),
+        token=got.token,
         connect=ctx.clients.connect,
     )
+    if result.token_refused and ctx.clients.operator_tokens is not None:
+        ctx.clients.operator_tokens.forget(key_of(ctx))
     if result.event is not None:
         out.event("Normal", result.event[0], "ScaleDown", result.event[1])
     if result.retry_after is not None:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .identity import IdentitySource
     from .image import Verifier
     from .memo import Memo
+    from .operator_token import OperatorTokens
     from .profile import ProfileVerdict
     from .sources import Reader
     from .tenancy import TenancyView
@@ -183,6 +184,8 @@ class Clients:
     """The pacing of checks of clusters waiting for pod-0 (controller/waiting.py)."""
     identity: IdentitySource | None = None
     """The ServiceAccount issuer and keys for selfInit.oidc (controller/identity.py); None: never read."""
+    operator_tokens: OperatorTokens | None = None
+    """The operator's own OpenBao tokens for selfInit.oidc clusters (controller/operator_token.py); None: none."""
     backup_metrics: BackupMetrics | None = None
     """Prometheus metrics of backups (controller/backup_metrics.py); None: not exported."""
 

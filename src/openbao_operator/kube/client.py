@@ -297,6 +297,13 @@ class KubeClient:
         response = await self._send(br)
         return decode_json(response.content, what=f"the response to GET {path}")
 
+    async def post_path(self, path: str, body: Mapping[str, Any]) -> Any:
+        """POST ``body`` to a path no resource type names (a subresource such as ``serviceaccounts/<name>/token``),
+        decoded JSON. Errors are translated as for every call; their messages never carry the response body."""
+        br = BasicRequest(method="POST", url=path, response_type=None, params={}, data=dict(body), headers=None)
+        response = await self._send(br)
+        return decode_json(response.content, what=f"the response to POST {path}")
+
     async def close(self) -> None:
         await self._generic.close()  # type: ignore[no-untyped-call]
 

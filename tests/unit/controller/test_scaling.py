@@ -160,3 +160,14 @@ def test_without_a_token_nothing_is_asked_and_the_statefulset_shrinks() -> None:
     assert decide(fake, sts(5), [pod(0), pod(1), pod(2), pod(3, active=True), pod(4)], token=None) == ScaleDown()
     assert decide(fake, sts(5), FIVE, token=None) == ScaleDown()
     assert fake.calls == []
+
+
+def test_a_token_openbao_refuses_is_said_so_that_a_held_operator_token_is_forgotten() -> None:
+    denied = BaoApiError("step-down", 403, ["permission denied"])
+    fake = FakeBao(PEERS, fail={"step-down": denied})
+    leaving_leader = [pod(0), pod(1), pod(2), pod(3, active=True), pod(4)]
+    assert decide(fake, sts(5), leaving_leader) == ScaleDown(hold_at=5, retry_after=5.0, token_refused=True)
+    fake = FakeBao(PEERS, fail={"peers": BaoApiError("raft peers", 403, ["permission denied"])})
+    assert decide(fake, sts(5), FIVE) == ScaleDown(hold_at=5, retry_after=5.0, token_refused=True)
+    fake = FakeBao(PEERS, fail={"peers": BaoUnavailable("raft peers: ConnectError")})
+    assert decide(fake, sts(5), FIVE) == ScaleDown(hold_at=5, retry_after=5.0, token_refused=False)

@@ -15,6 +15,7 @@ from typing import Any
 from openbao_operator.api import names
 from openbao_operator.render.desired import DesiredState, render_desired
 from openbao_operator.render.facts import RenderFacts
+from openbao_operator.render.workload.selfinit import SPENT
 
 from .config_cases import cluster, manifest
 
@@ -103,3 +104,19 @@ def test_request_changes_do_not_restart_pods() -> None:
     second = _render(selfInit={"enabled": True, "requests": changed})
     assert first.config.self_init_text != second.config.self_init_text
     assert annotations(first) == annotations(second)
+
+
+def test_once_initialized_the_secret_holds_no_initialize_block_and_the_pods_do_not_roll() -> None:
+    """Pods that start after the bootstrap (pods 1 and 2, a pod whose volume was lost) must not read the
+    ``initialize`` blocks: OpenBao's self-init does not wait for the raft join, so such a pod bootstrapped a
+    raft cluster of its own (tests/integration/test_operator_token_e2e.py saw three clusters of one voter)."""
+    doc = manifest(name="si", namespace="prod", replicas=3, selfInit={"enabled": True, "requests": REQUESTS})
+    before = render_desired(cluster(doc), facts=RenderFacts(namespace="prod", owner_uid="uid-1"))
+    after = render_desired(cluster(doc), facts=RenderFacts(namespace="prod", owner_uid="uid-1", initialized=True))
+    text = base64.b64decode(_one(after, "Secret", "si-config-init")["data"]["config.hcl"]).decode()
+    assert text == SPENT
+    assert 'initialize "' not in text
+    assert PASSWORD not in text
+    assert 'initialize "' in base64.b64decode(_one(before, "Secret", "si-config-init")["data"]["config.hcl"]).decode()
+    template = _one(before, "StatefulSet", "si")["spec"]["template"]
+    assert _one(after, "StatefulSet", "si")["spec"]["template"] == template  # the file stays mounted: no roll
