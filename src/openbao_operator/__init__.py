@@ -5,9 +5,18 @@ runtime, controller and executor, which do not import each other; below them ren
 kube and baoapi; api at the bottom.
 
 The version is set once, in pyproject.toml; the image tag and the chart take it from there too
-(scripts/gen_chart.py), so it is read from the installed package's metadata here.
+(scripts/gen_chart.py), so it is read from the installed package's metadata here, on first use
+(importlib.metadata is a noticeable part of the process' start → /readyz, which does not need it; issue 20).
 """
 
-from importlib.metadata import version as _version
+from __future__ import annotations
 
-__version__ = _version("openbao-operator")
+from typing import Any
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("openbao-operator")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

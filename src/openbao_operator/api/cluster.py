@@ -8,6 +8,11 @@ from pydantic import Field
 
 from .base import ApiModel
 from .configuration import AuditDevice, ObservabilityConfig, OpenBaoConfiguration, Plugin, TelemetryConfig
+from .constants import API_VERSION as API_VERSION
+from .constants import GROUP as GROUP
+from .constants import KIND as KIND
+from .constants import PLURAL as PLURAL
+from .constants import VERSION as VERSION
 from .k8s import (
     Affinity,
     LabelKey,
@@ -33,12 +38,6 @@ from .workload import (
     StorageConfig,
     WorkloadHardeningConfig,
 )
-
-GROUP = "openbao.org"
-VERSION = "v1alpha1"
-API_VERSION = f"{GROUP}/{VERSION}"
-KIND = "OpenBaoCluster"
-PLURAL = "openbaoclusters"
 
 NAMESPACE_MESSAGE = "must be a DNS label of at most 63 characters: lower-case letters, digits and '-'"
 """What a namespace may be (the API server's rule; `render` checks it because its input never met one)."""

@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
-from .cluster import API_VERSION, KIND, OpenBaoCluster
-from .seal import STATIC_KEY_ID
-from .types import ROTATION_ID_REGEX
+from .constants import API_VERSION, KIND, ROTATION_ID_REGEX, STATIC_KEY_ID
 
-ClusterRef = OpenBaoCluster | str
-"""A cluster, or just its metadata.name (all a Secret name depends on)."""
+if TYPE_CHECKING:
+    from .cluster import OpenBaoCluster
+
+    ClusterRef: TypeAlias = OpenBaoCluster | str
+    """A cluster, or just its metadata.name (all a Secret name depends on)."""
+
+# NB: the models are imported for type checking only: the process start path reads labels and selectors from
+# here, and importing the models would build every pydantic model first (issue 20).
 
 
 def _name(cluster: ClusterRef) -> str:

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 from pydantic import Field
 
 from .base import ApiModel, Rule
+from .constants import STATIC_KEY_ID as STATIC_KEY_ID
 from .k8s import LocalObjectReference
 from .types import EMPTY_IS_UNSET, HclStr, ImageRef, NonEmptyHclStr, RotationId, Sha256
 
@@ -25,8 +26,6 @@ KMS_PLUGIN_TYPES: frozenset[str] = frozenset({"awskms", "gcpckms", "azurekeyvaul
 
 STATIC_KEY_PATH = "file:///etc/bao/unseal/key"
 """Where the static seal reads the operator-generated key (the mount of <name>-unseal-key)."""
-STATIC_KEY_ID = "operator-generated-v1"
-"""The key id of the first operator-generated key (the reference operator's)."""
 
 
 class StaticSeal(ApiModel):

@@ -7,47 +7,14 @@ errors, fields accepted but not acted on, rollout progress).
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import Field
 
 from .base import ApiModel
+from .constants import ConditionType as ConditionType
 
 Phase = Literal["Pending", "Initializing", "Running", "Upgrading", "BackingUp", "Failed"]
-
-
-class ConditionType(StrEnum):
-    """Condition types; the first group is the reference operator's."""
-
-    AVAILABLE = "Available"
-    TLS_READY = "TLSReady"
-    PRODUCTION_READY = "ProductionReady"
-    DEGRADED = "Degraded"
-    UPGRADING = "Upgrading"
-    BACKING_UP = "BackingUp"
-    SECURITY_RISK = "SecurityRisk"
-    OPENBAO_INITIALIZED = "OpenBaoInitialized"
-    OPENBAO_SEALED = "OpenBaoSealed"
-    OPENBAO_LEADER = "OpenBaoLeader"
-    NODE_SECURITY_CAPABILITY_MISMATCH = "NodeSecurityCapabilityMismatch"
-    # Added here:
-    CONFIGURATION_VALID = "ConfigurationValid"
-    """False when the spec cannot be rendered; the message names the field and the remedy."""
-    FIELDS_IGNORED = "FieldsIgnored"
-    """True when the spec sets fields that are accepted for compatibility but not acted on; names them."""
-    PROGRESSING = "Progressing"
-    """True while a rollout replaces pods; the message says which pod and what it waits for."""
-    IMAGE_VERIFIED = "ImageVerified"
-    """Result of image signature verification, when enabled."""
-    PAUSED = "Paused"
-    """True while spec.paused is set."""
-    UNSEAL_KEY_ROTATING = "UnsealKeyRotating"
-    """Static seal only: True while a key rotation waits for OpenBao to rewrap with the new key."""
-    TENANT_ONBOARDED = "TenantOnboarded"
-    """False while the cluster's namespace has not opted in (no OpenBaoTenant): says how to opt in."""
-    BACKUP_HEALTHY = "BackupHealthy"
-    """With spec.backup: True after a successful backup, False while backups fail or cannot start (says why)."""
 
 
 class Condition(ApiModel):

@@ -16,6 +16,8 @@ from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler, StringConstrain
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
+from .constants import ROTATION_ID_REGEX as ROTATION_ID_REGEX
+
 PATTERN_ERROR_TYPE = "openbao_pattern"
 
 
@@ -142,10 +144,6 @@ Hostname = Annotated[
     Pattern(HOSTNAME_REGEX, "must be a lower-case DNS name such as bao.example.com (a leading '*.' is allowed)", 253),
 ]
 
-ROTATION_ID_REGEX = r"^[a-z0-9](?:[-a-z0-9]{0,18}[a-z0-9])?$"
-"""A static unseal key rotation id. It becomes part of a Secret name (`<name>-unseal-key-<id>`) and of the
-key id OpenBao stores (`operator-rotated-<id>`), so it is a short DNS label; seal.secret compiles this same
-expression."""
 ROTATION_ID_MESSAGE = "must be 1-20 lower-case letters, digits or '-', starting and ending with a letter or digit"
 RotationId = Annotated[str, Pattern(ROTATION_ID_REGEX, ROTATION_ID_MESSAGE, 20)]
 

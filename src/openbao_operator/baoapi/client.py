@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -103,6 +104,26 @@ def _errors(body: Any) -> list[str]:
     return []
 
 
+_CONTEXTS: OrderedDict[str, ssl.SSLContext] = OrderedDict()
+_CONTEXTS_LIMIT = 64
+
+
+def trust_context(ca_pem: str) -> ssl.SSLContext:
+    """A client TLS context trusting exactly ``ca_pem``, shared by the requests to the nodes of that bundle.
+
+    Why shared: building a context parses the bundle and sets up OpenSSL's store (about a millisecond); a
+    waiting cluster's pod is asked every few seconds and each request used to build its own. A context holds
+    only public trust material and is never changed after it is built; the 64 most recently used bundles
+    are kept."""
+    context = _CONTEXTS.get(ca_pem)
+    if context is None:
+        context = _CONTEXTS[ca_pem] = ssl.create_default_context(cadata=ca_pem)
+        while len(_CONTEXTS) > _CONTEXTS_LIMIT:
+            _CONTEXTS.popitem(last=False)
+    _CONTEXTS.move_to_end(ca_pem)
+    return context
+
+
 class BaoClient:
     """Requests to one node. Each call opens and closes its own connection (calls are rare: bootstrap,
     step-down, peer removal), so the client holds no state worth closing."""
@@ -121,7 +142,7 @@ class BaoClient:
     def _verify(self) -> ssl.SSLContext | bool:
         if self.target.ca_pem is None:
             return True
-        return ssl.create_default_context(cadata=self.target.ca_pem)
+        return trust_context(self.target.ca_pem)
 
     async def _request(
         self,

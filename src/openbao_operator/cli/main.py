@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from openbao_operator import __version__
-
 if TYPE_CHECKING:
     from openbao_operator.api import OpenBaoCluster
     from openbao_operator.render.config import RenderedConfig
@@ -117,7 +115,7 @@ def _made_at_runtime(cluster: OpenBaoCluster, facts: RenderFacts) -> list[Runtim
 
 
 @click.group()
-@click.version_option(__version__, prog_name="openbao-operator")
+@click.version_option(package_name="openbao-operator", prog_name="openbao-operator")  # read when asked
 def main() -> None:
     """A Kubernetes operator for OpenBao: renders and converges OpenBaoCluster resources."""
 
@@ -276,16 +274,14 @@ def run() -> None:
     """
     import asyncio
 
-    from pydantic import ValidationError
-
     from openbao_operator.runtime import CacheSyncTimeout, LeadershipLost
 
     from .operator import run_operator
-    from .settings import OperatorSettings
+    from .settings import InvalidSettingsError, OperatorSettings
 
     try:
         settings = OperatorSettings()
-    except ValidationError as exc:
+    except InvalidSettingsError as exc:
         _fail(f"invalid settings: {' '.join(str(exc).split())}")
     try:
         asyncio.run(run_operator(settings))

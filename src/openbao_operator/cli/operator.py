@@ -16,6 +16,7 @@ served (API discovery, readable by everyone).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import os
 import random
@@ -80,9 +81,13 @@ class Operator:
         return self._built[1]
 
     async def run(self, stop: asyncio.Event) -> None:
+        trimming = asyncio.create_task(runtime.trim_periodically(stop, trim=runtime.libc_trim()))
         try:
             await self.manager.run(stop)
         finally:
+            trimming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await trimming
             if self._built is not None:
                 await self._built[1].aclose()
             await self.client.close()

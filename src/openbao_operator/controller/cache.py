@@ -82,26 +82,51 @@ def compact(obj: Manifest, *, keep: tuple[str, ...] = _CHILD_METADATA) -> Manife
 
 
 def _kept_metadata(meta: Mapping[str, Any], keep: tuple[str, ...]) -> dict[str, Any]:
-    """The metadata fields ``keep``, with the strings many objects repeat shared (interned).
+    """The metadata fields ``keep``, with what many objects repeat shared rather than copied.
 
-    Why: at a thousand clusters the caches hold ten thousand such dicts, and their labels (the same few keys
-    and values on every object of a cluster), namespaces and owner references (the same owner on every child)
-    were separate copies of equal strings in each."""
+    Why: at a thousand clusters the caches hold ten thousand such dicts. Their strings (label keys and values,
+    namespaces, owner names) are interned, and the label sets and owner references themselves, which are the
+    same on every child of a cluster, are one shared object per distinct value (cache entries are read-only)."""
     out: dict[str, Any] = {}
     for k in keep:
         if k not in meta:
             continue
         value = meta[k]
         if k == "labels" and isinstance(value, dict):
-            value = {_shared(lk): _shared(lv) for lk, lv in value.items()}
+            value = _shared_value(tuple((_shared(lk), _shared(lv)) for lk, lv in value.items()), dict)
         elif k == "ownerReferences" and isinstance(value, list):
-            value = [
-                {_shared(rk): _shared(rv) for rk, rv in ref.items()} if isinstance(ref, dict) else ref for ref in value
-            ]
+            if all(isinstance(ref, dict) for ref in value):
+                refs = tuple(tuple((_shared(rk), _shared(rv)) for rk, rv in ref.items()) for ref in value)
+                value = _shared_value(refs, _owner_references)
+            else:
+                value = list(value)
         elif k == "namespace":
             value = _shared(value)
         out[k] = value
     return out
+
+
+def _owner_references(refs: tuple[tuple[tuple[str, Any], ...], ...]) -> list[dict[str, Any]]:
+    return [dict(ref) for ref in refs]
+
+
+_SHARED_VALUES: dict[Any, Any] = {}
+_SHARED_LIMIT = 16384
+"""Distinct label sets and owner reference lists kept for sharing (a few per cluster); emptied when full, after
+which new entries are shared among themselves again (entries already cached keep what they hold)."""
+
+
+def _shared_value(key: Any, build: Callable[[Any], Any]) -> Any:
+    """One object per distinct ``key`` (a hashable form of the value), built by ``build(key)``."""
+    try:
+        found = _SHARED_VALUES.get(key)
+    except TypeError:  # NB: an unhashable value (a label is always a string; a hostile object need not be)
+        return build(key)
+    if found is None:
+        if len(_SHARED_VALUES) >= _SHARED_LIMIT:
+            _SHARED_VALUES.clear()
+        found = _SHARED_VALUES[key] = build(key)
+    return found
 
 
 def _shared(value: Any) -> Any:

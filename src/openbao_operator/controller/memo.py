@@ -15,6 +15,10 @@ object are pure functions of the cluster object and the render facts; this remem
   recently passed clusters for the same reason (3-4 KiB each: a parse costs about 1 % of a pass, so keeping
   every cluster's would buy little for its memory at a thousand clusters).
 
+- that a render succeeded, without its objects, per cluster, resourceVersion and facts: the validation step's
+  trial render asks only whether the spec renders, for every cluster on every pass, and a thousand such
+  answers cost less than one kept render (a failed render is never kept: it is done again).
+
 Only results are kept, never a decision: every pass still compares them with what it observes. The models
 are frozen and nothing in a pass edits a rendered object in place (the applier and the StatefulSet plan copy
 what they change), so sharing them between passes is safe. Least recently used dropped first; a restart
@@ -41,9 +45,11 @@ class _Entry:
 class Memo:
     """Per process: the last parse and renders of each cluster (see the module docstring)."""
 
-    def __init__(self, *, limit: int = 256, render_limit: int = 32) -> None:
+    def __init__(self, *, limit: int = 256, render_limit: int = 32, renders_ok_limit: int = 4096) -> None:
         self._limit = limit
         self._render_limit = render_limit
+        self._renders_ok_limit = renders_ok_limit
+        self._renders_ok: OrderedDict[tuple[str, str, RenderFacts], None] = OrderedDict()
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._rendered: OrderedDict[tuple[str, RenderFacts], tuple[OpenBaoCluster, DesiredState]] = OrderedDict()
         self.parses = 0
@@ -87,7 +93,31 @@ class Memo:
             self._rendered.popitem(last=False)
         return desired
 
+    def check_render(self, uid: str, version: str, cluster: OpenBaoCluster, *, facts: RenderFacts) -> None:
+        """Raise what ``render_desired(cluster, facts=facts)`` raises, else nothing; a success is remembered
+        for cluster ``uid`` at resourceVersion ``version`` (the object ``cluster`` was parsed from) and these
+        facts, without the objects."""
+        key = (uid, version, facts)
+        try:
+            if uid and version and key in self._renders_ok:
+                self._renders_ok.move_to_end(key)
+                return
+        except TypeError:  # a fact that cannot be hashed: render, remember nothing
+            self.renders += 1
+            render_desired(cluster, facts=facts)
+            return
+        hit = self._rendered.get((uid, facts))
+        if hit is None or hit[0] is not cluster:
+            self.renders += 1
+            render_desired(cluster, facts=facts)  # NB: raises for a spec that does not render; nothing kept
+        if uid and version:
+            self._renders_ok[key] = None
+            while len(self._renders_ok) > self._renders_ok_limit:
+                self._renders_ok.popitem(last=False)
+
     def forget(self, uid: str) -> None:
         self._entries.pop(uid, None)
         for key in [k for k in self._rendered if k[0] == uid]:
             del self._rendered[key]
+        for ok in [k for k in self._renders_ok if k[0] == uid]:
+            del self._renders_ok[ok]

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from openbao_operator import pki, seal
 from openbao_operator.kube import Applier, KubeClient, Manifest, ObjectKey
 
 from .conditions import Cond
 from .status import Problem
 
 if TYPE_CHECKING:
+    from openbao_operator import pki, seal
     from openbao_operator.api import OpenBaoCluster
     from openbao_operator.api.status import BackupStatus
     from openbao_operator.imagesig import ImageDecision
@@ -54,6 +54,14 @@ class EventSink(Protocol):
     async def record(self, regarding: Manifest, *, type: EventType, reason: str, action: str, note: str) -> None: ...
 
 
+def _default_tls_policy() -> pki.RotationPolicy:
+    # NB: imported here, not at module level: pki loads cryptography, which the process start path (the
+    # tenancy step is imported by the wiring) does not need before the first reconcile (issue 20)
+    from openbao_operator import pki
+
+    return pki.DEFAULT_POLICY
+
+
 @dataclass(frozen=True, kw_only=True)
 class ReconcilerConfig:
     """Operator-wide settings the reconcile depends on."""
@@ -69,7 +77,7 @@ class ReconcilerConfig:
     gateway_missing_seconds: float = 1200.0
     rollout_ready_timeout: float = 600.0
     """A rollout replacement not Ready within this many seconds halts the rollout (RolloutStalled)."""
-    tls_policy: pki.RotationPolicy = pki.DEFAULT_POLICY
+    tls_policy: pki.RotationPolicy = field(default_factory=_default_tls_policy)
     """Certificate lifetimes and renewal windows; end-to-end tests shorten them to see rotations in minutes."""
     operator_service_account: str = "openbao-operator"
     """The operator's ServiceAccount (in ``operator_namespace``): selfInit.oidc binds the operator's JWT role to it."""

@@ -121,7 +121,8 @@ async def step(ctx: Context) -> Report:
         )
     else:
         try:
-            ctx.clients.memo.render(ctx.owner_uid, cluster, facts=ctx.render_facts)
+            version = str((ctx.raw.get("metadata") or {}).get("resourceVersion") or "")
+            ctx.clients.memo.check_render(ctx.owner_uid, version, cluster, facts=ctx.render_facts)
         except ConfigRenderError as exc:
             configuration = Cond(T.CONFIGURATION_VALID.value, "False", "InvalidConfiguration", str(exc))
     ctx.facts.configuration = configuration

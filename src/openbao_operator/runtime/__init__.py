@@ -19,6 +19,7 @@ from .leader import LeaderElector, LeadershipLost, LeaseConfig
 from .logs import configure_logging, get_logger, reconcile_context, redact, redact_value
 from .manager import CacheSyncTimeout, Manager, stop_on_signals
 from .mapping import OwnerMapper, enqueue_owner, enqueue_self, meaningful_update
+from .memory import libc_trim, trim_periodically
 from .metrics import RuntimeMetrics
 from .queue import ShutDown, WorkQueue
 from .scope import NamespaceScope, ScopedCache
@@ -52,9 +53,11 @@ __all__ = [
     "enqueue_owner",
     "enqueue_self",
     "get_logger",
+    "libc_trim",
     "meaningful_update",
     "reconcile_context",
     "redact",
     "redact_value",
     "stop_on_signals",
+    "trim_periodically",
 ]

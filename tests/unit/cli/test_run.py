@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from click.testing import CliRunner
 
 from openbao_operator.cli.main import main
-from openbao_operator.cli.settings import OperatorSettings
+from openbao_operator.cli.settings import InvalidSettingsError, OperatorSettings
 
 
 def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,3 +42,72 @@ def test_invalid_settings_exit_2_naming_the_setting(monkeypatch: pytest.MonkeyPa
     result = CliRunner().invoke(main, ["run"])
     assert result.exit_code == 2
     assert "workers" in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("WORKERS", "8", 8),
+        ("workers", " 8", 8),  # names in any case; a value pydantic coerces is pydantic's
+        ("LEADER_ELECTION", "off", False),
+        ("LEADER_ELECTION", "True", True),
+        ("LEASE_DURATION", "1e3", 1000.0),
+        ("LEASE_DURATION", "2.5", 2.5),
+        ("KUBECONFIG", "", ""),
+        ("LOG_FORMAT", "console", "console"),
+    ],
+)
+def test_settings_values_are_pydantics(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: object
+) -> None:
+    monkeypatch.setenv(f"OPENBAO_OPERATOR_{name}", value)
+    got = getattr(OperatorSettings(), name.lower())
+    assert got == expected
+    assert type(got) is type(expected)
+
+
+def test_keywords_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENBAO_OPERATOR_WORKERS", "8")
+    monkeypatch.setenv("OPENBAO_OPERATOR_LEASE_DURATION", "9")
+    settings = OperatorSettings(workers=2, renew_deadline=4, unknown="ignored")
+    assert (settings.workers, settings.lease_duration, settings.renew_deadline) == (2, 9.0, 4.0)
+    assert type(settings.renew_deadline) is float
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("WORKERS", "65", "Input should be less than or equal to 64"),
+        ("RESYNC_SECONDS", "0", "Input should be greater than 0"),
+        ("LOG_FORMAT", "JSON", "Input should be 'json' or 'console'"),
+        ("LEADER_ELECTION", "maybe", "Input should be a valid boolean"),
+    ],
+)
+def test_invalid_settings_message_is_pydantics(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(f"OPENBAO_OPERATOR_{name}", value)
+    with pytest.raises(InvalidSettingsError) as raised:
+        OperatorSettings()
+    assert str(raised.value).startswith(f"1 validation error for OperatorSettings\n{name.lower()}\n  {message}")
+
+
+def test_start_path_imports_no_models_nor_pydantic() -> None:
+    """What `openbao-operator run` imports before its caches have synced (start → /readyz, issue 20): the
+    models, the renderer, cryptography and pydantic load at the first reconcile."""
+    code = (
+        "import sys, openbao_operator.cli.main, openbao_operator.cli.operator, openbao_operator.cli.settings;"
+        "print('\\n'.join(sorted(sys.modules)))"
+    )
+    loaded = set(
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+    )
+    heavy = {
+        "pydantic",
+        "cryptography",
+        "openbao_operator.api.cluster",
+        "openbao_operator.render",
+        "openbao_operator.pki",
+    }
+    assert "openbao_operator.cli.operator" in loaded
+    assert heavy & loaded == set()

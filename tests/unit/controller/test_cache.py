@@ -76,3 +76,38 @@ def test_applied_kinds_are_cached_compact_and_expand_without_managed_fields() ->
     assert expand(None) is None
     plain = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}
     assert expand(plain) is plain
+
+
+def test_children_of_a_cluster_share_their_label_set_and_owner_references() -> None:
+    def child(kind: str, name: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "v1",
+            "kind": kind,
+            "metadata": {
+                "name": name,
+                "namespace": "team",
+                "labels": {"openbao.org/cluster": "bao", "app.kubernetes.io/instance": "bao"},
+                "ownerReferences": [
+                    {"apiVersion": "openbao.org/v1alpha1", "kind": "OpenBaoCluster", "name": "bao", "uid": "u-1"}
+                ],
+            },
+        }
+
+    a = cache_transform(kinds.SERVICE)(child("Service", "bao"))
+    b = cache_transform(kinds.CONFIGMAP)(child("ConfigMap", "bao-config"))
+    other = cache_transform(kinds.SERVICE)(
+        {**child("Service", "x"), "metadata": {**child("Service", "x")["metadata"], "labels": {"a": "b"}}}
+    )
+    assert a["metadata"]["labels"] is b["metadata"]["labels"]
+    assert a["metadata"]["ownerReferences"] is b["metadata"]["ownerReferences"]
+    assert a["metadata"]["labels"] == child("Service", "bao")["metadata"]["labels"]
+    assert a["metadata"]["ownerReferences"] == child("Service", "bao")["metadata"]["ownerReferences"]
+    assert other["metadata"]["labels"] == {"a": "b"}
+    assert expand(a) == child("Service", "bao")  # what a reconcile reads is its own copy
+
+
+def test_unhashable_label_values_are_kept_as_they_are() -> None:
+    hostile = {"metadata": {"name": "x", "namespace": "team", "labels": {"k": ["v"]}, "ownerReferences": [{"a": {}}]}}
+    entry = cache_transform(kinds.SERVICE)({"apiVersion": "v1", "kind": "Service", **hostile})
+    assert entry["metadata"]["labels"] == {"k": ["v"]}
+    assert entry["metadata"]["ownerReferences"] == [{"a": {}}]

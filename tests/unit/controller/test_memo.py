@@ -10,6 +10,7 @@ import pytest
 
 from openbao_operator.api import InvalidClusterError
 from openbao_operator.controller.memo import Memo
+from openbao_operator.render.config import ConfigRenderError
 from openbao_operator.render.desired import render_desired
 from openbao_operator.render.facts import RenderFacts
 
@@ -87,3 +88,35 @@ def test_bounded_in_models_and_in_renders() -> None:
     before = memo.parses
     memo.parse(raw())  # u-1 was forgotten: parsed again
     assert memo.parses == before + 1
+
+
+def test_a_successful_trial_render_is_remembered_without_its_objects() -> None:
+    memo = Memo(render_limit=0)
+    cluster = memo.parse(raw())
+    for _ in range(3):
+        memo.check_render("u-1", "10", cluster, facts=FACTS)
+    assert memo.renders == 1
+    assert len(memo._rendered) == 0  # only the answer is kept
+    memo.check_render("u-1", "11", memo.parse(raw(rv="11", replicas=5)), facts=FACTS)  # a new version renders
+    memo.check_render("u-1", "10", cluster, facts=dataclasses.replace(FACTS, initialized=True))  # new facts too
+    assert memo.renders == 3
+
+
+def test_a_failed_trial_render_raises_every_time() -> None:
+    memo = Memo()
+    oidc = {"enabled": True, "oidc": {"enabled": True}}
+    cluster = memo.parse(raw(selfInit=oidc))
+    for _ in range(2):
+        with pytest.raises(ConfigRenderError):
+            memo.check_render("u-1", "10", cluster, facts=FACTS)
+    assert memo.renders == 2
+
+
+def test_trial_render_answers_are_bounded() -> None:
+    memo = Memo(renders_ok_limit=2)
+    cluster = memo.parse(raw())
+    facts = [dataclasses.replace(FACTS, tls_cert_sha256=str(i)) for i in range(3)]
+    for f in facts:
+        memo.check_render("u-1", "10", cluster, facts=f)
+    memo.check_render("u-1", "10", cluster, facts=facts[0])  # the oldest answer was dropped
+    assert memo.renders == 4
