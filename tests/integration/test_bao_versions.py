@@ -26,7 +26,7 @@ from lightkube.resources.core_v1 import Namespace, Pod
 from tests.integration.agent_cluster import AgentCluster, deploy_rendered
 from tests.peers import pins
 from tests.peers.controlplane import ControlPlane
-from tests.peers.nodeagent import JSON, NodeAgent, pod_ready, wait_pod
+from tests.peers.nodeagent import JSON, NodeAgent, first_container, pod_ready, pod_running, wait_pod
 from tests.peers.procs import wait_until
 from tests.unit.render.config_cases import cluster, manifest
 
@@ -48,15 +48,6 @@ def ns(control_plane: ControlPlane) -> Iterator[str]:
     finally:
         with control_plane.client() as client:
             client.delete(Namespace, name)
-
-
-def _container(pod: JSON) -> JSON:
-    statuses: list[JSON] = (pod.get("status") or {}).get("containerStatuses") or [{}]
-    return statuses[0]
-
-
-def _running(pod: JSON) -> bool:
-    return bool((pod.get("status") or {}).get("phase") == "Running" and _container(pod).get("started"))
 
 
 def _move_to(c: AgentCluster, control_plane: ControlPlane, version: str) -> str:
@@ -93,7 +84,7 @@ def test_image_tag_picks_the_openbao_version(
 ) -> None:
     old_binary = pins.bao_release_binary(OLD)  # a missing release fails here, naming the install command
     c = deploy_rendered(control_plane, node_agent, ns, workdir=tmp_path, logs=peer_logs, replicas=1, version=OLD)
-    pod = wait_pod(control_plane, ns, POD, _running, what="Running and started", timeout=90)
+    pod = wait_pod(control_plane, ns, POD, pod_running, what="Running and started", timeout=90)
     assert pod["spec"]["containers"][0]["image"] == f"quay.io/openbao/openbao:{OLD}"
     assert _version(c) == OLD
     pid = node_agent.pid(ns, POD)
@@ -121,11 +112,11 @@ def test_image_tag_picks_the_openbao_version(
         control_plane,
         ns,
         POD,
-        lambda p: _container(p).get("restartCount", 0) >= 2,
+        lambda p: first_container(p).get("restartCount", 0) >= 2,
         what="the broken build restarted twice",
         timeout=90,
     )
-    terminated = _container(pod)["lastState"]["terminated"]
+    terminated = first_container(pod)["lastState"]["terminated"]
     assert terminated["exitCode"] == int(pins.load_pins()[pins.BROKEN]["exit_code"])
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:  # bounded: it stays un-Ready while it keeps crashing

@@ -1072,3 +1072,14 @@ def pod_ready(pod: JSON) -> bool:
     return any(
         c["type"] == "Ready" and c["status"] == "True" for c in (pod.get("status") or {}).get("conditions") or []
     )
+
+
+def first_container(pod: JSON) -> JSON:
+    """The pod's first containerStatus (an empty dict before the agent reported one)."""
+    statuses: list[JSON] = (pod.get("status") or {}).get("containerStatuses") or [{}]
+    return statuses[0]
+
+
+def pod_running(pod: JSON) -> bool:
+    """Phase Running and the first container started (its startup probe, if any, passed)."""
+    return bool((pod.get("status") or {}).get("phase") == "Running" and first_container(pod).get("started"))
