@@ -18,6 +18,11 @@ asks, in this order (the first unmet one is the reason):
 7. ``AutopilotUnhealthy``: autopilot calls it healthy (unless the policy does not require autopilot, for
    clusters whose token may not read the autopilot state).
 
+The observations map onto ``GET sys/storage/raft/autopilot/state`` as 2.6.2 and 2.7.2 answer it
+(docs/upgrades.md): ``raft_joined`` = the node id is a key of ``servers``; ``voter`` = its ``status`` is
+``voter`` or ``leader``; ``autopilot_healthy`` = its ``healthy``; ``applied_index`` = its ``last_index``;
+``leader_index`` = the ``last_index`` of ``servers[leader]``; ``version`` = sys/health's ``version``.
+
 A container that restarted ``crash_restarts`` times since it was replaced is a build that does not start:
 stop at once (``CrashLooping``) instead of waiting out the bound. Otherwise, past ``timeout`` the gate stops
 with ``HealthTimeout`` naming the check that was still unmet. Pure: the caller passes the observations and
