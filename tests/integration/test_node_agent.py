@@ -25,7 +25,7 @@ from lightkube.resources.core_v1 import ConfigMap, Namespace, Pod
 
 from tests.integration.agent_cluster import deploy_rendered
 from tests.peers.controlplane import ControlPlane
-from tests.peers.nodeagent import DEFAULT_NODE, JSON, NodeAgent, pod_ready, wait_pod
+from tests.peers.nodeagent import DEFAULT_NODE, NodeAgent, first_container, pod_ready, pod_running, wait_pod
 from tests.peers.procs import run_checked, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(360)]
@@ -43,20 +43,11 @@ def ns(control_plane: ControlPlane) -> Iterator[str]:
             client.delete(Namespace, name)
 
 
-def _container(pod: JSON) -> JSON:
-    statuses: list[JSON] = (pod.get("status") or {}).get("containerStatuses") or [{}]
-    return statuses[0]
-
-
-def _running(pod: JSON) -> bool:
-    return bool((pod.get("status") or {}).get("phase") == "Running" and _container(pod).get("started"))
-
-
 def test_one_replica_lifecycle(
     control_plane: ControlPlane, node_agent: NodeAgent, ns: str, tmp_path: Path, peer_logs: Path
 ) -> None:
     c = deploy_rendered(control_plane, node_agent, ns, workdir=tmp_path, logs=peer_logs, replicas=1)
-    pod = wait_pod(control_plane, ns, "bao-0", _running, what="Running and started", timeout=90)
+    pod = wait_pod(control_plane, ns, "bao-0", pod_running, what="Running and started", timeout=90)
     assert pod["spec"]["nodeName"] == DEFAULT_NODE
     ip = node_agent.pod_ip(ns, "bao-0")
     assert pod["status"]["podIP"] == ip
@@ -67,7 +58,7 @@ def test_one_replica_lifecycle(
     wait_until(lambda: runner.probes["livenessProbe"].successes >= 2, what="two liveness successes", timeout=40)
     pod = wait_pod(control_plane, ns, "bao-0", lambda p: True, what="exists")
     assert not pod_ready(pod)
-    assert _container(pod)["restartCount"] == 0
+    assert first_container(pod)["restartCount"] == 0
     assert runner.probes["readinessProbe"].failures >= 1
     status = c.status("bao-0")
     assert status is not None
@@ -120,8 +111,8 @@ def test_one_replica_lifecycle(
 
     # Killing the process: the agent restarts it (restartCount 1) and it recovers by itself.
     killed = node_agent.kill(ns, "bao-0")
-    pod = c.wait_ready("bao-0", timeout=90, extra=lambda p: _container(p)["restartCount"] == 1)
-    assert _container(pod)["lastState"]["terminated"]["exitCode"] != 0
+    pod = c.wait_ready("bao-0", timeout=90, extra=lambda p: first_container(p)["restartCount"] == 1)
+    assert first_container(pod)["lastState"]["terminated"]["exitCode"] != 0
     assert node_agent.pid(ns, "bao-0") not in (None, killed)
     got = c.bao("bao-0", "kv", "get", "-field=answer", "kv/agent", token=token)
     assert got.stdout.strip() == "42"
@@ -132,7 +123,7 @@ def test_three_replicas_form_one_raft_cluster(
 ) -> None:
     c = deploy_rendered(control_plane, node_agent, ns, workdir=tmp_path, logs=peer_logs, replicas=3)
     pods = [c.pod(i) for i in range(3)]
-    wait_pod(control_plane, ns, pods[0], _running, what="Running and started", timeout=90)
+    wait_pod(control_plane, ns, pods[0], pod_running, what="Running and started", timeout=90)
     init = c.init(pods[0])  # as the operator's bootstrap: pod 0 alone is initialized, then the set grows
     token = str(init["root_token"])
     c.wait_ready(pods[0], timeout=60)

