@@ -102,6 +102,20 @@ async def namespace(control_plane: ControlPlane, kube: AsyncClient) -> AsyncIter
 
 
 @pytest.fixture
+def ns(control_plane: ControlPlane) -> Iterator[str]:
+    """A fresh namespace per test, made and deleted with the synchronous admin client (for tests that drive
+    the node agent and other peers from plain functions)."""
+    name = f"ns-{uuid.uuid4().hex[:8]}"
+    with control_plane.client() as client:
+        client.create(Namespace(metadata=ObjectMeta(name=name)))
+    try:
+        yield name
+    finally:
+        with control_plane.client() as client:
+            client.delete(Namespace, name)
+
+
+@pytest.fixture
 def sa_kubeconfig(control_plane: ControlPlane) -> Callable[..., dict[str, Any]]:
     """``sa_kubeconfig(namespace=..., name=...)``: a kubeconfig dict for that ServiceAccount's token."""
     return control_plane.service_account_kubeconfig

@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import Namespace, Pod
+from lightkube.resources.core_v1 import Pod
 
 from tests.integration.agent_cluster import AgentCluster, deploy_rendered
 from tests.peers import pins
@@ -36,18 +33,6 @@ OLD = "2.6.2"
 NEW = "2.7.2"
 BROKEN = str(pins.load_pins()[pins.BROKEN]["tag"])
 POD = "bao-0"
-
-
-@pytest.fixture
-def ns(control_plane: ControlPlane) -> Iterator[str]:
-    name = f"bv-{uuid.uuid4().hex[:8]}"
-    with control_plane.client() as client:
-        client.create(Namespace(metadata=ObjectMeta(name=name)))
-    try:
-        yield name
-    finally:
-        with control_plane.client() as client:
-            client.delete(Namespace, name)
 
 
 def _move_to(c: AgentCluster, control_plane: ControlPlane, version: str) -> str:

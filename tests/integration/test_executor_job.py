@@ -23,14 +23,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.batch_v1 import Job
-from lightkube.resources.core_v1 import Namespace, Pod
+from lightkube.resources.core_v1 import Pod
 
 from openbao_operator.api import names
 from openbao_operator.api.operations import BackupTarget
@@ -56,18 +54,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
 IMAGE = "registry.invalid/openbao-operator:test"
 """Not pulled: the node agent runs `openbao-operator` from this venv for any image it is not told to podman."""
-
-
-@pytest.fixture
-def ns(control_plane: ControlPlane) -> Iterator[str]:
-    name = f"ej-{uuid.uuid4().hex[:8]}"
-    with control_plane.client() as client:
-        client.create(Namespace(metadata=ObjectMeta(name=name)))
-    try:
-        yield name
-    finally:
-        with control_plane.client() as client:
-            client.delete(Namespace, name)
 
 
 def _jwt_auth(c: AgentCluster, plane: ControlPlane, token: str, workdir: Path) -> None:

@@ -15,13 +15,10 @@ agent runs them. What is proven:
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import ConfigMap, Namespace, Pod
+from lightkube.resources.core_v1 import ConfigMap, Pod
 
 from tests.integration.agent_cluster import deploy_rendered
 from tests.peers.controlplane import ControlPlane
@@ -29,18 +26,6 @@ from tests.peers.nodeagent import DEFAULT_NODE, NodeAgent, first_container, pod_
 from tests.peers.procs import run_checked, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(360)]
-
-
-@pytest.fixture
-def ns(control_plane: ControlPlane) -> Iterator[str]:
-    name = f"na-{uuid.uuid4().hex[:8]}"
-    with control_plane.client() as client:
-        client.create(Namespace(metadata=ObjectMeta(name=name)))
-    try:
-        yield name
-    finally:
-        with control_plane.client() as client:
-            client.delete(Namespace, name)
 
 
 def test_one_replica_lifecycle(
