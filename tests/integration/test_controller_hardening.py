@@ -25,7 +25,7 @@ from openbao_operator import kube, pki, runtime
 from openbao_operator.api import parse_cluster
 from openbao_operator.controller import Reader, Reconciler, ReconcilerConfig, kinds
 from openbao_operator.controller.tenancy import Everywhere
-from openbao_operator.imagesig import Verdict
+from openbao_operator.imagesig import ImageVerifier, Verdict
 from tests.integration.kubehelp import KubeClients, eventually
 from tests.integration.operatorhelp import (
     cluster_manifest,
@@ -109,6 +109,73 @@ async def test_a_failed_pass_leaves_no_write_in_flight(
         assert faults[0].secret_writes_done == done, "a write of the failed pass completed after it returned"
     finally:
         await client.close()
+
+
+class StaleClusterCache:
+    """A cluster cache that still holds the cluster as it was before its deletion (a watch event not yet
+    arrived): the view a pass may start from while an orphaning delete is under way."""
+
+    def __init__(self, obj: dict[str, Any]) -> None:
+        self.obj = obj
+
+    def get(self, key: kube.ObjectKey) -> dict[str, Any] | None:
+        meta = self.obj["metadata"]
+        return self.obj if (key.namespace, key.name) == (meta["namespace"], meta["name"]) else None
+
+    def list(self, *, namespace: str | None = None, labels: Any = None) -> list[dict[str, Any]]:
+        return [self.obj]
+
+
+async def test_a_stale_view_of_a_deleted_cluster_adopts_nothing(
+    control_plane: ControlPlane, kube_clients: KubeClients, namespace: str
+) -> None:
+    """A pass that read the cluster before its orphaning delete must not write the dying cluster's
+    ownerReference back onto the objects the garbage collector has just orphaned: the collector would then
+    delete them (a StatefulSet of a live OpenBao, and with it the pods). Adoption rechecks the cluster live."""
+    user = kube_clients(field_manager="test-user")
+    client = kube_clients(field_manager="openbao-operator")
+
+    def reconciler(reader: Reader) -> Reconciler:
+        events = runtime.EventRecorder(client, controller="openbao.org/test", instance="test")
+        return Reconciler(
+            kube=client,
+            reader=reader,
+            events=events,
+            verifier=ImageVerifier(),  # image verification is off in this manifest
+            config=ReconcilerConfig(api_server_cidr="127.0.0.1/32"),
+            tenancy_view=Everywhere(),
+        )
+
+    await user.apply(cluster_manifest("stale", namespace, replicas=1))
+    key = kube.ObjectKey(namespace, "stale")
+    await reconciler(Reader(client, caches={})).reconcile(key)
+    before = await client.get(kinds.CLUSTER, "stale", namespace=namespace)
+    sts = await client.get(kinds.STATEFULSET, "stale", namespace=namespace)
+    assert [r["uid"] for r in sts["metadata"]["ownerReferences"]] == [before["metadata"]["uid"]]
+
+    # the operator's finalizer keeps the cluster in "deleting" while the collector orphans its objects
+    await client.delete(kinds.CLUSTER, "stale", namespace=namespace, propagation="Orphan")
+
+    async def orphaned() -> bool:
+        got = await client.get(kinds.STATEFULSET, "stale", namespace=namespace)
+        return not got["metadata"].get("ownerReferences")
+
+    await eventually(orphaned, what="StatefulSet orphaned", within=60)
+    await reconciler(Reader(client, caches={kinds.CLUSTER: StaleClusterCache(before)})).reconcile(key)
+    after = await client.get(kinds.STATEFULSET, "stale", namespace=namespace)
+    assert not after["metadata"].get("ownerReferences"), "a pass from a stale view adopted for a dying cluster"
+    for rt, name in ((kinds.SERVICE, "stale"), (kinds.CONFIGMAP, "stale-config")):
+        obj = await get_or_none(client, rt, name, namespace)
+        assert obj is not None, name
+        assert not obj["metadata"].get("ownerReferences"), f"{name} adopted for a dying cluster"
+    # a live pass sees the deletion and lets the cluster go; its objects stay
+    await reconciler(Reader(client, caches={})).reconcile(key)
+    await eventually(lambda: _gone(client, "stale", namespace), what="cluster gone", within=30)
+    assert await get_or_none(client, kinds.STATEFULSET, "stale", namespace) is not None
+
+
+async def _gone(client: kube.KubeClient, name: str, namespace: str) -> bool:
+    return await get_or_none(client, kinds.CLUSTER, name, namespace) is None
 
 
 async def _orphan_delete(client: kube.KubeClient, name: str, namespace: str) -> None:

@@ -26,7 +26,7 @@ from openbao_operator.render.desired import Stage
 
 from .concurrent import each
 from .kinds import CLUSTER_LABEL, PVC, STATEFULSET, STORAGECLASS
-from .ownership import foreign_message, ownership
+from .ownership import Ownership, foreign_message, ownership
 from .statefulset import StatefulSetPlan, compare_sizes, plan_statefulset, size_change
 from .step import Context, Report
 from .stsview import StatefulSetView
@@ -59,9 +59,13 @@ async def _ensure(ctx: Context, obj: Manifest, out: Report, *, optional: bool = 
     name = ctx.cluster.metadata.name
     try:
         live = await ctx.clients.reader.lookup(rt, key)
-        if not ownership(live, owner_uid=ctx.owner_uid, cluster_name=name).writable:
+        verdict = ownership(live, owner_uid=ctx.owner_uid, cluster_name=name)
+        if not verdict.writable:
             assert live is not None
             out.foreign(foreign_message(live, cluster_name=name), hold=rt is STATEFULSET)
+            return
+        if verdict is Ownership.ORPHAN and not await ctx.owner_is_live():
+            out.after(ctx.config.wait_seconds)  # the cluster this pass read is gone or going: adopt nothing
             return
         result = await ctx.clients.applier.ensure(obj, live)
     except NotFound as exc:

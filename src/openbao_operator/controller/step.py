@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from openbao_operator.kube import Applier, KubeClient, Manifest, ObjectKey
+from openbao_operator.kube import Applier, KubeClient, Manifest, NotFound, ObjectKey
 
 from .conditions import Cond
+from .kinds import CLUSTER
 from .status import Problem
 
 if TYPE_CHECKING:
@@ -251,6 +252,27 @@ class Context:
     facts: Facts = field(default_factory=Facts)
     so_far: Report = field(default_factory=Report)
     """The fold of the reports of the steps before this one."""
+    _owner_live: bool | None = field(default=None, init=False, repr=False)
+
+    async def owner_is_live(self) -> bool:
+        """The cluster this pass works for is, on the API server now, the same object and not being deleted.
+
+        Asked (once per pass) before adopting an orphan. The pass may have started from a cached cluster
+        that an orphaning delete has since removed; the collector has just taken that cluster's
+        ownerReference off its objects, and writing it back would make the collector delete them (the
+        StatefulSet of a live OpenBao among them). Kubernetes' own controllers recheck the owner before an
+        adoption for the same reason.
+        """
+        if self._owner_live is None:
+            try:
+                live = await self.clients.kube.get(CLUSTER, self.key.name, namespace=self.key.namespace)
+            except NotFound:
+                live = None
+            meta = (live or {}).get("metadata") or {}
+            self._owner_live = (
+                live is not None and meta.get("uid") == self.owner_uid and not meta.get("deletionTimestamp")
+            )
+        return self._owner_live
 
     @property
     def config(self) -> ReconcilerConfig:

@@ -29,7 +29,7 @@ from openbao_operator.kube import AlreadyExists, Manifest, ObjectKey, stamped
 from . import acme
 from .conditions import Cond
 from .kinds import SECRET
-from .ownership import foreign_message, ownership
+from .ownership import Ownership, foreign_message, ownership
 from .step import Context, Report
 
 TLS_READY = ConditionType.TLS_READY.value
@@ -205,6 +205,10 @@ async def _ensure_secret(ctx: Context, secret: Manifest, live: Manifest | None, 
     applied only over our own. False when it is not in place as planned (the next pass plans again)."""
     key = ObjectKey.of(secret)
     if live is not None:
+        orphan = ownership(live, owner_uid=ctx.owner_uid, cluster_name=ctx.cluster.metadata.name) is Ownership.ORPHAN
+        if orphan and not await ctx.owner_is_live():
+            out.after(ctx.config.wait_seconds)  # the cluster this pass read is gone or going: adopt nothing
+            return False
         result = await ctx.clients.applier.ensure(secret, live)
         if result.written:
             ctx.clients.reader.wrote(SECRET, key, result.object)
