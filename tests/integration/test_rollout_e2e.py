@@ -247,7 +247,7 @@ async def watching(client: kube.KubeClient, namespace: str, name: str, *, leader
     "change",
     [
         {"configuration": {"logLevel": "debug"}},
-        {"version": "2.7.1"},
+        {"version": "2.7.2"},
         {"maintenance": {"restartAt": "2026-11-27T21:00Z"}},
     ],
     ids=["config-logLevel", "version", "restartAt"],
@@ -262,7 +262,9 @@ async def test_config_change_rolls_standbys_first_leader_last(
 ) -> None:
     node_agent.adopt_namespace(namespace)
     name = "roll"
-    doc = manifest(name=name, namespace=namespace, replicas=3, version="2.7.2", configuration={"logLevel": "info"})
+    # the version case is a real upgrade (2.6.2 -> 2.7.2, each a released bao), through the upgrade's health gate
+    base = "2.6.2" if "version" in change else "2.7.2"
+    doc = manifest(name=name, namespace=namespace, replicas=3, version=base, configuration={"logLevel": "info"})
     async with operator_and_client(control_plane, namespace) as client:
         started = time.monotonic()
         await client.apply(doc)
@@ -278,7 +280,10 @@ async def test_config_change_rolls_standbys_first_leader_last(
 
         async with watching(client, namespace, name, leader=leader) as watcher:
             doc2 = manifest(
-                name=name, namespace=namespace, replicas=3, **{"configuration": {"logLevel": "info"}, **change}
+                name=name,
+                namespace=namespace,
+                replicas=3,
+                **{"version": base, "configuration": {"logLevel": "info"}, **change},
             )
             roll_started = time.monotonic()
             await client.apply(doc2)
@@ -298,6 +303,24 @@ async def test_config_change_rolls_standbys_first_leader_last(
         obj = await client.get(kinds.CLUSTER, name, namespace=namespace)
         assert condition(obj, "Degraded").get("status") == "False"
         assert obj["status"]["rollout"]["updatedReplicas"] == 3
+        if "version" in change:
+            # through the upgrade: every replaced pod passed the health gate, then currentVersion moved
+            async def completed() -> dict[str, Any] | None:
+                got = await client.get(kinds.CLUSTER, name, namespace=namespace)
+                return got if (got["status"].get("upgrade") or {}).get("phase") == "Completed" else None
+
+            obj = await eventually(completed, what="status.upgrade Completed", within=30)
+            up = obj["status"]["upgrade"]
+            assert (up["fromVersion"], up["targetVersion"]) == ("2.6.2", "2.7.2")
+            assert [(p["name"], p["state"], p["version"]) for p in up["pods"]] == [
+                (c.pod(i), "Healthy", "2.7.2") for i in range(3)
+            ]
+            assert obj["status"]["currentVersion"] == "2.7.2"
+            assert condition(obj, "Upgrading").get("reason") == "UpgradeCompleted"
+            assert obj["status"].get("operationLock") is None
+            reasons = [e.get("reason") for e in (await client.list(EVENT, namespace=namespace)).items]
+            assert "UpgradeStarted" in reasons
+            assert "UpgradeCompleted" in reasons
     print(
         f"\n{sorted(change)[0]}: bootstrap {bootstrap_s:.1f} s, rollout {rollout_s:.1f} s, "
         f"replaced {replaced}, actives {watcher.actives}"

@@ -252,6 +252,9 @@ def _self_init(spec: OpenBaoClusterSpec) -> list[IgnoredField]:
     return found
 
 
+_UPGRADE_USED = frozenset({"strategy", "pre_upgrade_snapshot", "auto_rollback"})
+
+
 def _upgrade(spec: OpenBaoClusterSpec) -> list[IgnoredField]:
     upgrade = spec.upgrade
     if upgrade is None:
@@ -260,7 +263,7 @@ def _upgrade(spec: OpenBaoClusterSpec) -> list[IgnoredField]:
     if upgrade.strategy == "BlueGreen":
         found.append(IgnoredField("spec.upgrade.strategy", "BlueGreen is not implemented; RollingUpdate is used"))
     for attr, info in type(upgrade).model_fields.items():
-        if attr != "strategy" and getattr(upgrade, attr) is not None:
+        if attr not in _UPGRADE_USED and getattr(upgrade, attr) is not None:
             found.append(IgnoredField(f"spec.upgrade.{info.alias or attr}", "not implemented"))
     return found
 

@@ -148,18 +148,24 @@ class BlueGreenConfig(ApiModel):
 
 
 class UpgradeConfig(ApiModel):
-    """How version and configuration changes roll out."""
+    """How OpenBao version upgrades roll out (docs/upgrades.md)."""
 
     strategy: Literal["RollingUpdate", "BlueGreen"] = "RollingUpdate"
-    """RollingUpdate: the operator replaces pods one at a time, standbys first and the active node last.
-    BlueGreen is accepted for compatibility and not implemented (reported in status)."""
+    """RollingUpdate: the operator replaces pods one at a time, standbys first and the active node last, and
+    checks each replaced pod's health before the next. BlueGreen is accepted for compatibility and not
+    implemented (reported in status; RollingUpdate is used)."""
     blue_green: BlueGreenConfig | None = None
     """Blue/green settings (not implemented)."""
     image: str | None = None
     """Image of the upgrade executor (not used: upgrades run as ordered rollouts)."""
     jwt_auth_role: str | None = None
-    """JWT auth role of the upgrade executor (not used)."""
+    """JWT auth role of the upgrade executor (not used: the operator's own identity is used)."""
     token_secret_ref: LocalObjectReference | None = None
     """Secret with a token for upgrades (not used)."""
     pre_upgrade_snapshot: bool | None = None
-    """Snapshot before an upgrade (not implemented: backups are not implemented)."""
+    """Take a Raft snapshot before the first pod is replaced, with spec.backup's target and executor; the
+    upgrade waits for it and stops if it fails."""
+    auto_rollback: bool | None = None
+    """When an upgraded pod fails its health gate, roll the upgraded pods back to the previous version while
+    no pod of the new version has been the active node (the Raft data is then still the old version's). Not
+    in the reference operator, whose rollback exists only for blue/green. Default false: stop and wait."""

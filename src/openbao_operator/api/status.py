@@ -123,6 +123,50 @@ class BackupStatus(ApiModel):
     """The executor Job of the attempt in flight (not in the reference operator)."""
 
 
+UpgradePhase = Literal["PreUpgradeSnapshot", "Rolling", "Stopped", "RollingBack", "RolledBack", "Completed"]
+UpgradePodState = Literal["Pending", "Replacing", "Healthy", "Failed"]
+
+
+class UpgradePodStatus(ApiModel):
+    """One pod of an upgrade."""
+
+    name: str
+    """Pod name."""
+    state: UpgradePodState
+    """Pending (not replaced yet), Replacing (replaced, its health gate not passed yet), Healthy or Failed."""
+    version: str | None = None
+    """The OpenBao version the pod runs, as far as it is known."""
+
+
+class UpgradeStatus(ApiModel):
+    """An OpenBao version upgrade: where it is, pod by pod (controller/upgrades.py, docs/upgrades.md)."""
+
+    phase: UpgradePhase
+    """PreUpgradeSnapshot, Rolling, Stopped, RollingBack, RolledBack or Completed."""
+    from_version: str
+    """The version the cluster ran when the upgrade started."""
+    target_version: str
+    """spec.version when the upgrade started."""
+    started_at: str | None = None
+    """When the upgrade started (RFC 3339)."""
+    finished_at: str | None = None
+    """When it completed, stopped or finished rolling back (RFC 3339)."""
+    snapshot_job: str | None = None
+    """The executor Job of the pre-upgrade snapshot."""
+    snapshot: str | None = None
+    """The object key of the pre-upgrade snapshot (taken at fromVersion)."""
+    new_version_was_active: bool | None = None
+    """A pod of targetVersion has been the active node: OpenBao may have migrated its data since."""
+    stopped_pod: str | None = None
+    """The pod whose health gate stopped the upgrade."""
+    reason: str | None = None
+    """CamelCase reason of the stop (CrashLooping, HealthTimeout, WrongVersion, PreUpgradeSnapshotFailed...)."""
+    message: str | None = None
+    """What happened and what to do, for people."""
+    pods: list[UpgradePodStatus] | None = None
+    """Progress per pod, by ordinal."""
+
+
 class OpenBaoClusterStatus(ApiModel):
     """Observed state of the cluster, written by the operator."""
 
@@ -150,6 +194,8 @@ class OpenBaoClusterStatus(ApiModel):
     """Backups: last attempt, last success, consecutive failures, next run."""
     operation_lock: OperationLockStatus | None = None
     """The operation (backup, restore, upgrade) that owns the cluster now, if any."""
+    upgrade: UpgradeStatus | None = None
+    """The last OpenBao version upgrade: phase, from/to, progress per pod."""
     conditions: list[Condition] | None = Field(
         default=None,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},

@@ -7,14 +7,30 @@ Secret material (the root token, recovery keys) is carried in :class:`Sensitive`
 never show the value, so it cannot leak through a log line or an exception message.
 """
 
-from .client import BaoApiError, BaoClient, BaoUnavailable, Health, InitResult, Login, RaftPeer, Sensitive, Target
+from .client import (
+    AutopilotServer,
+    AutopilotState,
+    BaoApiError,
+    BaoClient,
+    BaoUnavailable,
+    Health,
+    InitResult,
+    LeaderInfo,
+    Login,
+    RaftPeer,
+    Sensitive,
+    Target,
+)
 
 __all__ = [
+    "AutopilotServer",
+    "AutopilotState",
     "BaoApiError",
     "BaoClient",
     "BaoUnavailable",
     "Health",
     "InitResult",
+    "LeaderInfo",
     "Login",
     "RaftPeer",
     "Sensitive",

@@ -96,6 +96,41 @@ class RaftPeer:
     voter: bool
 
 
+@dataclass(frozen=True)
+class LeaderInfo:
+    """``GET sys/leader`` (unauthenticated): whether this node leads, whom it follows, and its Raft indexes."""
+
+    is_self: bool
+    leader_address: str
+    committed_index: int | None
+    applied_index: int | None
+
+
+@dataclass(frozen=True)
+class AutopilotServer:
+    """One server of ``GET sys/storage/raft/autopilot/state`` (keyed by node id there)."""
+
+    node_id: str
+    status: str
+    """leader, voter or non-voter."""
+    healthy: bool
+    last_index: int | None
+
+
+@dataclass(frozen=True)
+class AutopilotState:
+    healthy: bool
+    leader: str
+    servers: Mapping[str, AutopilotServer]
+
+
+def _index(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
 def _errors(body: Any) -> list[str]:
     if isinstance(body, Mapping):
         errs = body.get("errors")
@@ -235,6 +270,33 @@ class BaoClient:
     async def revoke_self(self, token: Sensitive) -> None:
         """``PUT auth/token/revoke-self``: the token (and its children) stop working."""
         await self._request("PUT", "auth/token/revoke-self", what="revoke token", token=token)
+
+    async def leader(self) -> LeaderInfo:
+        """``GET sys/leader``: answers without a token once the node is unsealed."""
+        _, body = await self._request("GET", "sys/leader", what="leader")
+        body = body or {}
+        return LeaderInfo(
+            is_self=bool(body.get("is_self")),
+            leader_address=str(body.get("leader_address") or ""),
+            committed_index=_index(body.get("raft_committed_index")),
+            applied_index=_index(body.get("raft_applied_index")),
+        )
+
+    async def autopilot_state(self, token: Sensitive) -> AutopilotState:
+        """``GET sys/storage/raft/autopilot/state`` (the operator's policy may read it)."""
+        _, body = await self._request("GET", "sys/storage/raft/autopilot/state", what="autopilot state", token=token)
+        data = (body or {}).get("data") or {}
+        servers = {
+            str(node_id): AutopilotServer(
+                node_id=str(node_id),
+                status=str(s.get("status") or ""),
+                healthy=bool(s.get("healthy")),
+                last_index=_index(s.get("last_index")),
+            )
+            for node_id, s in (data.get("servers") or {}).items()
+            if isinstance(s, Mapping)
+        }
+        return AutopilotState(healthy=bool(data.get("healthy")), leader=str(data.get("leader") or ""), servers=servers)
 
     async def raft_peers(self, token: Sensitive) -> list[RaftPeer]:
         _, body = await self._request("GET", "sys/storage/raft/configuration", what="raft peers", token=token)

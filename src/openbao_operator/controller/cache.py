@@ -60,6 +60,13 @@ def pod_summary(obj: Manifest) -> Manifest:
     ready = [c for c in status.get("conditions") or () if c.get("type") == "Ready"]
     if ready:
         kept["conditions"] = [{k: ready[0][k] for k in ("type", "status", "lastTransitionTime") if k in ready[0]}]
+    restarts = [
+        {"name": c.get("name"), "restartCount": c.get("restartCount")}
+        for c in status.get("containerStatuses") or ()
+        if c.get("restartCount")
+    ]
+    if restarts:  # the upgrade's health gate stops on a replaced pod that keeps crashing
+        kept["containerStatuses"] = restarts
     return {
         "apiVersion": _shared(obj.get("apiVersion", "v1")),
         "kind": _shared(obj.get("kind", "Pod")),

@@ -20,6 +20,11 @@ def render_facts(ctx: Context, *, unseal: UnsealOutcome | None) -> RenderFacts:
     """The render facts of this pass so far, with the unseal keys of ``unseal``."""
     decision, tls, facts = ctx.image, ctx.tls, ctx.facts
     pinned = decision.image if decision.apply and decision.image != wanted_image(ctx.cluster) else None
+    if ctx.cluster.spec.version != ctx.raw_version:
+        # NB: an upgrade holds the template at another version (controller/upgrades.py): the image verified for
+        # spec.version is not this version's; the live template's image at this version is kept instead
+        held = facts.held_image
+        pinned = held if held and held != wanted_image(ctx.cluster) else None
     return dataclasses.replace(
         ctx.render_facts,
         initialized=facts.initialized,

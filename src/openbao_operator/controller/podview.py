@@ -82,6 +82,26 @@ def not_ready_since(pod: Manifest) -> datetime | None:
     return since or _parse((pod.get("metadata") or {}).get("creationTimestamp"))
 
 
+def created(pod: Manifest) -> datetime | None:
+    return _parse((pod.get("metadata") or {}).get("creationTimestamp"))
+
+
+def restarts(pod: Manifest) -> int:
+    """Container restarts of the pod (all containers; the cache keeps only the non-zero counts)."""
+    total = 0
+    for c in (pod.get("status") or {}).get("containerStatuses") or ():
+        try:
+            total += int(c.get("restartCount") or 0)
+        except (TypeError, ValueError):
+            continue
+    return total
+
+
+def version(pod: Manifest) -> str | None:
+    """The version OpenBao's service registration put on the pod (``openbao-version``), if any."""
+    return labels(pod).get(VERSION_LABEL) or None
+
+
 def target(cluster: OpenBaoCluster, pod: Manifest, *, namespace: str, ca_pem: str | None) -> Target | None:
     """How the operator reaches this pod's API: its IP, verified by a name its certificate carries.
 

@@ -42,6 +42,7 @@ from . import (
     security,
     summary,
     tenancy,
+    upgrades,
     validate,
     workload,
 )
@@ -72,12 +73,14 @@ STEPS: tuple[Step, ...] = (
     validate.step,  # Hardened profile, trial render (else ConfigurationValid=False, stop)
     security.step,  # finalizer, TLS Secrets, static unseal key, image verdict (concurrently)
     bootstrap.step,  # initialize pod-0 once, revoke the root token, replicas held while init is unknown
+    upgrades.begin,  # a version change: the version to render, the Upgrade lock, the pre-upgrade snapshot
     rotation.step,  # a static key rotation retires the old key once OpenBao has rewrapped
     scaling.step,  # a scale-down steps a leaving leader down and removes leaving peers first
     desired.step,  # render with the facts
     apply.step,  # apply what differs, stage by stage
     prune.step,  # delete owned objects the render no longer produces
-    rollout.step,  # at most one out-of-date pod replaced
+    rollout.step,  # at most one out-of-date pod replaced (in an upgrade: after the health gate)
+    upgrades.finish,  # the upgrade's lock released when done, its Events, status.currentVersion
     backups.step,  # a due backup's executor Job under the operation lock; a finished one recorded
     summary.step,  # status and the requeue for time-based work
 )

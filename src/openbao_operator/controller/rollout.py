@@ -33,7 +33,7 @@ from openbao_operator.api import OpenBaoCluster, names
 from openbao_operator.baoapi import BaoApiError, BaoUnavailable, Sensitive
 from openbao_operator.kube import Conflict, KubeClient, Manifest, NotFound, ObjectKey, Preconditions
 
-from . import podview
+from . import podview, upgrades
 from .backup.lock import describe
 from .bootstrap import BaoConnect
 from .kinds import POD
@@ -43,6 +43,8 @@ from .sources import Reader
 from .status import Problem
 from .step import Context, Report
 from .stsview import StatefulSetView
+from .upgrade import gate as gates
+from .upgrade.progress import UpgradeRun, after_gate, finished
 from .workload import own_statefulset
 
 RESTORE_WAIT_SECONDS = 15.0
@@ -177,6 +179,43 @@ async def execute(
     return RolloutResult(waiting_for=f"{name} to be replaced and Ready", event=("PodReplaced", note), retry_after=2.0)
 
 
+async def _upgrade_gate(
+    ctx: Context,
+    run: UpgradeRun,
+    plan: RolloutPlan,
+    sts: Manifest,
+    pods: Sequence[Manifest],
+    token: Sensitive | None,
+    out: Report,
+) -> bool:
+    """In an upgrade: may the rollout go on? Every pod already replaced must pass the health gate first
+    (controller/upgrades.py); all replaced and healthy ends the upgrade. False: this pass replaces nothing."""
+    view = StatefulSetView.of(sts)
+    if not view.observed or view.version != run.gate_version:
+        ctx.facts.rollout_waiting_for = f"the StatefulSet to move to {run.gate_version}"
+        out.after(1.0)
+        return False
+    outcome = await upgrades.gate(ctx, run, sts=sts, pods=pods, token=token)
+    after_gate(
+        run,
+        outcome,
+        auto_rollback=bool(ctx.cluster.spec.upgrade and ctx.cluster.spec.upgrade.auto_rollback),
+        now=ctx.now,
+    )
+    if outcome.verdict == "stop":
+        ctx.facts.rollout_waiting_for = run.halt_reason or f"the upgrade stopped at {outcome.pod}"
+        return False
+    if outcome.verdict == "wait":
+        ctx.facts.rollout_waiting_for = f"{outcome.pod} to pass the upgrade's health gate ({outcome.reason})"
+        out.after(gates.POLL.total_seconds())
+        return False
+    if plan.action == "none":
+        mine = [p for p in pods if 0 <= podview.ordinal(p) < view.replicas and not podview.terminating(p)]
+        if len(mine) == view.replicas:
+            finished(run, now=ctx.now)
+    return True
+
+
 async def step(ctx: Context) -> Report:
     """At most one out-of-date pod replaced per pass, unless the StatefulSet is held back."""
     out = Report()
@@ -185,8 +224,13 @@ async def step(ctx: Context) -> Report:
     if ctx.so_far.hold_statefulset or live_sts is None:
         return out
     pods = clients.reader.list(POD, namespace=ctx.namespace, labels=names.infra_labels(cluster))
+    run = ctx.facts.upgrade
+    if run is not None and run.halt:
+        ctx.facts.rollout_waiting_for = run.halt_reason or "the upgrade holds the rollout"
+        return out
     plan = plan_rollout(live_sts, pods, now=ctx.now, ready_timeout=ctx.config.rollout_ready_timeout)
-    if plan.action == "none":
+    gated = run is not None and run.gate_version is not None
+    if plan.action == "none" and not gated:
         return out
     lock = live_lock(ctx.raw)
     if lock is not None and lock.operation == "Restore":
@@ -195,7 +239,15 @@ async def step(ctx: Context) -> Report:
         out.after(RESTORE_WAIT_SECONDS)
         return out
     token, token_note = None, ""
-    if plan.action == "replace" and plan.role != "not-ready":
+    if gated:
+        assert run is not None
+        got = await operator_token(ctx, pods=pods)
+        token, token_note = got.token, got.describe()
+        if not await _upgrade_gate(ctx, run, plan, live_sts, pods, token, out):
+            return out
+        if plan.action == "none":
+            return out
+    elif plan.action == "replace" and plan.role != "not-ready":
         got = await operator_token(ctx, pods=pods)
         token, token_note = got.token, got.describe()
         if got.failure is not None:

@@ -69,6 +69,12 @@ class StatusInput:
     """status.backup as JSON (controller/backups.py; None: no backup configured or recorded)."""
     backup_conditions: tuple[Cond, ...] = ()
     """BackupHealthy and BackingUp (only with spec.backup)."""
+    upgrade: Mapping[str, Any] | None = None
+    """status.upgrade as JSON (controller/upgrades.py; None: no upgrade recorded)."""
+    upgrade_condition: Cond | None = None
+    """Upgrading (once OpenBao is initialized)."""
+    current_version: str | None = None
+    """status.currentVersion: the version every pod runs."""
 
 
 def out_of_date(w: Workload) -> int:
@@ -149,6 +155,8 @@ def build_status(inp: StatusInput) -> dict[str, Any]:
         c for c in (inp.tls, inp.production_ready, inp.security_risk, inp.image, inp.unseal_key) if c is not None
     ]
     computed += inp.backup_conditions
+    if inp.upgrade_condition is not None:
+        computed.append(inp.upgrade_condition)
     computed += [degraded, inp.fields_ignored, paused, _progressing(w)]
     live_conditions: Sequence[Mapping[str, Any]] = inp.live_status.get("conditions") or ()
     status: dict[str, Any] = {
@@ -166,6 +174,10 @@ def build_status(inp: StatusInput) -> dict[str, Any]:
         status["rollout"] = rollout
     if inp.backup:
         status["backup"] = dict(inp.backup)
+    if inp.upgrade:
+        status["upgrade"] = dict(inp.upgrade)
+    if inp.current_version:
+        status["currentVersion"] = inp.current_version
     if inp.keep_verified_image:
         if inp.live_status.get("verifiedImageDigest"):
             status["verifiedImageDigest"] = inp.live_status["verifiedImageDigest"]
@@ -194,7 +206,7 @@ def paused_status(
     return out
 
 
-STATUS_OPTIONAL_KEYS = ("rollout", "workload", "verifiedImageDigest", "backup")
+STATUS_OPTIONAL_KEYS = ("rollout", "workload", "verifiedImageDigest", "backup", "upgrade", "currentVersion")
 
 
 def status_differs(desired: Mapping[str, Any], live: Mapping[str, Any]) -> bool:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .tenancy import TenancyView
     from .tls import TlsOutcome
     from .unseal import UnsealOutcome
+    from .upgrade.progress import UpgradeRun
     from .waiting import Waits
 
 EventType = Literal["Normal", "Warning"]
@@ -239,6 +240,12 @@ class Facts:
     """backup: status.backup to write (None: none)."""
     backup_conditions: tuple[Cond, ...] = ()
     """backup: BackupHealthy and BackingUp (none without spec.backup)."""
+    upgrade: UpgradeRun | None = None
+    """upgrades.begin (moved on by the rollout's gate): this pass's part of a version upgrade."""
+    held_image: str | None = None
+    """upgrades.begin: the image the live template runs at the held version (rendered instead of the spec's)."""
+    current_version: str | None = None
+    """upgrades.finish: status.currentVersion."""
 
 
 @dataclass
@@ -285,6 +292,11 @@ class Context:
     @property
     def owner_uid(self) -> str:
         return str(self.raw["metadata"]["uid"])
+
+    @property
+    def raw_version(self) -> str:
+        """spec.version as the user wrote it (``cluster.spec.version`` may be held by an upgrade)."""
+        return str((self.raw.get("spec") or {}).get("version") or "")
 
     @property
     def generation(self) -> int:

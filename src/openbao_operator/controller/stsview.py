@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from openbao_operator.api import names
 from openbao_operator.kube import Manifest
 
 
@@ -45,6 +46,19 @@ class StatefulSetView:
     @property
     def update_revision(self) -> str | None:
         value = self._part("status").get("updateRevision")
+        return str(value) if value else None
+
+    @property
+    def observed(self) -> bool:
+        """The StatefulSet controller has seen the latest spec (its revisions and counts are current)."""
+        meta, status = self._part("metadata"), self._part("status")
+        generation, seen = meta.get("generation"), status.get("observedGeneration")
+        return isinstance(generation, int) and isinstance(seen, int) and seen >= generation
+
+    @property
+    def version(self) -> str | None:
+        """The OpenBao version the operator rendered the pod template for (``openbao.org/version``)."""
+        value = (self._part("metadata").get("annotations") or {}).get(names.ANNOTATION_VERSION)
         return str(value) if value else None
 
     @property

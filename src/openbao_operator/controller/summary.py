@@ -50,6 +50,9 @@ async def step(ctx: Context) -> Report:
             unseal_key=rotating,
             backup=facts.backup_status.to_json() if facts.backup_status is not None else None,
             backup_conditions=facts.backup_conditions,
+            upgrade=_upgrade_json(ctx),
+            upgrade_condition=facts.upgrade.condition if facts.upgrade is not None else None,
+            current_version=facts.current_version or str(ctx.live_status.get("currentVersion") or "") or None,
         )
     )
     transitions = tuple(c for c in (profile.security_risk, tls.condition, rotating) if c is not None)
@@ -59,6 +62,14 @@ async def step(ctx: Context) -> Report:
         out.after((tls.recheck_at - ctx.now).total_seconds())
     out.after(ctx.config.resync_seconds)
     return out
+
+
+def _upgrade_json(ctx: Context) -> dict[str, object] | None:
+    run = ctx.facts.upgrade
+    if run is None:
+        live = ctx.live_status.get("upgrade")
+        return dict(live) if isinstance(live, dict) else None
+    return run.status.model_dump(mode="json", by_alias=True, exclude_none=True) if run.status is not None else None
 
 
 def _image_condition(decision: ImageDecision) -> Cond | None:

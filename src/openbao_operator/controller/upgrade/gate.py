@@ -13,7 +13,7 @@ asks, in this order (the first unmet one is the reason):
 3. ``Uninitialized`` / ``Sealed``: initialized and unsealed (it unseals itself with the static or KMS seal);
 4. ``NotJoined``: its node id is in the Raft configuration;
 5. ``NotVoter``: autopilot lists it as a voter (or the leader): a re-added server is a non-voter until
-   autopilot's stabilization time has passed;
+   autopilot's stabilization time has passed (only where autopilot is read: it needs a token);
 6. ``Lagging``: its applied index is within ``max_index_lag`` of the leader's;
 7. ``AutopilotUnhealthy``: autopilot calls it healthy (unless the policy does not require autopilot, for
    clusters whose token may not read the autopilot state).
@@ -76,6 +76,8 @@ class GatePolicy:
     """How far behind the leader's index a pod may be and count as caught up."""
     crash_restarts: int = 3
     require_autopilot: bool = True
+    """Autopilot's state was read (the operator has a token): voter and autopilot health are checked. Without
+    a token, joined and the indexes come from the unauthenticated ``sys/leader`` of each node."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ def unmet(health: PodHealth, *, target: str, policy: GatePolicy) -> list[tuple[s
         out.append(("Sealed", "still sealed"))
     if not health.raft_joined:
         out.append(("NotJoined", "its node id is not in the Raft configuration"))
-    if health.voter is not True:
+    if policy.require_autopilot and health.voter is not True:
         out.append(("NotVoter", "autopilot does not list it as a voter" if health.voter is False else "voter unknown"))
     if health.applied_index is None or health.leader_index is None:
         out.append(("Lagging", "applied index unknown"))

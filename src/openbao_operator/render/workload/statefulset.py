@@ -140,7 +140,11 @@ def pod_template(cluster: OpenBaoCluster, facts: RenderFacts, *, config_hash: st
 def statefulset(cluster: OpenBaoCluster, facts: RenderFacts, *, config_hash: str) -> Manifest:
     """The StatefulSet; `config_hash` is the config renderer's restart hash of config.hcl."""
     maintenance = cluster.spec.maintenance
-    annotations = {names.ANNOTATION_MAINTENANCE: "true"} if maintenance is not None and maintenance.enabled else None
+    # NB: the version is on the StatefulSet, not the pod template: it tells the upgrade step which version the
+    # live template runs (controller/upgrades.py) without rolling a pod when it is first written
+    annotations = {names.ANNOTATION_VERSION: cluster.spec.version}
+    if maintenance is not None and maintenance.enabled:
+        annotations[names.ANNOTATION_MAINTENANCE] = "true"
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",

@@ -86,11 +86,13 @@ def test_tls_cert_hash_only_where_the_version_cannot_reload_certificates() -> No
 
 def test_restart_at_annotation_and_maintenance_only_on_the_statefulset() -> None:
     got = sts(manifest(maintenance={"enabled": True, "restartAt": " 2026-01-01 "}))
-    assert got["metadata"]["annotations"] == {names.ANNOTATION_MAINTENANCE: "true"}
+    assert got["metadata"]["annotations"] == {names.ANNOTATION_MAINTENANCE: "true", names.ANNOTATION_VERSION: "2.7.2"}
     template = got["spec"]["template"]["metadata"]["annotations"]
     assert template[names.ANNOTATION_RESTART_AT] == "2026-01-01"
     assert names.ANNOTATION_MAINTENANCE not in template
-    assert "annotations" not in sts(manifest())["metadata"]
+    # the version is on the StatefulSet only: writing it first rolls no pod
+    assert names.ANNOTATION_VERSION not in template
+    assert sts(manifest())["metadata"]["annotations"] == {names.ANNOTATION_VERSION: "2.7.2"}
 
 
 def test_operator_labels_and_annotations_win_and_runtime_labels_are_never_rendered() -> None:
