@@ -147,6 +147,9 @@ class UpgradeStatus(ApiModel):
     """The version the cluster ran when the upgrade started."""
     target_version: str
     """spec.version when the upgrade started."""
+    from_image: str | None = None
+    """The OpenBao image the pods ran at fromVersion (a verified digest or a tag): what a hold or a rollback
+    renders again."""
     started_at: str | None = None
     """When the upgrade started (RFC 3339)."""
     finished_at: str | None = None

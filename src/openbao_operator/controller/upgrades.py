@@ -89,6 +89,12 @@ async def begin(ctx: Context) -> Report:
         now=ctx.now,
     )
     run = decide_begin(view)
+    up = run.status
+    if up is not None and not up.from_image and view.template_version == up.from_version:
+        # NB: recorded while the template still runs fromVersion: a stop or a rollback renders this image again
+        image = _bao_image(live_sts)
+        if image:
+            run.move(up.phase, from_image=image)
     if run.want_lock and not await _hold_lock(ctx, run, view, out):
         ctx.facts.upgrade = run
         _hold_version(ctx, run)
@@ -147,9 +153,12 @@ def _hold_version(ctx: Context, run: UpgradeRun) -> None:
     spec = cluster.spec.model_copy(update={"version": version})
     ctx.facts.cluster = cluster.model_copy(update={"spec": spec})
     view = StatefulSetView.of(ctx.facts.live_sts)
+    up = run.status
     if view.version == version:
         # NB: the image the template ran at that version (a verified digest or a tag): kept as it is
         ctx.facts.held_image = _bao_image(ctx.facts.live_sts)
+    elif up is not None and up.from_image and version == up.from_version:
+        ctx.facts.held_image = up.from_image
 
 
 def _bao_image(sts: Manifest | None) -> str | None:
