@@ -63,6 +63,8 @@ from .waiting import Waits
 __all__ = ["STEPS", "EventSink", "Outcome", "Reconciler", "ReconcilerConfig", "hold_replicas", "status_differs"]
 
 T = ConditionType
+UPGRADE_REFUSALS = frozenset({"DowngradeRefused", "RollbackRefused", "RequiredStopSkipped", "InvalidVersion"})
+"""Upgrading reasons of a version change that is not carried out: a Warning when the condition turns to one."""
 
 STEPS: tuple[Step, ...] = (
     tenancy.step,  # a namespace that did not opt in: TenantOnboarded=False, nothing else read or written
@@ -195,6 +197,8 @@ class Reconciler:
                 await self._record(raw, "Warning", cond.reason, "Reconcile", cond.message)
             elif cond.type == T.TLS_READY.value and cond.status == "False":
                 await self._record(raw, "Warning", cond.reason, "CheckTLS", cond.message)
+            elif cond.type == T.UPGRADING.value and cond.reason in UPGRADE_REFUSALS:
+                await self._record(raw, "Warning", cond.reason, "Upgrade", cond.message)
             elif cond.type == T.UNSEAL_KEY_ROTATING.value and cond.reason == seal.UnsealKeyReason.ROTATION_DEFERRED:
                 await self._record(raw, "Normal", cond.reason, "RotateUnsealKey", cond.message)
             elif cond.type == T.UNSEAL_KEY_ROTATING.value and cond.reason == seal.UnsealKeyReason.ROTATING:

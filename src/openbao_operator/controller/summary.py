@@ -55,7 +55,8 @@ async def step(ctx: Context) -> Report:
             current_version=facts.current_version or str(ctx.live_status.get("currentVersion") or "") or None,
         )
     )
-    transitions = tuple(c for c in (profile.security_risk, tls.condition, rotating) if c is not None)
+    upgrading = facts.upgrade.condition if facts.upgrade is not None else None
+    transitions = tuple(c for c in (profile.security_risk, tls.condition, rotating, upgrading) if c is not None)
     # NB: BackupHealthy's transitions are told by the backup step's own Events (BackupSucceeded/BackupFailed)
     out = Report(status=status, transitions=transitions)
     if tls.recheck_at is not None:
