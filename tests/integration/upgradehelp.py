@@ -330,5 +330,6 @@ async def snapshot_size(peer: ObjectStorePeer, target: dict[str, Any], tmp_path:
         BackupTarget.model_validate(target),
         load_credentials(str(peer.write_credentials(tmp_path / "creds")), provider=peer.provider),
     )
-    found = [o for o in await storage.list(key) if o.key == key]
+    parent = key.rsplit("/", 1)[0]  # NB: a listing's prefix is whole path segments (a key lists nothing)
+    found = [o for o in await storage.list(parent) if o.key == key]
     return found[0].size if found else 0
