@@ -259,16 +259,46 @@ async def test_upgrade_under_load_keeps_every_acknowledged_write(
         f"{size} bytes); acked {counts.acked} in all, {during} during the upgrade; failed attempts "
         f"{counts.failed_attempts}; longest gap without an acknowledged write during the upgrade "
         f"{counts.longest_gap_s} s; reads ok {counts.read_ok}, stale {counts.read_stale}; "
-        f"actives {watcher.actives}; replaced {[p for _, p in watcher.replaced_at]}"
+        f"actives {watcher.actives}; replaced {[p for _, p in watcher.replaced_at]}; writer notes {writer.errors[:20]}"
     )
 
 
-def _check_stop_named(monitor: Monitor, events: list[dict[str, Any]], pod: str, reason: str) -> None:
+async def _rolled_back(client: kube.KubeClient, namespace: str, name: str) -> dict[str, Any]:
+    obj = await eventually(
+        lambda: _phase(client, namespace, name, "RolledBack"),
+        what="status.upgrade RolledBack",
+        within=400,
+        interval=0.5,
+    )
+    await eventually(lambda: _all_on(client, namespace, name, NEW), what="3 Ready pods on 2.7.2")
+    return obj
+
+
+async def _check_rolled_back(
+    c: AgentCluster, client: kube.KubeClient, token: str, monitor: Monitor, writer: Writer, up: dict[str, Any]
+) -> None:
+    """After a stop on the broken build and its rollback: only the stopped pod ever got the broken image (the
+    others were never touched), at most one pod out at a time, currentVersion 2.7.2 throughout, every pod on
+    2.7.2 in one raft cluster, the stop named in a Warning Event and a condition, no token in an Event, no
+    acknowledged write lost."""
+    pod, reason = str(up["stoppedPod"]), str(up["reason"])
+    assert reason in GATE_REASONS, up
+    assert monitor.pods_with_image(IMAGE.format(BROKEN)) == [pod], monitor.images
+    assert monitor.incarnations(pod) == 3, monitor.images  # 2.7.2, the broken build, 2.7.2 again
+    for other in (c.pod(i) for i in range(3)):
+        if other != pod:
+            assert monitor.incarnations(other) == 1, f"{other} was touched: {monitor.images}"
+    assert monitor.max_out == 1, monitor.out_log
+    assert monitor.current_versions == [NEW], monitor.current_versions
+    events = await _events(client, c.namespace)
     stops = _notes(events, "UpgradeStopped", type_="Warning")
     assert any(pod in n and reason in n for n in stops), stops
-    assert any(t in ("Upgrading", "Degraded") and pod in m and reason in m for t, _, m in monitor.messages), (
-        monitor.messages
-    )
+    named = [m for t, _, m in monitor.messages if t in ("Upgrading", "Degraded") and pod in m and reason in m]
+    assert named, monitor.messages
+    assert all(token not in str(e.get("note") or "") for e in events), "a token in an Event"
+    assert await _versions(c) == {c.pod(i): NEW for i in range(3)}
+    new_leader = await check_one_raft_cluster(c, client, token, replicas=3)
+    await _no_write_lost(c, writer, new_leader)
 
 
 async def test_a_broken_version_stops_after_one_pod_and_rolls_back(
@@ -289,13 +319,7 @@ async def test_a_broken_version_stops_after_one_pod_and_rolls_back(
         async with _writing(c, node_agent, token) as writer, monitoring(client, namespace, name, replicas=3) as monitor:
             started = time.monotonic()
             await _set_version(client, namespace, name, BROKEN)
-            obj = await eventually(
-                lambda: _phase(client, namespace, name, "RolledBack"),
-                what="status.upgrade RolledBack",
-                within=400,
-                interval=0.5,
-            )
-            await eventually(lambda: _all_on(client, namespace, name, NEW), what="3 Ready pods on 2.7.2")
+            obj = await _rolled_back(client, namespace, name)
             ended = time.monotonic()
             await asyncio.sleep(3)  # the final condition (RolledBack while spec.version names the broken tag)
         broken_at = monitor.first_seen_with(IMAGE.format(BROKEN))
@@ -305,33 +329,19 @@ async def test_a_broken_version_stops_after_one_pod_and_rolls_back(
         acked_while_broken = writer.acked_between(broken_at, ended)
         counts = writer.counts(broken_at, ended)
 
-        broken = monitor.pods_with_image(IMAGE.format(BROKEN))
-        assert len(broken) == 1, f"the broken image reached {broken}"
-        pod = broken[0]
-        assert pod != leader, "the active node is replaced last: the broken build never reaches it"
         up = obj["status"]["upgrade"]
-        assert up["stoppedPod"] == pod, up
-        assert up["reason"] in GATE_REASONS, up
+        pod = str(up["stoppedPod"])
+        assert pod != leader, "the active node is replaced last: the broken build never reaches it"
         assert (up["fromVersion"], up["targetVersion"]) == (NEW, BROKEN)
         assert monitor.phases == ["Rolling", "RollingBack", "RolledBack"], monitor.phases
-        for other in (c.pod(i) for i in range(3)):
-            if other != pod:
-                assert monitor.incarnations(other) == 1, f"{other} was touched: {monitor.images}"
-        assert monitor.incarnations(pod) == 3, monitor.images  # 2.7.2, the broken build, 2.7.2 again
-        assert monitor.max_out == 1, monitor.out_log
-        assert monitor.current_versions == [NEW], monitor.current_versions
         final = await _cluster(client, namespace, name)
         assert final["status"]["currentVersion"] == NEW
         upgrading = condition(final, "Upgrading")
         assert upgrading.get("reason") == "UpgradeRolledBack", upgrading
         assert pod in upgrading["message"], upgrading
         assert up["reason"] in upgrading["message"], upgrading
-        _check_stop_named(monitor, await _events(client, namespace), pod, str(up["reason"]))
-        assert await _versions(c) == {c.pod(i): NEW for i in range(3)}
-        new_leader = await check_one_raft_cluster(c, client, token, replicas=3)
-        await _no_write_lost(c, writer, new_leader)
+        await _check_rolled_back(c, client, token, monitor, writer, up)
         assert acked_while_broken >= MIN_ACKED_DURING_STOP, (acked_while_broken, counts, writer.errors[-10:])
-        assert all(token not in str(e.get("note") or "") for e in await _events(client, namespace))
     print(
         f"\nbroken {BROKEN} with autoRollback: stopped at {pod} ({up['reason']}) {stop_at - started:.1f} s after the "
         f"change, rolled back {ended - started:.1f} s after it; acked {counts.acked} in all, "
@@ -389,30 +399,15 @@ async def test_without_auto_rollback_a_stop_waits_for_the_user(
 
             revert_started = time.monotonic()
             await _set_version(client, namespace, name, NEW)
-            obj = await eventually(
-                lambda: _phase(client, namespace, name, "RolledBack"),
-                what="status.upgrade RolledBack",
-                within=300,
-                interval=0.5,
-            )
-            await eventually(lambda: _all_on(client, namespace, name, NEW), what="3 Ready pods on 2.7.2")
+            obj = await _rolled_back(client, namespace, name)
             rollback_s = time.monotonic() - revert_started
         counts = writer.counts()
 
-        broken = monitor.pods_with_image(IMAGE.format(BROKEN))
-        assert broken == [pod], broken
         assert monitor.phases == ["Rolling", "Stopped", "RollingBack", "RolledBack"], monitor.phases
-        for other in (c.pod(i) for i in range(3)):
-            if other != pod:
-                assert monitor.incarnations(other) == 1, f"{other} was touched: {monitor.images}"
-        assert monitor.max_out == 1, monitor.out_log
-        assert monitor.current_versions == [NEW], monitor.current_versions
+        assert obj["status"]["upgrade"]["stoppedPod"] == pod
         assert obj["status"]["currentVersion"] == NEW
-        _check_stop_named(monitor, await _events(client, namespace), pod, str(up["reason"]))
         assert _notes(await _events(client, namespace), "UpgradeRollingBack")
-        assert await _versions(c) == {c.pod(i): NEW for i in range(3)}
-        new_leader = await check_one_raft_cluster(c, client, token, replicas=3)
-        await _no_write_lost(c, writer, new_leader)
+        await _check_rolled_back(c, client, token, monitor, writer, up)
         assert acked_during_hold >= MIN_ACKED_DURING_STOP, (acked_during_hold, counts, writer.errors[-10:])
     print(
         f"\nbroken {BROKEN} without autoRollback: Stopped at {pod} ({up['reason']}) after {stop_s:.1f} s; "

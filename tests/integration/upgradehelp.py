@@ -157,6 +157,7 @@ class Writer:
             return
         if resp.status_code == 404:
             self.read_stale += 1
+            self._note(f"{pod.name} read {key}: 404 (stale)")
         elif 200 <= resp.status_code < 300:
             got = ((resp.json().get("data") or {}).get("data") or {}).get("v")
             if got == want:
