@@ -346,7 +346,8 @@ async def test_a_broken_version_stops_after_one_pod_and_rolls_back(
         f"\nbroken {BROKEN} with autoRollback: stopped at {pod} ({up['reason']}) {stop_at - started:.1f} s after the "
         f"change, rolled back {ended - started:.1f} s after it; acked {counts.acked} in all, "
         f"{acked_while_broken} while a pod was broken; failed attempts {counts.failed_attempts}; longest gap "
-        f"{counts.longest_gap_s} s; reads ok {counts.read_ok}, stale {counts.read_stale}"
+        f"{counts.longest_gap_s} s; reads ok {counts.read_ok}, stale {counts.read_stale}; "
+        f"conditions seen {[(t, r) for t, r, _ in monitor.messages]}"
     )
 
 
@@ -413,5 +414,6 @@ async def test_without_auto_rollback_a_stop_waits_for_the_user(
         f"\nbroken {BROKEN} without autoRollback: Stopped at {pod} ({up['reason']}) after {stop_s:.1f} s; "
         f"{acked_during_hold} writes acknowledged in the 20 s hold; rolled back {rollback_s:.1f} s after "
         f"spec.version went back; acked {counts.acked} in all; failed attempts {counts.failed_attempts}; "
-        f"longest gap {counts.longest_gap_s} s; reads ok {counts.read_ok}, stale {counts.read_stale}"
+        f"longest gap {counts.longest_gap_s} s; reads ok {counts.read_ok}, stale {counts.read_stale}; "
+        f"conditions seen {[(t, r) for t, r, _ in monitor.messages]}"
     )
