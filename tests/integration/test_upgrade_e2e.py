@@ -321,7 +321,6 @@ async def test_a_broken_version_stops_after_one_pod_and_rolls_back(
             await _set_version(client, namespace, name, BROKEN)
             obj = await _rolled_back(client, namespace, name)
             ended = time.monotonic()
-            await asyncio.sleep(3)  # the final condition (RolledBack while spec.version names the broken tag)
         broken_at = monitor.first_seen_with(IMAGE.format(BROKEN))
         stop_at = monitor.phase_at.get("RollingBack")
         assert broken_at is not None
