@@ -105,10 +105,7 @@ async def _all_on(client: kube.KubeClient, namespace: str, name: str, version: s
     return len(pods) == 3 and all(
         not p["metadata"].get("deletionTimestamp")
         and p["spec"]["containers"][0]["image"] == IMAGE.format(version)
-        and any(
-            c.get("type") == "Ready" and c.get("status") == "True"
-            for c in (p.get("status") or {}).get("conditions", ())
-        )
+        and _is_ready(p)
         for p in pods
     )
 
@@ -142,7 +139,7 @@ async def _true(value: bool) -> bool:
     return value
 
 
-async def _no_write_lost(c: AgentCluster, writer: Writer, leader: str) -> None:
+async def _no_write_lost(writer: Writer, leader: str) -> None:
     pod = next(p for p in writer.pods if p.name == leader)
     wrong = await asyncio.to_thread(writer.missing, pod)
     assert not wrong, f"{len(wrong)} acknowledged writes not read back: {sorted(wrong.items())[:10]}"
@@ -248,7 +245,7 @@ async def test_upgrade_under_load_keeps_every_acknowledged_write(
         assert size > 0, f"the pre-upgrade snapshot {up['snapshot']} is not in the bucket"
 
         new_leader = await check_one_raft_cluster(c, client, token, replicas=3)
-        await _no_write_lost(c, writer, new_leader)
+        await _no_write_lost(writer, new_leader)
         assert during >= MIN_ACKED_DURING_UPGRADE, (during, counts, writer.errors[-10:])
         events = await _events(client, namespace)
         for reason in ("UpgradeStarted", "UpgradeSnapshotStarted", "UpgradeSnapshotTaken", "UpgradeCompleted"):
@@ -298,7 +295,7 @@ async def _check_rolled_back(
     assert all(token not in str(e.get("note") or "") for e in events), "a token in an Event"
     assert await _versions(c) == {c.pod(i): NEW for i in range(3)}
     new_leader = await check_one_raft_cluster(c, client, token, replicas=3)
-    await _no_write_lost(c, writer, new_leader)
+    await _no_write_lost(writer, new_leader)
 
 
 async def test_a_broken_version_stops_after_one_pod_and_rolls_back(
