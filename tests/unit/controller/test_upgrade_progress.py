@@ -169,6 +169,29 @@ def test_a_gate_stop_with_auto_rollback_rolls_back_while_the_new_version_never_l
     assert after.condition.reason == "UpgradeRolledBack"
 
 
+@pytest.mark.parametrize("auto_rollback", [True, False])
+def test_the_condition_names_the_stopped_pod_and_reason_while_and_after_rolling_back(auto_rollback: bool) -> None:
+    # Found by tests/integration/test_upgrade_e2e.py: after an autoRollback the Upgrading condition named the
+    # stopped pod and the reason for one pass only; the RollingBack passes and the RolledBack pass did not, so
+    # the settled condition depended on whether another pass happened to run.
+    run = begin(view(auto_rollback=auto_rollback))
+    stop = GateOutcome("stop", pod="bao-2", reason="CrashLooping", message="restarted 3 times")
+    after_gate(run, stop, auto_rollback=auto_rollback, now=NOW)
+    target = "2.7.2" if auto_rollback else "2.6.2"  # without autoRollback, the user sets the version back
+    back = begin(view(target=target, live=run.status, auto_rollback=auto_rollback))
+    assert back.phase == "RollingBack"
+    assert back.condition is not None
+    assert "bao-2" in back.condition.message
+    assert "CrashLooping" in back.condition.message
+    finished(back, now=NOW)
+    assert back.status is not None
+    assert back.status.phase == "RolledBack"
+    assert back.condition is not None
+    assert "bao-2" in back.condition.message
+    assert "CrashLooping" in back.condition.message
+    assert "bao-2" in back.events[-1][2]
+
+
 def test_no_auto_rollback_once_a_new_version_pod_has_led() -> None:
     run = begin(view(auto_rollback=True))
     after_gate(run, GateOutcome("ok", new_version_active=True), auto_rollback=True, now=NOW)

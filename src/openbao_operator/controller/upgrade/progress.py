@@ -186,7 +186,8 @@ def resume(up: UpgradeStatus) -> UpgradeRun:
         run.condition = _cond("True", "Rolling", f"upgrade {src} -> {dst}: replacing pods one at a time")
     elif up.phase == "RollingBack":
         run.render_version, run.gate_version, run.want_lock = src, src, True
-        run.condition = _cond("True", "RollingBack", f"upgrade {src} -> {dst}: rolling the upgraded pods back to {src}")
+        message = f"upgrade {src} -> {dst}: rolling the upgraded pods back to {src}{_stopped_at(up)}"
+        run.condition = _cond("True", "RollingBack", message)
     else:  # Stopped
         run.render_version, run.halt = src, True
         message = up.message or f"the upgrade {src} -> {dst} stopped"
@@ -194,6 +195,12 @@ def resume(up: UpgradeStatus) -> UpgradeRun:
         run.condition = _cond("False", "UpgradeStopped", message)
         run.problem = Problem("UpgradeStopped", message)
     return run
+
+
+def _stopped_at(up: UpgradeStatus) -> str:
+    """Where and why the upgrade stopped, for the rollback's condition and Event (every pass names it, not only
+    the one that stopped)."""
+    return f" after it stopped at {up.stopped_pod} ({up.reason or 'Stopped'})" if up.stopped_pod else ""
 
 
 def _take_back(view: UpgradeView, up: UpgradeStatus) -> UpgradeRun:
@@ -305,7 +312,8 @@ def finished(run: UpgradeRun, *, now: datetime) -> None:
         run.condition = _cond("False", "UpgradeCompleted", note)
         run.current_version = up.target_version
     elif run.phase == "RollingBack":
-        note = f"every pod runs {up.from_version} again (the upgrade to {up.target_version} was rolled back)"
+        src, dst = up.from_version, up.target_version
+        note = f"every pod runs {src} again (the upgrade to {dst} was rolled back){_stopped_at(up)}"
         run.move("RolledBack", finished_at=rfc3339(now))
         run.events.append(("Normal", "UpgradeRolledBack", note))
         run.condition = _cond("False", "UpgradeRolledBack", note)
