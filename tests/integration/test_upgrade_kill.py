@@ -1,0 +1,226 @@
+"""An operator SIGKILLed at random points of a rolling upgrade resumes it: one leadership change, one pod at a time.
+
+Real peers all the way: pods run the released `bao` 2.6.2 and 2.7.2 binaries (node agent), and the operator
+runs as deploy/operator.yaml runs it: real processes (``openbao-operator run`` with deploy/ RBAC), two
+replicas, one leading through the Lease. A 3-node cluster with a stored root token (the operator steps the
+active node down with it) is upgraded 2.6.2 -> 2.7.2. While it upgrades, the leading operator is SIGKILLed
+``KILLS`` times; after each kill a new process starts at once (the Deployment's restart) and the warm replica
+takes over once the dead leader's lease has run out (about 2 s). The first kill lands right after the spec
+change, the others 0.1-3 s after a replica took over (mostly within its first pass), so they fall into every
+phase (a pod being deleted or starting, the health gate waiting, just before the active node's step-down);
+each kill's phase is printed. The kills stop once the upgrade completed; fewer than ``KILLS`` fails (the
+kills must be more frequent then, not fewer).
+
+A poller (tests/integration/upgradewatch.py, every 0.2 s) records each pod's incarnations and the active pod.
+Asserted: exactly one leadership change; no two pods out of service at once (no sample with two pods missing,
+terminating or not Ready, and the replacement windows, deletion to the new pod Ready, never overlap); each pod
+replaced exactly once, the old leader last; every pod on 2.7.2 (sys/health); status.upgrade Completed and
+currentVersion 2.7.2; a secret written before is read after. The seed is printed (``UPGRADE_KILL_SEED``
+replays a run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openbao_operator import kube
+from openbao_operator.controller import kinds
+from openbao_operator.runtime.leader import LEASE
+from tests.integration.kubehelp import KubeClients, eventually
+from tests.integration.operatorhelp import condition, crd, get_or_none
+from tests.integration.test_controller_chaos import _drop, _probe_ready
+from tests.integration.test_rollout_e2e import (
+    _secret,
+    agent_view,
+    check_one_raft_cluster,
+    wait_available,
+)
+from tests.integration.upgradewatch import UpgradeTimeline
+from tests.peers.controlplane import ControlPlane
+from tests.peers.deploy import OperatorIdentity, install_operator, operator_process
+from tests.peers.nodeagent import NodeAgent
+from tests.peers.procs import PeerProcess
+from tests.unit.render.config_cases import manifest
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900), pytest.mark.usefixtures("crd")]
+__all__ = ["crd"]
+
+KILLS = 10
+SEED = int(os.environ.get("UPGRADE_KILL_SEED", "20261203"))
+FROM, TO = "2.6.2", "2.7.2"
+LEASE_TIMES = (2.0, 1.5, 0.2)
+"""Lease duration, renew deadline, retry period: a killed leader's lease runs out within about 2 s."""
+UPGRADE_WITHIN = 480.0
+"""Bound for the whole upgrade, kills included."""
+
+
+class Operators:
+    """The operator as deploy/operator.yaml runs it: two replicas, one leading (Lease ``openbao-operator``), the
+    other keeping warm caches. Each kill SIGKILLs the leader and starts a new process at once (the
+    Deployment's restart); the warm replica takes over when the killed leader's lease runs out (``LEASE``)."""
+
+    def __init__(self, identity: OperatorIdentity, client: kube.KubeClient, *, workdir: Path, logs: Path) -> None:
+        self.identity, self.client, self.workdir, self.logs = identity, client, workdir, logs
+        self.procs: dict[str, PeerProcess] = {}
+
+    def spawn(self) -> int:
+        """Start one more replica (its own identity); returns its probe port."""
+        name = f"upgrade-operator-{len(self.procs)}"
+        proc, port = operator_process(
+            self.identity, workdir=self.workdir, logs=self.logs, name=name, resync_seconds=10, lease=LEASE_TIMES
+        )
+        proc.start()
+        self.procs[name] = proc
+        return port
+
+    async def holder(self) -> str | None:
+        lease = await get_or_none(self.client, LEASE, "openbao-operator", self.identity.namespace)
+        return ((lease or {}).get("spec") or {}).get("holderIdentity") or None
+
+    async def leader(self, *, other_than: str | None = None, within: float = 60.0) -> str:
+        """The replica holding the lease (a live one, not ``other_than``), once there is one."""
+
+        async def found() -> str | None:
+            name = await self.holder()
+            alive = name is not None and name in self.procs and self.procs[name].alive()
+            return name if alive and name != other_than else None
+
+        return await eventually(found, what="a live operator replica leads", within=within, interval=0.05)
+
+    async def kill(self, name: str) -> None:
+        await asyncio.to_thread(self.procs[name].kill)
+
+    async def stop(self) -> None:
+        for proc in self.procs.values():
+            await asyncio.to_thread(proc.stop, grace=10)
+
+
+def next_delay(rng: random.Random) -> float:
+    """Seconds from a replica's takeover to its kill: mostly within its first pass (where it is in the middle
+    of reading pods, stepping down, deleting or writing status), sometimes later."""
+    return rng.uniform(0.1, 1.0) if rng.random() < 0.6 else rng.uniform(1.0, 3.0)
+
+
+async def _completed(client: kube.KubeClient, namespace: str, name: str) -> dict[str, Any] | None:
+    obj = await client.get(kinds.CLUSTER, name, namespace=namespace)
+    return obj if ((obj.get("status") or {}).get("upgrade") or {}).get("phase") == "Completed" else None
+
+
+async def test_sigkilled_operator_resumes_the_upgrade_without_a_second_leadership_change(
+    control_plane: ControlPlane,
+    kube_clients: KubeClients,
+    node_agent: NodeAgent,
+    namespace: str,
+    tmp_path: Path,
+    peer_logs: Path,
+) -> None:
+    rng = random.Random(SEED)
+    print(f"\nseed {SEED} (UPGRADE_KILL_SEED={SEED} replays these kill points)")
+    node_agent.adopt_namespace(namespace)
+    name = "upk"
+    identity = install_operator(
+        control_plane, namespace=namespace, mode="cluster", suffix=namespace, tenants=(namespace,)
+    )
+    client = kube_clients(field_manager="test-user")
+    operators = Operators(identity, client, workdir=tmp_path, logs=peer_logs)
+    doc = manifest(name=name, namespace=namespace, replicas=3, version=FROM)
+    stop = asyncio.Event()
+    timeline = UpgradeTimeline(client, namespace, name)
+    watcher: asyncio.Task[None] | None = None
+    try:
+        first = operators.spawn()
+        await eventually(_probe_ready(first), what="operator ready", within=60, interval=0.1)
+        await operators.leader()
+        await eventually(_probe_ready(operators.spawn()), what="the second replica ready", within=60, interval=0.1)
+        await client.apply(doc)
+        await wait_available(client, namespace, name, within=240)
+        token = await _secret(client, namespace, f"{name}-root-token", "token")
+        c = await agent_view(control_plane, node_agent, client, doc, tmp_path, peer_logs)
+        leader = await check_one_raft_cluster(c, client, token, replicas=3)
+        await asyncio.to_thread(c.bao, leader, "secrets", "enable", "-path=kv", "kv-v2", token=token)
+        await asyncio.to_thread(c.bao, leader, "kv", "put", "kv/upgrade", "written=before", token=token)
+
+        watcher = asyncio.create_task(timeline.run(stop))
+        await eventually(lambda: _is(timeline.actives == [leader]), what="the poller sees the leader", within=10)
+
+        changed = time.monotonic()
+        await client.apply(manifest(name=name, namespace=namespace, replicas=3, version=TO))
+        kills: list[tuple[float, float, str]] = []  # (since the change, delay, phase)
+        takeovers: list[float] = []
+        deadline = changed + UPGRADE_WITHIN
+        delay = rng.uniform(0.0, 0.3)  # right after the change
+        leading = await operators.leader()
+        while timeline.completed_at is None and time.monotonic() < deadline:
+            await asyncio.sleep(delay)
+            if timeline.completed_at is not None:
+                break
+            await operators.kill(leading)
+            at = time.monotonic()
+            kills.append((at - changed, delay, timeline.phase_at(at)))
+            operators.spawn()  # the restart; the warm replica takes over meanwhile
+            leading = await operators.leader(other_than=leading)
+            takeovers.append(time.monotonic() - at)
+            delay = next_delay(rng)
+        done = await eventually(lambda: _completed(client, namespace, name), what="status.upgrade Completed", within=60)
+        upgrade_s = (timeline.completed_at or time.monotonic()) - changed
+        await asyncio.sleep(2)  # the final labels
+        stop.set()
+        await asyncio.wait_for(watcher, 10)
+
+        for i, (since, d, phase) in enumerate(kills):
+            print(f"kill {i + 1:2d}: {since:6.1f} s after the change (delay {d:.2f} s) during {phase}")
+        print(
+            f"upgrade {FROM} -> {TO} took {upgrade_s:.1f} s with {len(kills)} SIGKILLs; kill to the next leader "
+            f"{min(takeovers, default=0):.1f}-{max(takeovers, default=0):.1f} s; actives {timeline.actives}"
+        )
+        for pod_name, t0, t1 in timeline.windows():
+            end = f"{t1 - changed:.1f}" if t1 is not None else "never"
+            print(f"  {pod_name}: out of service {t0 - changed:.1f} s -> {end} s")
+        print(f"  phases hit: {sorted({p.split(':')[0] for _, _, p in kills})}")
+
+        assert len(kills) >= KILLS, f"only {len(kills)} kills before the upgrade completed: kill more often"
+        assert timeline.actives[0] == leader
+        assert len(timeline.actives) == 2, f"exactly one leadership change: {timeline.actives}"
+        double = [s for s in timeline.samples if len(s.unavailable) > 1]
+        assert not double, f"two pods out of service at once: {[(s.at - changed, s.unavailable) for s in double]}"
+        assert timeline.overlaps() == [], timeline.windows()
+        replaced = [pod_name for pod_name, _, _ in timeline.replacements()]
+        assert sorted(replaced) == sorted(c.pod(i) for i in range(3)), replaced
+        assert replaced[-1] == leader, (replaced, leader)
+        assert all(t1 is not None for _, _, t1 in timeline.windows())
+
+        up = done["status"]["upgrade"]
+        assert (up["fromVersion"], up["targetVersion"]) == (FROM, TO)
+        assert [(p["name"], p["state"], p["version"]) for p in up["pods"]] == [
+            (c.pod(i), "Healthy", TO) for i in range(3)
+        ]
+        assert done["status"]["currentVersion"] == TO
+        assert condition(done, "Upgrading").get("reason") == "UpgradeCompleted"
+        assert done["status"].get("operationLock") is None
+        for i in range(3):
+            health = await asyncio.to_thread(
+                c.bao, c.pod(i), "read", "-format=json", "sys/health", "standbyok=true", check=False
+            )
+            assert json.loads(health.stdout)["data"]["version"] == TO, (c.pod(i), health.stdout, health.stderr)
+        new_leader = await check_one_raft_cluster(c, client, token, replicas=3)
+        assert new_leader == timeline.actives[-1]
+        got = await asyncio.to_thread(c.bao, new_leader, "kv", "get", "-field=written", "kv/upgrade", token=token)
+        assert got.stdout.strip() == "before"
+    finally:
+        stop.set()
+        if watcher is not None and not watcher.done():
+            watcher.cancel()
+        await operators.stop()
+        await _drop(client, name, namespace)
+
+
+async def _is(value: bool) -> bool:
+    return value
