@@ -11,9 +11,10 @@ order replaced (two standbys, then the active node):
 
 - ``deleted->created``: the pod seen terminating or gone -> its replacement (a new uid) seen;
 - ``created->Running``, ``Running->Ready`` (the readiness probe: unsealed);
-- ``Ready->gate``: Ready -> ``status.upgrade.pods[].state`` Healthy (the health gate: version, joined, a
-  voter, caught up, autopilot healthy; observed when the operator looks again);
-- ``gate->next``: Healthy -> the next pod deleted (for the last pod: -> Completed).
+- ``Ready->gate``: Ready -> the health gate passed (version, joined, a voter, caught up, autopilot healthy):
+  ``status.upgrade.pods[].state`` Healthy or the next pod deleted, whichever is seen first (the pass that
+  finds the pod healthy deletes the next one, then writes status);
+- ``gate->next``: the gate passed -> the next pod deleted (for the last pod: -> Completed).
 
 plus ``change->first deletion`` and ``total`` (the spec change -> Completed). Every time is a 0.2 s sample of
 the API server, so each figure is +-0.2 s. Medians over the runs are printed last. Wall-clock figures of a
@@ -64,6 +65,8 @@ def figures(timeline: UpgradeTimeline, changed: float) -> dict[str, Any]:
     for i, (name, old, new) in enumerate(reps):
         nxt: Life | None = reps[i + 1][1] if i + 1 < len(reps) else None
         end = nxt.deleting_at if nxt is not None else timeline.completed_at
+        # the pass that finds a pod healthy deletes the next one and writes status after: whichever is seen first
+        gate = min((t for t in (new.healthy_at, end) if t is not None), default=None)
         pods.append(
             {
                 "pod": name,
@@ -71,9 +74,19 @@ def figures(timeline: UpgradeTimeline, changed: float) -> dict[str, Any]:
                 "deleted->created": _d(old.deleting_at, new.seen_at),
                 "created->Running": _d(new.seen_at, new.running_at),
                 "Running->Ready": _d(new.running_at, new.ready_at),
-                "Ready->gate": _d(new.ready_at, new.healthy_at),
-                "gate->next": _d(new.healthy_at, end),
-                "deleted->gate": _d(old.deleting_at, new.healthy_at),
+                "Ready->gate": _d(new.ready_at, gate),
+                "gate->next": _d(gate, end),
+                "deleted->gate": _d(old.deleting_at, gate),
+                "seen_at": {
+                    k: _d(changed, v)
+                    for k, v in (
+                        ("deleted", old.deleting_at),
+                        ("created", new.seen_at),
+                        ("running", new.running_at),
+                        ("ready", new.ready_at),
+                        ("healthy_in_status", new.healthy_at),
+                    )
+                },
             }
         )
     first = reps[0][1].deleting_at if reps else None
@@ -98,7 +111,8 @@ async def one_run(client: kube.KubeClient, namespace: str, name: str) -> dict[st
         changed = time.monotonic()
         await client.apply(manifest(name=name, namespace=namespace, replicas=3, version=TO, deletionPolicy="DeleteAll"))
         await eventually(lambda: _done(timeline), what="status.upgrade Completed", within=600, interval=0.2)
-        await asyncio.sleep(1)
+        # the gate reads OpenBao itself, so Completed may come before the last pod's readiness probe passes
+        await eventually(lambda: _all_ready(timeline), what="every pod Ready", within=60, interval=0.2)
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
@@ -115,6 +129,10 @@ async def one_run(client: kube.KubeClient, namespace: str, name: str) -> dict[st
 
 async def _has_active(timeline: UpgradeTimeline) -> bool:
     return bool(timeline.actives)
+
+
+async def _all_ready(timeline: UpgradeTimeline) -> bool:
+    return timeline.last is not None and not timeline.last.unavailable
 
 
 async def _done(timeline: UpgradeTimeline) -> bool:
