@@ -95,6 +95,7 @@ def figures(timeline: UpgradeTimeline, changed: float) -> dict[str, Any]:
         "total": _d(changed, timeline.completed_at),
         "pods": pods,
         "leadership": timeline.actives,
+        "gate_waits": timeline.gate_waits(),
     }
 
 

@@ -184,9 +184,11 @@ async def test_sigkilled_operator_resumes_the_upgrade_without_a_second_leadershi
         for pod_name, t0, t1 in timeline.windows():
             end = f"{t1 - changed:.1f}" if t1 is not None else "never"
             print(f"  {pod_name}: out of service {t0 - changed:.1f} s -> {end} s")
-        print(f"  phases hit: {sorted({p.split(':')[0] for _, _, p in kills})}")
 
+        print(f"  phases hit: {sorted({p.split(':')[0] for _, _, p in kills})}")
         assert len(kills) >= KILLS, f"only {len(kills)} kills before the upgrade completed: kill more often"
+        phases = {p.split(":")[0] for _, _, p in kills} - {"completed"}
+        assert len(phases) >= 3, f"the kills fell into too few phases: {sorted(phases)}"
         assert timeline.actives[0] == leader
         assert len(timeline.actives) == 2, f"exactly one leadership change: {timeline.actives}"
         double = [s for s in timeline.samples if len(s.unavailable) > 1]

@@ -49,6 +49,8 @@ class Sample:
     upgrade_phase: str | None
     gate: dict[str, str]
     """status.upgrade.pods: name -> state."""
+    waiting_for: str | None = None
+    """status.rollout.waitingFor (e.g. the gate's unmet check)."""
 
 
 @dataclass
@@ -120,7 +122,16 @@ class UpgradeTimeline:
         phase = str(up.get("phase")) if up.get("phase") else None
         if phase == "Completed" and self.completed_at is None:
             self.completed_at = now
-        self.samples.append(Sample(now, tuple(unavailable), phase, gate))
+        waiting = ((obj.get("status") or {}).get("rollout") or {}).get("waitingFor")
+        self.samples.append(Sample(now, tuple(unavailable), phase, gate, str(waiting) if waiting else None))
+
+    def gate_waits(self) -> list[str]:
+        """Every distinct status.rollout.waitingFor about the health gate, in the order seen."""
+        out: list[str] = []
+        for s in self.samples:
+            if s.waiting_for and "health gate" in s.waiting_for and s.waiting_for not in out:
+                out.append(s.waiting_for)
+        return out
 
     def replacements(self) -> list[tuple[str, Life, Life]]:
         """(pod, old incarnation, new incarnation) for every replacement seen, in the order of deletion."""
@@ -144,7 +155,8 @@ class UpgradeTimeline:
         return out
 
     def phase_at(self, at: float) -> str:
-        """What the upgrade was doing at ``at`` (from the last sample before it), for a kill's label."""
+        """What the upgrade was doing at ``at`` (from the last sample before it), for a kill's label: the pods
+        as the API server showed them, and the gate's last word in status (which lags by a pass)."""
         before = [s for s in self.samples if s.at <= at]
         if not before:
             return "before-first-sample"
@@ -153,19 +165,17 @@ class UpgradeTimeline:
             return "completed"
         if s.unavailable:
             pod_name = s.unavailable[0]
-            lives = self.lives.get(pod_name) or []
-            current = [lf for lf in lives if lf.seen_at <= s.at]
+            current = [lf for lf in self.lives.get(pod_name) or () if lf.seen_at <= s.at]
             if current and current[-1].deleting_at is not None and current[-1].deleting_at <= s.at:
                 return f"replacement:{pod_name}-deleting"
             return f"replacement:{pod_name}-starting"
-        if s.upgrade_phase is None or not s.gate:
-            return "change-not-yet-acted-on"
-        states = list(s.gate.values())
-        if "Replacing" in states:
-            return "gate-wait"
-        healthy, pending = states.count("Healthy"), states.count("Pending")
-        if pending == 1 and healthy == len(states) - 1:
+        replaced = [n for n, lives in self.lives.items() if len([lf for lf in lives if lf.seen_at <= s.at]) > 1]
+        if not replaced:
+            return "before-first-deletion"
+        if any(s.gate.get(n) == "Replacing" for n in replaced):
+            return f"gate-wait:{len(replaced)}-replaced"
+        if len(replaced) == self.replicas - 1:
             return "before-active-step-down"
-        if pending:
-            return "between-pods"
-        return "all-healthy-finishing"
+        if len(replaced) >= self.replicas:
+            return "last-gate-and-completion"
+        return f"before-next-standby:{len(replaced)}-replaced"
