@@ -210,10 +210,30 @@ async def _upgrade_gate(
         out.after(gates.POLL.total_seconds())
         return False
     if plan.action == "none":
-        mine = [p for p in pods if 0 <= podview.ordinal(p) < view.replicas and not podview.terminating(p)]
-        if len(mine) == view.replicas:
+        pending = upgrade_pending(sts, pods)
+        if pending is None:
             finished(run, now=ctx.now)
+        else:
+            ctx.facts.rollout_waiting_for = pending
+            out.after(1.0)
     return True
+
+
+def upgrade_pending(sts: Manifest, pods: Sequence[Manifest]) -> str | None:
+    """What an upgrade whose pods all passed the gate still waits for before it is complete: every pod of the
+    StatefulSet present and Ready in Kubernetes too (the gate asks OpenBao, which answers a few seconds before
+    the readiness probe passes, and a Service sends traffic only to Ready pods). None: complete."""
+    view = StatefulSetView.of(sts)
+    mine = {
+        podview.ordinal(p): p for p in pods if 0 <= podview.ordinal(p) < view.replicas and not podview.terminating(p)
+    }
+    for i in range(view.replicas):
+        pod = mine.get(i)
+        if pod is None:
+            return f"pod ordinal {i} to be created"
+        if not podview.ready(pod):
+            return f"{podview.name(pod)} to become Ready"
+    return None
 
 
 async def step(ctx: Context) -> Report:

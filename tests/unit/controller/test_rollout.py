@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from openbao_operator.baoapi import Sensitive
-from openbao_operator.controller.rollout import plan_rollout
+from openbao_operator.controller.rollout import plan_rollout, upgrade_pending
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 OLD, NEW = "bao-old", "bao-new"
@@ -90,3 +90,10 @@ def test_sensitive_never_shows_its_value() -> None:
     assert "root-token-value" not in str(s)
     assert "root-token-value" not in f"{s!r} {s}"
     assert s.reveal() == "s.root-token-value"
+
+
+def test_an_upgrade_is_complete_only_when_every_pod_is_ready_in_kubernetes_too() -> None:
+    # the gate (OpenBao's view) passes a few seconds before the readiness probe does
+    assert upgrade_pending(sts(), [pod(0, NEW), pod(1, NEW), pod(2, NEW, ready=False)]) == "bao-2 to become Ready"
+    assert upgrade_pending(sts(), [pod(0, NEW), pod(2, NEW)]) == "pod ordinal 1 to be created"
+    assert upgrade_pending(sts(), [pod(0, NEW), pod(1, NEW), pod(2, NEW)]) is None
