@@ -5,9 +5,10 @@ runs as a real process (``openbao-operator run`` with deploy/ RBAC and lease tim
 stored root token (the operator steps the active node down with it) is upgraded 2.6.2 -> 2.7.2. While it
 upgrades, the operator is SIGKILLed and restarted at once after each kill, as its container would be
 restarted in the same pod: the same identity (the pod name), so it takes its lease back at once. The first
-kill lands right after the spec change; of the others, 70 % (``STARTING_KILLS``) land 0.3-1 s after the
-restart, before the process leads (a crash loop, during which the upgrade waits), the rest 0.1-2.5 s after it
-leads (mostly within its first pass: reading pods, stepping down, deleting, writing status). Kills are thus
+kill lands right after the spec change; then, in cycles, ``STARTING_PER_CYCLE`` kills land 0.2-0.8 s after a
+restart, before the process leads (a crash loop, during which the upgrade waits), and one 0.1-2.5 s after it
+leads (mostly within its first pass: reading pods, stepping down, deleting, writing status), half of those at the
+moment the upgrade enters a phase no kill has hit yet (waited for, bounded). Kills are thus
 0.3-5 s apart and land in different phases of the upgrade (a pod being deleted or starting, the health
 gate waiting, just before the active node's step-down); each kill is printed with the operator's state and the
 upgrade's phase. The kills stop once the upgrade completed; fewer than ``KILLS`` (or fewer than 3 on a leading
@@ -60,9 +61,10 @@ SEED = int(os.environ.get("UPGRADE_KILL_SEED", "20261203"))
 FROM, TO = "2.6.2", "2.7.2"
 UPGRADE_WITHIN = 480.0
 """Bound for the whole upgrade, kills included."""
-STARTING_KILLS = 0.7
-"""The share of kills that hit the restarted process before it leads (a crash loop: the upgrade waits). A restart
-takes 1.5-5 s to lead, a 3-pod upgrade may take only 20 s: without them there would be fewer than 10 kills."""
+STARTING_PER_CYCLE = 3
+"""Kills of the restarted process before it leads (a crash loop: the upgrade waits) between two kills of a leading
+one. Each leading window moves the upgrade by about one step (a pod replaced, or the completion), and a 3-pod
+upgrade has at least 4 of them, so this gives at least 1 + 3 x 4 = 13 kills however fast the machine is."""
 IDENTITY = "upgrade-operator-0"
 """The pod name of the operator's leading replica: a SIGKILLed container restarts in the same pod."""
 
@@ -152,6 +154,7 @@ async def test_sigkilled_operator_resumes_the_upgrade_without_a_second_leadershi
         state = "leading (right after the change)"
         kills: list[tuple[float, str, str]] = []  # (since the change, the operator's state, the upgrade's phase)
         restarts: list[float] = []
+        starting_in_row = 0
         deadline = changed + UPGRADE_WITHIN
         await asyncio.sleep(rng.uniform(0.0, 0.3))  # right after the change
         while timeline.completed_at is None and time.monotonic() < deadline:
@@ -159,17 +162,25 @@ async def test_sigkilled_operator_resumes_the_upgrade_without_a_second_leadershi
             at = time.monotonic()
             kills.append((at - changed, state, timeline.phase_at(at)))
             port = operator.spawn()
-            if rng.random() < STARTING_KILLS:
-                delay = rng.uniform(0.3, 1.0)
+            if starting_in_row < STARTING_PER_CYCLE:
+                starting_in_row += 1
+                delay = rng.uniform(0.2, 0.8)
                 state = f"starting ({delay:.2f} s after the restart)"
                 await asyncio.sleep(delay)
             else:
+                starting_in_row = 0
                 restart_at = time.monotonic()
                 await operator.leading(port)
                 restarts.append(time.monotonic() - restart_at)
-                delay = rng.uniform(0.1, 1.0) if rng.random() < 0.7 else rng.uniform(1.0, 2.5)
-                state = f"leading ({delay:.2f} s after it led)"
-                await asyncio.sleep(delay)
+                hit = {p.split(":")[0] for _, _, p in kills}
+                if rng.random() < 0.5 and (fresh := await _new_phase(timeline, hit, within=rng.uniform(1.0, 3.0))):
+                    # NB: half the kills on a leading operator wait (bounded) for a phase no kill has hit yet, so
+                    # the kills spread over the upgrade however fast its phases go by on this machine
+                    state = f"leading (as {fresh} began)"
+                else:
+                    delay = rng.uniform(0.1, 1.0) if rng.random() < 0.7 else rng.uniform(1.0, 2.5)
+                    state = f"leading ({delay:.2f} s after it led)"
+                    await asyncio.sleep(delay)
         done = await eventually(lambda: _completed(client, namespace, name), what="status.upgrade Completed", within=60)
         upgrade_s = (timeline.completed_at or time.monotonic()) - changed
         await asyncio.sleep(2)  # the final labels
@@ -226,6 +237,17 @@ async def test_sigkilled_operator_resumes_the_upgrade_without_a_second_leadershi
             watcher.cancel()
         await operator.stop()
         await _drop(client, name, namespace)
+
+
+async def _new_phase(timeline: UpgradeTimeline, hit: set[str], *, within: float) -> str | None:
+    """Wait up to ``within`` seconds for the upgrade to be in a phase no kill has hit yet (not completed)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline and timeline.completed_at is None:
+        phase = timeline.phase_at(time.monotonic()).split(":")[0]
+        if phase not in hit and phase not in ("completed", "before-first-sample"):
+            return phase
+        await asyncio.sleep(0.05)
+    return None
 
 
 async def _is(value: bool) -> bool:
