@@ -241,3 +241,13 @@ def test_a_wait_changes_nothing(phase: str) -> None:
     after_gate(run, GateOutcome("wait", pod="bao-1", reason="Lagging", message="x"), auto_rollback=True, now=NOW)
     assert run.phase == phase
     assert run.events == []
+
+
+def test_setting_the_version_back_is_announced_once() -> None:
+    first = begin(view(target="2.6.2", live=status("Stopped", stoppedPod="bao-2")))
+    assert [e[1] for e in first.events] == ["UpgradeRollingBack"]
+    # the next passes see the RollingBack record (the user's or autoRollback's): no Event again
+    again = begin(view(target="2.6.2", live=first.status))
+    assert again.phase == "RollingBack"
+    assert again.events == []
+    assert again.gate_version == "2.6.2"

@@ -231,6 +231,8 @@ def _take_back(view: UpgradeView, up: UpgradeStatus) -> UpgradeRun:
         run = UpgradeRun(status=ended, current_version=up.from_version)
         run.events.append(("Normal", "UpgradeCancelled", ended.message or ""))
         return run
+    if up.phase == "RollingBack":
+        return resume(up)  # already on its way back (an earlier pass, or autoRollback): said once
     back = up.model_copy(update={"phase": "RollingBack"})
     run = resume(back)
     run.events.append(
