@@ -39,16 +39,6 @@ MISCONFIGURED_SECONDS = 300.0
 """A backup that cannot be started as configured is tried again this often (and at once on a spec change)."""
 
 
-def _live_backup(ctx: Context) -> BackupStatus | None:
-    raw = ctx.live_status.get("backup")
-    if not isinstance(raw, dict):
-        return None
-    try:
-        return BackupStatus.model_validate(raw)
-    except ValueError:
-        return None  # NB: a status edited into something unreadable starts over (the schedule is in the spec)
-
-
 async def _holder_alive(ctx: Context, lock: OperationLockStatus | None) -> bool | None:
     """Does the lock's holder still exist? (None: no lock, or a holder this step cannot look up.)"""
     if lock is None or not lock.holder:
@@ -86,7 +76,7 @@ def _cluster_view(ctx: Context, lock: OperationLockStatus | None, alive: bool | 
 async def step(ctx: Context) -> Report:
     out = Report()
     backup = ctx.cluster.spec.backup
-    live = _live_backup(ctx)
+    live = ctx.live_model("backup", BackupStatus)
     lock = live_lock(ctx.raw)
     ours = lock is not None and (lock.holder or "").startswith(BACKUP_HOLDER)
     if backup is None and live is None and not ours:
@@ -104,7 +94,7 @@ async def step(ctx: Context) -> Report:
     new_job: Manifest | None = None
     if plan.start is not None:
         try:
-            new_job = _render_job(ctx, plan.start.name)
+            new_job = render_backup_job(ctx, plan.start.name)
         except ExecutorRenderError as exc:
             _misconfigured(ctx, live, str(exc), out)
             return out
@@ -148,8 +138,9 @@ def _count(ctx: Context, plan: BackupPlan) -> None:
         metrics.observe(ns, name, plan.status)
 
 
-def _render_job(ctx: Context, name: str) -> Manifest:
-    """The executor Job of this attempt (raises ExecutorRenderError naming the field to set)."""
+def render_backup_job(ctx: Context, name: str) -> Manifest:
+    """The backup executor Job ``name`` of spec.backup (a scheduled or manual backup, or an upgrade's pre-upgrade
+    snapshot); raises ExecutorRenderError naming the field to set."""
     cluster, image = ctx.cluster, ctx.config.executor_image
     if not (cluster.spec.backup and (cluster.spec.backup.image or image)):
         raise ExecutorRenderError(

@@ -21,6 +21,8 @@ from .kinds import CLUSTER
 from .status import Problem
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from openbao_operator import pki, seal
     from openbao_operator.api import OpenBaoCluster
     from openbao_operator.api.status import BackupStatus
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 
 EventType = Literal["Normal", "Warning"]
 _T = TypeVar("_T")
+_M = TypeVar("_M", bound="BaseModel")
 FOREIGN_RECHECK_SECONDS = 10.0
 """An object of ours by name but not ours blocks the pass: look again this often. Secrets are never watched
 (least privilege), so a user labelling one for adoption sends no event the operator could see."""
@@ -306,6 +309,17 @@ class Context:
     def live_status(self) -> Mapping[str, Any]:
         status: Mapping[str, Any] = self.raw.get("status") or {}
         return status
+
+    def live_model(self, key: str, model: type[_M]) -> _M | None:
+        """``status.<key>`` of the cluster as read, parsed into ``model``; None when absent or unreadable (a status
+        edited into something else starts over from the spec)."""
+        raw = self.live_status.get(key)
+        if not isinstance(raw, dict):
+            return None
+        try:
+            return model.model_validate(raw)
+        except ValueError:
+            return None
 
     @property
     def cluster(self) -> OpenBaoCluster:

@@ -14,6 +14,7 @@ from typing import Any
 
 from openbao_operator.api import names
 from openbao_operator.kube import Manifest
+from openbao_operator.render.workload.statefulset import CONTAINER_NAME
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,15 @@ class StatefulSetView:
         """The OpenBao version the operator rendered the pod template for (``openbao.org/version``)."""
         value = (self._part("metadata").get("annotations") or {}).get(names.ANNOTATION_VERSION)
         return str(value) if value else None
+
+    @property
+    def image(self) -> str | None:
+        """The OpenBao container's image in the pod template (a tag, or the verified digest that was applied)."""
+        template = self._part("spec").get("template") or {}
+        for c in (template.get("spec") or {}).get("containers") or ():
+            if c.get("name") == CONTAINER_NAME:
+                return str(c.get("image") or "") or None
+        return None
 
     @property
     def status_replicas(self) -> int:

@@ -29,11 +29,11 @@ from openbao_operator.baoapi import (
     Sensitive,
 )
 from openbao_operator.kube import Manifest
-from openbao_operator.render.workload.executor_job import ExecutorRenderError, backup_job, executor_service_account
-from openbao_operator.render.workload.statefulset import CONTAINER_NAME
+from openbao_operator.render.workload.executor_job import ExecutorRenderError, executor_service_account
 
 from . import podview
 from .backup.lock import acquire, describe, release
+from .backups import render_backup_job
 from .conditions import Cond
 from .executor_jobs import create_job, observe_job
 from .oplock import LockRaced, live_lock, write_lock
@@ -59,16 +59,6 @@ SNAPSHOT_POLL_SECONDS = 5.0
 LOCK_RACE_SECONDS = 1.0
 
 
-def _live_upgrade(ctx: Context) -> UpgradeStatus | None:
-    raw = ctx.live_status.get("upgrade")
-    if not isinstance(raw, dict):
-        return None
-    try:
-        return UpgradeStatus.model_validate(raw)
-    except ValueError:
-        return None  # NB: an unreadable record starts over from currentVersion and the template's version
-
-
 async def begin(ctx: Context) -> Report:
     """Decide the version this pass renders, take the lock, and run the pre-upgrade snapshot."""
     out = Report()
@@ -80,7 +70,7 @@ async def begin(ctx: Context) -> Report:
         target=cluster.spec.version,
         current=str(ctx.live_status.get("currentVersion") or "") or None,
         template_version=StatefulSetView.of(live_sts).version,
-        live=_live_upgrade(ctx),
+        live=ctx.live_model("upgrade", UpgradeStatus),
         lock=live_lock(ctx.raw),
         initialized=ctx.facts.initialized,
         pre_upgrade_snapshot=bool(upgrade and upgrade.pre_upgrade_snapshot),
@@ -92,7 +82,7 @@ async def begin(ctx: Context) -> Report:
     up = run.status
     if up is not None and not up.from_image and view.template_version == up.from_version:
         # NB: recorded while the template still runs fromVersion: a stop or a rollback renders this image again
-        image = _bao_image(live_sts)
+        image = StatefulSetView.of(live_sts).image
         if image:
             run.move(up.phase, from_image=image)
     if run.want_lock and not await _hold_lock(ctx, run, view, out):
@@ -119,14 +109,9 @@ async def _hold_lock(ctx: Context, run: UpgradeRun, view: UpgradeView, out: Repo
     )
     if not decision.granted:
         # NB: not started (or not resumed) in this pass: status keeps what it said
-        message = f"upgrade to {up.target_version} waits: {decision.message}"
-        run.status = view.live
-        run.render_version = (
-            view.live.from_version if view.live is not None else (view.current or view.template_version)
-        )
-        run.gate_version, run.snapshot, run.events = None, False, []
-        run.halt, run.halt_reason = True, message
-        run.condition = Cond("Upgrading", "False", "WaitingForOperationLock", message)
+        held = view.live.from_version if view.live is not None else (view.current or view.template_version)
+        _held_back(run, view, render=held, message=f"upgrade to {up.target_version} waits: {decision.message}")
+        run.condition = Cond("Upgrading", "False", "WaitingForOperationLock", run.halt_reason)
         out.after(LOCK_WAIT_SECONDS)
         return False
     if decision.changed:
@@ -135,13 +120,18 @@ async def _hold_lock(ctx: Context, run: UpgradeRun, view: UpgradeView, out: Repo
                 kube=ctx.clients.kube, reader=ctx.clients.reader, cluster=ctx.raw, lock=decision.lock
             )
         except LockRaced:
-            run.status = view.live
-            run.render_version = view.current or view.template_version
-            run.gate_version, run.snapshot, run.events = None, False, []
-            run.halt, run.halt_reason = True, "the cluster changed while the upgrade lock was written"
+            message = "the cluster changed while the upgrade lock was written"
+            _held_back(run, view, render=view.current or view.template_version, message=message)
             out.after(LOCK_RACE_SECONDS)
             return False
     return True
+
+
+def _held_back(run: UpgradeRun, view: UpgradeView, *, render: str | None, message: str) -> None:
+    """This pass does nothing of the upgrade: the live record stays, ``render`` is rendered, no pod is replaced."""
+    run.status, run.render_version = view.live, render
+    run.gate_version, run.snapshot, run.events = None, False, []
+    run.halt, run.halt_reason = True, message
 
 
 def _hold_version(ctx: Context, run: UpgradeRun) -> None:
@@ -156,17 +146,9 @@ def _hold_version(ctx: Context, run: UpgradeRun) -> None:
     up = run.status
     if view.version == version:
         # NB: the image the template ran at that version (a verified digest or a tag): kept as it is
-        ctx.facts.held_image = _bao_image(ctx.facts.live_sts)
+        ctx.facts.held_image = view.image
     elif up is not None and up.from_image and version == up.from_version:
         ctx.facts.held_image = up.from_image
-
-
-def _bao_image(sts: Manifest | None) -> str | None:
-    containers = ((((sts or {}).get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or ()
-    for c in containers:
-        if c.get("name") == CONTAINER_NAME:
-            return str(c.get("image") or "") or None
-    return None
 
 
 def _snapshot_job_name(ctx: Context, up: UpgradeStatus) -> str:
@@ -186,13 +168,7 @@ async def _snapshot(ctx: Context, run: UpgradeRun, out: Report) -> None:
                 raise ExecutorRenderError(
                     "spec.backup", "is not set: the pre-upgrade snapshot is stored where spec.backup.target says"
                 )
-            image = ctx.cluster.spec.backup.image or ctx.config.executor_image
-            if not image:
-                raise ExecutorRenderError(
-                    "spec.backup.image",
-                    "no executor image (the operator runs without OPENBAO_OPERATOR_EXECUTOR_IMAGE)",
-                )
-            job = backup_job(ctx.cluster, ctx.render_facts, job_name=name, operator_image=image)
+            job = render_backup_job(ctx, name)
         except ExecutorRenderError as exc:
             snapshot_failed(run, reason="PreUpgradeSnapshotMisconfigured", message=str(exc), now=ctx.now)
             return

@@ -29,7 +29,7 @@ completes or has rolled back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -361,7 +361,6 @@ __all__ = [
     "begin",
     "finished",
     "holder",
-    "replace",
     "resume",
     "same",
     "snapshot_done",
