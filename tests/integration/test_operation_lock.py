@@ -68,8 +68,18 @@ async def test_status_writes_of_the_reconcile_leave_the_lock_alone(
     reader = Reader(client, caches={})
     async with running_operator(control_plane, namespace, resync_seconds=5):
         await client.apply(cluster_manifest("keep", namespace, replicas=1))
-        done = await eventually(lambda: converged(client, "keep", namespace), what="converged", within=60)
-        await write_lock(kube=client, reader=reader, cluster=done, lock=LOCK)
+        await eventually(lambda: converged(client, "keep", namespace), what="converged", within=60)
+
+        async def locked() -> bool:
+            # NB: the operator may still write status (a later condition) between our read and our write
+            try:
+                fresh = await client.get(kinds.CLUSTER, "keep", namespace=namespace)
+                await write_lock(kube=client, reader=reader, cluster=fresh, lock=LOCK)
+            except LockRaced:
+                return False
+            return True
+
+        await eventually(locked, what="the lock written", within=30, interval=0.2)
         # a spec change makes the reconcile write status (observedGeneration), then pausing writes the paused one
         for change in ({"configuration": {"logLevel": "debug"}}, {"paused": True}):
             await client.merge_patch(kinds.CLUSTER, "keep", {"spec": change}, namespace=namespace)
