@@ -1,0 +1,72 @@
+"""The API client's network backend: its cheap "did the server close this idle connection?" answer is the
+same answer httpcore2's own backend gives, on real loopback sockets, and the client really uses it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpcore2
+from httpcore2._backends.anyio import AnyIOBackend
+from lightkube.config.kubeconfig import KubeConfig
+
+from openbao_operator.kube.transport import CheapProbeBackend, CheapProbeStream, tls_transport
+
+KUBECONFIG = {
+    "apiVersion": "v1",
+    "kind": "Config",
+    "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+    "users": [{"name": "u", "user": {"token": "not-a-real-token"}}],
+    "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+    "current-context": "x",
+}
+
+
+async def _readable_after(stream: httpcore2.AsyncNetworkStream, *, within: float = 5.0) -> bool:
+    deadline = asyncio.get_running_loop().time() + within
+    while asyncio.get_running_loop().time() < deadline:
+        if stream.get_extra_info("is_readable"):
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+async def test_an_idle_connection_reads_as_closed_exactly_when_the_server_closed_it() -> None:
+    closers: list[asyncio.StreamWriter] = []
+    accepted = asyncio.Event()
+
+    def on_connect(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        closers.append(writer)
+        if len(closers) == 2:
+            accepted.set()
+
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        ours = await CheapProbeBackend().connect_tcp("127.0.0.1", port, timeout=5)
+        theirs = await AnyIOBackend().connect_tcp("127.0.0.1", port, timeout=5)
+        await asyncio.wait_for(accepted.wait(), 5)
+        assert isinstance(ours, CheapProbeStream)
+        assert ours.get_extra_info("is_readable") is False
+        assert theirs.get_extra_info("is_readable") is False
+        assert ours.get_extra_info("socket") is not None
+        assert ours.get_extra_info("server_addr") == ("127.0.0.1", port)
+        for writer in closers:
+            writer.close()
+        assert await _readable_after(ours)
+        assert await _readable_after(theirs)
+        await ours.aclose()
+        await theirs.aclose()
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def test_the_api_client_pool_uses_the_cheap_backend() -> None:
+    config = KubeConfig.from_dict(KUBECONFIG).get()
+    assert config is not None
+    transport = tls_transport(config)
+    pool = transport._pool
+    assert isinstance(pool, httpcore2.AsyncConnectionPool)
+    assert isinstance(pool._network_backend, CheapProbeBackend)
+    assert pool._ssl_context is not None
+    assert pool._max_keepalive_connections == 20
