@@ -166,6 +166,8 @@ async def build(
         on_undecodable=undecodable,
     )
     queue = manager.queue(CONTROLLER)
+    touched = runtime.Touched()
+    marking = touched.marking(queue)  # NB: every event and scope change marks its key; timers do not
     watched = settings.namespaces()
     owner = runtime.OwnerMapper(owner_group="openbao.org", owner_kind="OpenBaoCluster", label=kinds.CLUSTER_LABEL)
 
@@ -173,7 +175,7 @@ async def build(
     cluster_scopes: list[str | None] = list(watched) or [None]
     for ns in cluster_scopes:
         informer = manager.informer(kinds.CLUSTER, namespace=ns, transform=cache_transform(kinds.CLUSTER))
-        informer.add_handler(runtime.enqueue_self(queue, predicate=runtime.meaningful_update))
+        informer.add_handler(runtime.enqueue_self(marking, predicate=runtime.meaningful_update))
         cluster_stores.append(informer.store)
     clusters = MergedCache(cluster_stores)
     caches: dict[ResourceType, runtime.ScopedCache | MergedCache] = {kinds.CLUSTER: clusters}
@@ -181,7 +183,7 @@ async def build(
     def look_again(namespace: str) -> None:
         """The namespace joined or left the scope: every cluster there is reconciled (onboarded or told how)."""
         for cluster in clusters.list(namespace=namespace):
-            queue.add(ObjectKey.of(cluster))
+            marking.add(ObjectKey.of(cluster))
 
     scope = manager.scope()
     scope.on_synced(look_again)
@@ -193,7 +195,7 @@ async def build(
             log.info("API not served; not watched", kind=str(rt))
     for rt in child_kinds:
         caches[rt] = scope.cache(rt, labels=kinds.MANAGED_BY_SELECTOR, transform=cache_transform(rt))
-        scope.add_handler(rt, runtime.enqueue_owner(queue, owner))
+        scope.add_handler(rt, runtime.enqueue_owner(marking, owner))
     restore_queue = manager.queue(RESTORE_CONTROLLER)
     caches[kinds.RESTORE] = _wire_restores(manager, restore_queue, scope=scope, scopes=cluster_scopes)
 
@@ -231,6 +233,7 @@ async def build(
             config=make_config(),
             tenancy_view=view,
             registry=registry,
+            touched=touched,
         )
         return reconciler, verifier
 

@@ -102,6 +102,8 @@ class BootstrapOutcome:
     """OpenBao was found initialized while the root-token Secret was still a placeholder (a Warning)."""
     waiting: str | None = None
     """pod-0 runs but did not answer: what the pass waits for (controller/waiting.py decides the next check)."""
+    target: Target | None = None
+    """With ``waiting``: how pod-0 was reached (a later check may ask it alone)."""
 
 
 async def root_token(cluster: OpenBaoCluster, *, reader: Reader, namespace: str) -> Sensitive | None:
@@ -162,7 +164,7 @@ async def bootstrap(
             return await _check_not_lost(cluster, kube=kube, reader=reader, namespace=namespace)
     except BaoUnavailable:
         # still starting, or never will: when to ask again is controller/waiting.py's decision
-        return BootstrapOutcome(initialized=False, waiting=f"pod {podview.name(pod0)} to answer sys/init")
+        return BootstrapOutcome(initialized=False, waiting=f"pod {podview.name(pod0)} to answer sys/init", target=where)
     except BaoApiError as exc:
         return BootstrapOutcome(initialized=False, problem=Problem("InitializationFailed", str(exc)), retry_after=10.0)
     if self_init:
@@ -373,9 +375,15 @@ async def step(ctx: Context) -> Report:
     facts.initialized = boot.initialized
     out.take(boot, action="Initialize")
     waited = clients.waits.check(
-        ctx.key, waiting=boot.waiting, statefulset=facts.live_sts, pods=facts.pods, live_status=ctx.live_status
+        ctx.key,
+        waiting=boot.waiting,
+        statefulset=facts.live_sts,
+        pods=facts.pods,
+        live_status=ctx.live_status,
+        target=boot.target,
     )
     out.take(waited, action="Initialize")
+    facts.wait_delay = waited.retry_after
     if boot.lost and boot.problem is not None:
         out.event("Warning", "RootTokenLost", "Initialize", boot.problem.message)
     self_init = cluster.spec.self_init is not None and cluster.spec.self_init.enabled

@@ -4,7 +4,9 @@ Why one pass over the whole cluster (and no decision carried over from earlier p
 recomputes the desired state from the spec and what it observes, so a pass after a crash, a missed event or
 a restart decides exactly what an uninterrupted operator would have. What the process remembers only saves
 work or paces it (controller/memo.py: parsed models and renders keyed by what feeds them;
-controller/waiting.py: when to ask a waiting pod-0 again); a restart just starts both over.
+controller/waiting.py: when to ask a waiting pod-0 again); a restart just starts both over. One pass is
+less than whole: a timer's pass over a cluster waiting for pod-0, with no watch event since its last full
+pass, asks pod-0 alone (``_probe_only``; controller/waiting.py bounds how long that may go on).
 
 Each step is a module's ``step(ctx) -> Report`` (controller/step.py): it reads the facts the steps before
 it found, does its own I/O, and reports problems, Events, requeues, a hold on the StatefulSet, or that the
@@ -26,6 +28,7 @@ from prometheus_client import CollectorRegistry
 
 from openbao_operator import pki, seal
 from openbao_operator.api import ConditionType
+from openbao_operator.baoapi import BaoApiError, BaoUnavailable
 from openbao_operator.kube import Applier, KubeClient, Manifest, ObjectKey
 
 from . import (
@@ -57,7 +60,7 @@ from .memo import Memo
 from .operator_token import OperatorTokens
 from .sources import Reader
 from .status import status_differs
-from .step import Clients, Context, EventSink, EventType, Outcome, ReconcilerConfig, Report, Step
+from .step import Clients, Context, EventSink, EventType, Outcome, ReconcilerConfig, Report, Step, Touches
 from .waiting import Waits
 
 __all__ = ["STEPS", "EventSink", "Outcome", "Reconciler", "ReconcilerConfig", "hold_replicas", "status_differs"]
@@ -114,6 +117,7 @@ class Reconciler:
         resolve: acme.Resolver = acme.system_resolver,
         steps: tuple[Step, ...] = STEPS,
         registry: CollectorRegistry | None = None,
+        touched: Touches | None = None,
     ) -> None:
         self.clients = Clients(
             kube=kube,
@@ -135,6 +139,7 @@ class Reconciler:
             identity=IdentitySource(kube, service_account=config.operator_service_account),
             operator_tokens=OperatorTokens(kube),
             backup_metrics=BackupMetrics(registry) if registry is not None else None,
+            touched=touched,
         )
         self.steps = steps
 
@@ -161,13 +166,48 @@ class Reconciler:
             if self.clients.backup_metrics is not None:
                 self.clients.backup_metrics.forget(key.namespace, key.name)
             return Outcome()
+        touched = self.clients.touched
+        if touched is not None and not touched.take(key):
+            quick = await self._probe_only(raw, key)
+            if quick is not None:
+                return quick
         ctx = Context(clients=self.clients, key=key, raw=raw, now=self.clients.clock())
-        for step in self.steps:
-            ctx.so_far.fold(await step(ctx))
-            if ctx.so_far.stop:
-                break
-        await self._report(ctx.raw, key, ctx.so_far)
+        try:
+            for step in self.steps:
+                ctx.so_far.fold(await step(ctx))
+                if ctx.so_far.stop:
+                    break
+            await self._report(ctx.raw, key, ctx.so_far)
+        except BaseException:
+            self.clients.waits.settle(key, waited=False, others=None)  # the retry is a full pass
+            raise
+        self._settle_wait(ctx)
         return ctx.so_far.outcome()
+
+    async def _probe_only(self, raw: Manifest, key: ObjectKey) -> Outcome | None:
+        """A timer's pass over a cluster waiting for pod-0, with no watch event since its last full pass: ask
+        pod-0 alone (controller/waiting.py says when that is enough). None: do the full pass."""
+        waits = self.clients.waits
+        quick = waits.quick(key)
+        if quick is None or (raw.get("metadata") or {}).get("deletionTimestamp"):
+            return None
+        try:
+            await self.clients.connect(quick.target).initialized()
+        except BaoUnavailable:
+            delay = waits.probed(key, live_status=raw.get("status"))
+            return Outcome(requeue_after=delay) if delay is not None else None
+        except BaoApiError:
+            return None
+        return None  # it answered: the full pass acts on the answer (and asks once more)
+
+    def _settle_wait(self, ctx: Context) -> None:
+        """Tell the waits what a full pass decided: whether it waited for pod-0, when its other work is due."""
+        report, delay = ctx.so_far, ctx.facts.wait_delay
+        waited = delay is not None and not report.backoff
+        others = list(report.requeue_at)
+        if waited and delay in others:
+            others.remove(delay)
+        self.clients.waits.settle(ctx.key, waited=waited, others=min(others) if others else None)
 
     async def _report(self, raw: Manifest, key: ObjectKey, report: Report) -> None:
         """The status (when it changed) and the Events of the pass, concurrently."""

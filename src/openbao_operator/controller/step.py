@@ -53,6 +53,12 @@ FOREIGN_RECHECK_SECONDS = 10.0
 (least privilege), so a user labelling one for adoption sends no event the operator could see."""
 
 
+class Touches(Protocol):
+    """``runtime.Touched`` as the reconcile uses it: whether a watch event queued the key since its last pass."""
+
+    def take(self, key: ObjectKey, /) -> bool: ...
+
+
 class EventSink(Protocol):
     """``runtime.EventRecorder`` as the reconcile uses it."""
 
@@ -201,6 +207,9 @@ class Clients:
     """The operator's own OpenBao tokens for selfInit.oidc clusters (controller/operator_token.py); None: none."""
     backup_metrics: BackupMetrics | None = None
     """Prometheus metrics of backups (controller/backup_metrics.py); None: not exported."""
+    touched: Touches | None = None
+    """Which passes a watch event brought (the others a timer did); None: every pass counts as brought by an
+    event, so every pass is a full one."""
 
 
 @dataclass
@@ -221,6 +230,9 @@ class Facts:
     Render puts it into ``RenderFacts.replicas``, so the count is decided once, before rendering."""
     target_replicas: int = 0
     """bootstrap: the replicas this pass heads for, a pending scale-down apart (status.workload)."""
+    wait_delay: float | None = None
+    """bootstrap: pod-0 did not answer; the next check of the wait is due in this many seconds
+    (controller/waiting.py). None: this pass did not wait for pod-0."""
     render: RenderFacts | None = None
     """observe: the operator's settings and what is observed; the render step adds what later steps found."""
     profile: ProfileVerdict | None = None

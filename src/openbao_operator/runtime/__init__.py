@@ -5,7 +5,8 @@ Public surface:
 - :class:`Manager` wires a process: ``informer()``, ``scope()``, ``queue()``, ``controller()``, then
   ``await run(stop)``; :class:`NamespaceScope` watches kinds in namespaces that join and leave at run time.
 - :class:`Informer` (LIST+WATCH cache, :class:`Store`, :class:`Event` handlers); :class:`OwnerMapper`,
-  :func:`enqueue_self`, :func:`enqueue_owner`, :func:`meaningful_update` map events to keys.
+  :func:`enqueue_self`, :func:`enqueue_owner`, :func:`meaningful_update` map events to keys;
+  :class:`Touched` tells a pass whether an event queued its key.
 - :class:`WorkQueue` (client-go semantics) with :class:`ExponentialBackoff`; :class:`Controller` runs an
   injected ``async reconcile(key) -> Result``.
 - :class:`LeaderElector` / :class:`LeaseConfig` / :class:`LeadershipLost`; :class:`CacheSyncTimeout`;
@@ -18,7 +19,7 @@ from .informer import Event, Handler, Informer
 from .leader import LeaderElector, LeadershipLost, LeaseConfig
 from .logs import configure_logging, get_logger, reconcile_context, redact, redact_value
 from .manager import CacheSyncTimeout, Manager, stop_on_signals
-from .mapping import OwnerMapper, enqueue_owner, enqueue_self, meaningful_update
+from .mapping import OwnerMapper, Touched, enqueue_owner, enqueue_self, meaningful_update
 from .memory import libc_trim, trim_periodically
 from .metrics import RuntimeMetrics
 from .queue import ShutDown, WorkQueue
@@ -48,6 +49,7 @@ __all__ = [
     "ScopedCache",
     "ShutDown",
     "Store",
+    "Touched",
     "WorkQueue",
     "configure_logging",
     "enqueue_owner",

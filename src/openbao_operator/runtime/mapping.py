@@ -80,3 +80,40 @@ def enqueue_owner(queue: Enqueuer, mapper: Callable[[Manifest], ObjectKey | None
                     queue.add(key)
 
     return handle
+
+
+class Touched:
+    """The keys that a watch event (or a resync of the scope) queued since their last pass began.
+
+    Why: a pass that a timer brought (a requeue-after) and no event did may know that nothing it watches
+    changed since its last full look; the controller may then do less (controller/waiting.py asks only pod-0
+    while a cluster waits for it). Handlers queue through :meth:`marking`; a pass calls :meth:`take` once, at
+    its start, so an event during the pass marks the key again for the pass the event brings.
+    """
+
+    def __init__(self) -> None:
+        self._keys: set[Hashable] = set()
+
+    def mark(self, key: Hashable) -> None:
+        self._keys.add(key)
+
+    def take(self, key: Hashable) -> bool:
+        """Whether ``key`` was marked since the last ``take`` (and clear the mark)."""
+        if key in self._keys:
+            self._keys.discard(key)
+            return True
+        return False
+
+    def marking(self, queue: Enqueuer) -> Enqueuer:
+        """``queue`` as an enqueuer that marks each key it queues."""
+        return _Marking(queue, self)
+
+
+@dataclass(frozen=True)
+class _Marking:
+    queue: Enqueuer
+    touched: Touched
+
+    def add(self, key: ObjectKey, /) -> None:
+        self.touched.mark(key)
+        self.queue.add(key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openbao_operator.baoapi import Target
 from openbao_operator.controller.waiting import REASON, WaitPolicy, Waits, observed
 from openbao_operator.kube import ObjectKey
 
@@ -93,3 +94,74 @@ def test_policy_and_observation() -> None:
     assert [policy.delay(i) for i in range(5)] == [1.0, 2.0, 4.0, 5.0, 5.0]
     assert WaitPolicy().delay(10_000) == 60.0
     assert observed(None, [obj("b-1", "9"), obj("b-0", "8")]) == "b-0/u@8,b-1/u@9"
+
+
+TARGET = Target(base_url="https://10.0.0.9:8200", server_name="bao-0.bao-internal.team.svc", ca_pem="CA")
+
+
+def test_between_full_passes_only_pod_0_is_asked_and_a_full_pass_comes_within_the_cap() -> None:
+    now = [0.0]
+    waits = Waits(clock=lambda: now[0])
+    assert waits.quick(KEY) is None  # not waiting
+    first = waits.check(KEY, waiting=WAITING, statefulset=obj("bao", "1"), pods=[], target=TARGET)
+    waits.settle(KEY, waited=True, others=None)
+    schedule, full = [], []
+    delay = first.retry_after
+    assert delay is not None
+    for _ in range(12):
+        now[0] += delay
+        quick = waits.quick(KEY)
+        if quick is not None:
+            assert quick.target == TARGET
+            got = waits.probed(KEY, live_status=None)
+            assert got is not None
+            delay = got
+        else:
+            full.append(now[0])
+            check = waits.check(KEY, waiting=WAITING, statefulset=obj("bao", "1"), pods=[], target=TARGET)
+            waits.settle(KEY, waited=True, others=None)
+            assert check.retry_after is not None
+            delay = check.retry_after
+        schedule.append(now[0])
+    # the same pacing as full passes (2, 2, 2, 4, 8, 16, ...), with a full pass at the latest a minute after the last
+    assert schedule[:7] == [2.0, 4.0, 6.0, 10.0, 18.0, 34.0, 60.0]
+    assert full[0] == 60.0
+    assert all(b - a <= 60.0 for a, b in zip([0.0, *full], full, strict=False))
+    assert waits.attempts(KEY) == 12
+
+
+def test_other_work_due_sooner_brings_a_full_pass_in_time() -> None:
+    now = [0.0]
+    waits = Waits(clock=lambda: now[0])
+    waits.check(KEY, waiting=WAITING, statefulset=None, pods=[], target=TARGET)
+    waits.settle(KEY, waited=True, others=5.0)  # e.g. a certificate to renew in 5 s
+    now[0] = 2.0
+    assert waits.quick(KEY) is not None
+    assert waits.probed(KEY, live_status=None) == 2.0
+    now[0] = 4.0
+    assert waits.quick(KEY) is not None
+    assert waits.probed(KEY, live_status=None) == 1.0  # not 2: the other work is due at 5 s
+    now[0] = 5.0
+    assert waits.quick(KEY) is None
+
+
+def test_no_quick_check_without_a_target_after_a_pass_that_did_not_wait_or_when_the_wait_becomes_news() -> None:
+    now = [0.0]
+    waits = Waits(clock=lambda: now[0])
+    waits.check(KEY, waiting=WAITING, statefulset=None, pods=[])  # no target (e.g. TLS material missing)
+    waits.settle(KEY, waited=True, others=None)
+    assert waits.quick(KEY) is None
+    waits.check(KEY, waiting=WAITING, statefulset=None, pods=[], target=TARGET)
+    waits.settle(KEY, waited=False, others=None)  # the pass stopped before asking, or failed
+    assert waits.quick(KEY) is None
+    assert waits.attempts(KEY) is None
+    # a wait that turns a minute old while only pod-0 is asked: the status must say so, a full pass's job
+    policy = WaitPolicy(cap=600.0, report_after=60.0)
+    waits = Waits(clock=lambda: now[0], policy=policy)
+    waits.check(KEY, waiting=WAITING, statefulset=None, pods=[], target=TARGET)
+    waits.settle(KEY, waited=True, others=None)
+    now[0] = 61.0
+    assert waits.quick(KEY) is not None
+    assert waits.probed(KEY, live_status=None) is None
+    reported = {"conditions": [{"type": "Degraded", "status": "True", "reason": REASON}]}
+    assert waits.probed(KEY, live_status=reported) is not None  # already reported: nothing to write

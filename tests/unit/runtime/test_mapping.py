@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from openbao_operator.kube import ObjectKey
-from openbao_operator.runtime import Event, OwnerMapper, enqueue_owner, enqueue_self, meaningful_update
+from openbao_operator.runtime import Event, OwnerMapper, Touched, enqueue_owner, enqueue_self, meaningful_update
 
 MAPPER = OwnerMapper(owner_group="example.org", owner_kind="Thing", label="example.org/thing")
 
@@ -63,3 +63,20 @@ def test_status_only_updates_are_filtered() -> None:
     handler(Event("MODIFIED", spec_change, old=base))
     handler(Event("DELETED", base, old=base))
     assert queue.keys == [ObjectKey("ns", "x"), ObjectKey("ns", "x")]
+
+
+def test_touched_says_once_whether_an_event_queued_the_key() -> None:
+    queued: list[ObjectKey] = []
+
+    class Queue:
+        def add(self, key: ObjectKey, /) -> None:
+            queued.append(key)
+
+    touched = Touched()
+    marking = touched.marking(Queue())
+    handle = enqueue_owner(marking, MAPPER)
+    handle(Event("MODIFIED", _child(refs=[_ref("mine")])))
+    assert queued == [ObjectKey("ns", "mine")]
+    assert touched.take(ObjectKey("ns", "mine")) is True
+    assert touched.take(ObjectKey("ns", "mine")) is False  # a later pass without an event: a timer's
+    assert touched.take(ObjectKey("ns", "other")) is False
