@@ -171,11 +171,29 @@ async def build(
     watched = settings.namespaces()
     owner = runtime.OwnerMapper(owner_group="openbao.org", owner_kind="OpenBaoCluster", label=kinds.CLUSTER_LABEL)
 
+    def news(rt: ResourceType) -> runtime.mapping.Predicate:
+        """Not the echo of a write of ours (controller/sources.py ``Reader.echo``: the pass that wrote it knew),
+        and not an update of nothing the cache keeps (controller/cache.py keeps what a reconcile reads)."""
+
+        def accept(event: runtime.Event) -> bool:
+            if event.type == "DELETED" or event.synthetic:
+                return True
+            if reader.echo(rt, event.object):  # NB: bound below, before any event is handled
+                return False
+            return not runtime.same_apart_from_version(event)
+
+        return accept
+
+    cluster_echo = news(kinds.CLUSTER)
+
+    def cluster_news(event: runtime.Event) -> bool:
+        return cluster_echo(event) and runtime.meaningful_update(event)
+
     cluster_stores = []
     cluster_scopes: list[str | None] = list(watched) or [None]
     for ns in cluster_scopes:
         informer = manager.informer(kinds.CLUSTER, namespace=ns, transform=cache_transform(kinds.CLUSTER))
-        informer.add_handler(runtime.enqueue_self(marking, predicate=runtime.meaningful_update))
+        informer.add_handler(runtime.enqueue_self(marking, predicate=cluster_news))
         cluster_stores.append(informer.store)
     clusters = MergedCache(cluster_stores)
     caches: dict[ResourceType, runtime.ScopedCache | MergedCache] = {kinds.CLUSTER: clusters}
@@ -195,7 +213,7 @@ async def build(
             log.info("API not served; not watched", kind=str(rt))
     for rt in child_kinds:
         caches[rt] = scope.cache(rt, labels=kinds.MANAGED_BY_SELECTOR, transform=cache_transform(rt))
-        scope.add_handler(rt, runtime.enqueue_owner(marking, owner))
+        scope.add_handler(rt, runtime.enqueue_owner(marking, owner, predicate=news(rt)))
     restore_queue = manager.queue(RESTORE_CONTROLLER)
     caches[kinds.RESTORE] = _wire_restores(manager, restore_queue, scope=scope, scopes=cluster_scopes)
 

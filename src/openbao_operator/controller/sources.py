@@ -72,6 +72,8 @@ class Reader:
         self._written: dict[tuple[ResourceType, ObjectKey], tuple[Manifest | None, str]] = {}
         self._written_in: dict[tuple[ResourceType, str], set[ObjectKey]] = {}
         """The keys of ``_written`` by kind and namespace: a list looks at its namespace's only (issue 20)."""
+        self._echoes: dict[tuple[ResourceType, ObjectKey], str] = {}
+        """The resourceVersion each write returned, until its watch event arrives (:meth:`echo`)."""
 
     def cached(self, rt: ResourceType) -> bool:
         return rt in self.caches
@@ -122,6 +124,10 @@ class Reader:
         if cache is None:
             return
         cached = cache.get(key)
+        if obj is not None and _rv(obj) and (cached is None or not _not_older(_rv(cached), _rv(obj))):
+            self._echoes[(rt, key)] = _rv(obj)
+        else:
+            self._echoes.pop((rt, key), None)
         if obj is not None and cached is not None and _not_older(_rv(cached), _rv(obj)):
             # NB: the informer may run between our write's response and this call and already hold our
             # write and even a later one (the StatefulSet controller's status update comes within
@@ -133,6 +139,27 @@ class Reader:
         entry = cache_transform(rt)(obj) if obj is not None else None
         self._written[(rt, key)] = (entry, _rv(cached))
         self._written_in.setdefault((rt, key.namespace), set()).add(key)
+
+    def echo(self, rt: ResourceType, obj: Manifest) -> bool:
+        """The watch event's object is exactly what a write of ours returned (True once per write).
+
+        Why: the pass that wrote it went on knowing what it wrote, so its event brings nothing a pass would
+        act on; without this, each of the ~10 objects a new cluster's first pass creates queues the cluster
+        again (issue 20). Only an equal resourceVersion counts: any other change (a controller's status, a
+        user's edit) is news, and an event the cache delivers before the write's response was recorded
+        queues its pass as before.
+        """
+        key = ObjectKey.of(obj)
+        written = self._echoes.get((rt, key))
+        if written is None:
+            return False
+        seen = _rv(obj)
+        if seen == written:
+            del self._echoes[(rt, key)]
+            return True
+        if _not_older(seen, written):
+            del self._echoes[(rt, key)]  # a later version: ours will not come by itself
+        return False
 
     def _forget(self, rt: ResourceType, key: ObjectKey) -> None:
         self._written.pop((rt, key), None)

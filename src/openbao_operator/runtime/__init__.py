@@ -19,7 +19,7 @@ from .informer import Event, Handler, Informer
 from .leader import LeaderElector, LeadershipLost, LeaseConfig
 from .logs import configure_logging, get_logger, reconcile_context, redact, redact_value
 from .manager import CacheSyncTimeout, Manager, stop_on_signals
-from .mapping import OwnerMapper, Touched, enqueue_owner, enqueue_self, meaningful_update
+from .mapping import OwnerMapper, Touched, enqueue_owner, enqueue_self, meaningful_update, same_apart_from_version
 from .memory import libc_trim, trim_periodically
 from .metrics import RuntimeMetrics
 from .queue import ShutDown, WorkQueue
@@ -60,6 +60,7 @@ __all__ = [
     "reconcile_context",
     "redact",
     "redact_value",
+    "same_apart_from_version",
     "stop_on_signals",
     "trim_periodically",
 ]

@@ -57,6 +57,27 @@ def meaningful_update(event: Event) -> bool:
     )
 
 
+def same_apart_from_version(event: Event) -> bool:
+    """An update whose object, as the informer stores it, differs from the old one in its resourceVersion only.
+
+    Why: an informer's transform may keep only what the controller reads (e.g. a pod's phase, address and
+    readiness); an update that changed none of that (a pod scheduled, a kubelet heartbeat in its status) is
+    no news to the controller.
+    """
+    if event.type != "MODIFIED" or event.old is None:
+        return False
+    old, new = event.old, event.object
+    if old.keys() != new.keys():
+        return False
+    for name, value in new.items():
+        if name != "metadata" and old[name] != value:
+            return False
+    old_meta, new_meta = old.get("metadata") or {}, new.get("metadata") or {}
+    if old_meta.keys() != new_meta.keys():
+        return False
+    return all(k == "resourceVersion" or old_meta[k] == v for k, v in new_meta.items())
+
+
 def enqueue_self(queue: Enqueuer, *, predicate: Predicate | None = None) -> Handler:
     """Handler queueing the event's own object (for the owner kind's informer)."""
 
@@ -67,10 +88,15 @@ def enqueue_self(queue: Enqueuer, *, predicate: Predicate | None = None) -> Hand
     return handle
 
 
-def enqueue_owner(queue: Enqueuer, mapper: Callable[[Manifest], ObjectKey | None]) -> Handler:
-    """Handler queueing the owner of the event's object (and of its previous version, if the owner changed)."""
+def enqueue_owner(
+    queue: Enqueuer, mapper: Callable[[Manifest], ObjectKey | None], *, predicate: Predicate | None = None
+) -> Handler:
+    """Handler queueing the owner of the event's object (and of its previous version, if the owner changed);
+    with ``predicate``, only for the events it accepts."""
 
     def handle(event: Event) -> None:
+        if predicate is not None and not predicate(event):
+            return
         keys: set[Hashable] = set()
         for obj in (event.object, event.old):
             if obj is not None:

@@ -84,3 +84,27 @@ async def test_a_write_the_cache_has_already_passed_is_not_pinned() -> None:
     assert got is not None
     assert got["data"]["v"] == "later, by someone else", "the cache holds exactly our write: it is served"
     await reader.kube.close()
+
+
+def test_the_watch_event_of_our_own_write_is_an_echo_once_and_nothing_else_is() -> None:
+    store = FakeStore()
+    key = ObjectKey("ns", "a")
+    store.items[key] = cm("1", "old")
+    reader = reader_over(store)
+    reader.wrote(kinds.CONFIGMAP, key, cm("5", "ours"))
+    assert reader.echo(kinds.CONFIGMAP, cm("3", "an older change")) is False  # not ours; ours still to come
+    assert reader.echo(kinds.CONFIGMAP, cm("5", "ours")) is True
+    assert reader.echo(kinds.CONFIGMAP, cm("5", "ours")) is False  # once
+    reader.wrote(kinds.CONFIGMAP, key, cm("7", "ours again"))
+    assert reader.echo(kinds.CONFIGMAP, cm("8", "someone's edit after ours")) is False
+    assert reader.echo(kinds.CONFIGMAP, cm("7", "ours again")) is False  # a later version was seen first
+    # a write whose event the cache already delivered (before the response): nothing to wait for
+    store.items[key] = cm("9", "ours, seen")
+    reader.wrote(kinds.CONFIGMAP, key, cm("9", "ours, seen"))
+    assert reader.echo(kinds.CONFIGMAP, cm("9", "ours, seen")) is False
+    # a delete records no echo; an uncached kind none either
+    reader.wrote(kinds.CONFIGMAP, key, cm("10", "x"))
+    reader.wrote(kinds.CONFIGMAP, key, None)
+    assert reader.echo(kinds.CONFIGMAP, cm("10", "x")) is False
+    reader.wrote(kinds.SECRET, key, cm("11", "x"))
+    assert reader.echo(kinds.SECRET, cm("11", "x")) is False

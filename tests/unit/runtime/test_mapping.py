@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from openbao_operator.kube import ObjectKey
-from openbao_operator.runtime import Event, OwnerMapper, Touched, enqueue_owner, enqueue_self, meaningful_update
+from openbao_operator.runtime import (
+    Event,
+    OwnerMapper,
+    Touched,
+    enqueue_owner,
+    enqueue_self,
+    meaningful_update,
+    same_apart_from_version,
+)
 
 MAPPER = OwnerMapper(owner_group="example.org", owner_kind="Thing", label="example.org/thing")
 
@@ -80,3 +88,17 @@ def test_touched_says_once_whether_an_event_queued_the_key() -> None:
     assert touched.take(ObjectKey("ns", "mine")) is True
     assert touched.take(ObjectKey("ns", "mine")) is False  # a later pass without an event: a timer's
     assert touched.take(ObjectKey("ns", "other")) is False
+
+
+def test_an_update_of_nothing_the_cache_keeps_is_told_apart() -> None:
+    def pod(rv: str, *, phase: str = "Pending", labels: dict[str, str] | None = None) -> dict[str, Any]:
+        meta = {"name": "p", "namespace": "ns", "resourceVersion": rv, "labels": labels or {"a": "b"}}
+        return {"kind": "Pod", "metadata": meta, "status": {"phase": phase}}
+
+    assert same_apart_from_version(Event("MODIFIED", pod("2"), old=pod("1"))) is True
+    assert same_apart_from_version(Event("MODIFIED", pod("2", phase="Running"), old=pod("1"))) is False
+    assert same_apart_from_version(Event("MODIFIED", pod("2", labels={"a": "c"}), old=pod("1"))) is False
+    assert same_apart_from_version(Event("MODIFIED", {**pod("2"), "spec": {}}, old=pod("1"))) is False
+    assert same_apart_from_version(Event("ADDED", pod("2"))) is False
+    assert same_apart_from_version(Event("MODIFIED", pod("2"))) is False
+    assert same_apart_from_version(Event("DELETED", pod("2"), old=pod("2"))) is False
