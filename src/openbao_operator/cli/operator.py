@@ -29,6 +29,7 @@ from prometheus_client import CollectorRegistry
 from openbao_operator import kube, runtime
 from openbao_operator.controller import MergedCache, Reader, cache_transform, kinds
 from openbao_operator.controller.cache import without_managed_fields
+from openbao_operator.controller.sources import SECRET_MEMORY_SECONDS
 from openbao_operator.controller.tenancy import TENANT_ROLE, onboarded_namespaces
 from openbao_operator.kube import KubeClient, ObjectKey, ResourceType
 
@@ -222,7 +223,7 @@ async def build(
     else:
         _wire_tenants(manager, client, settings, scope=scope, clusters=clusters, look_again=look_again)
 
-    reader = Reader(client, caches=caches)
+    reader = Reader(client, caches=caches, remember={kinds.SECRET: SECRET_MEMORY_SECONDS})
     api_server_cidr = settings.api_server_cidr or await detect_api_server_cidr(client)
     view = ScopeTenancy(mode="namespace" if watched else "cluster", scope=scope)
 

@@ -4,6 +4,11 @@ Why a reader of its own:
 - Least privilege decides what may be cached. In cluster-wide mode Secrets are never listed or watched
   (only ``get`` by name), so they are read with a GET on every pass; other kinds come from caches and a
   steady-state reconcile costs no request at all.
+- Secrets of ours are remembered for a few seconds (``remember``): a new cluster's passes come seconds apart
+  (its children's events, pod-0's first checks), and reading the same three Secrets in each of them was a
+  third of its requests (issue 20). Only Secrets labelled as the operator's are remembered, a read or a
+  write renews them, and a deletion by the operator forgets them; a change by anyone else is seen at the
+  first pass after they expire (as a change of any unwatched Secret is seen only at the next pass anyway).
 - A cache lags behind our own writes by one watch event. Reading our own stale write back would make
   the next pass write again (or, for certificates, issue new ones). So the reader remembers the object
   each write returned and serves it until the cache has moved past the version it held at write time:
@@ -13,12 +18,18 @@ Why a reader of its own:
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from openbao_operator.kube import KubeClient, Manifest, NotFound, ObjectKey, ResourceType
 
-from .cache import cache_transform, expand
+from .cache import cache_transform, compact, expand
+from .kinds import MANAGED_BY_SELECTOR
+
+SECRET_MEMORY_SECONDS = 10.0
+"""How long the operator process remembers a Secret of its own that it read or wrote (see above)."""
 
 
 class Cache(Protocol):
@@ -66,9 +77,23 @@ def _not_older(cached: str, written: str) -> bool:
 class Reader:
     """Reads for the reconcile: the cache of a kind when there is one, else the API server."""
 
-    def __init__(self, kube: KubeClient, *, caches: Mapping[ResourceType, Cache]) -> None:
+    def __init__(
+        self,
+        kube: KubeClient,
+        *,
+        caches: Mapping[ResourceType, Cache],
+        remember: Mapping[ResourceType, float] | None = None,
+        remember_limit: int = 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``remember``: uncached kinds whose objects of ours a GET (or a write) leaves remembered, and for how
+        many seconds; at most ``remember_limit`` of them, the least recently used forgotten first."""
         self.kube = kube
         self.caches = dict(caches)
+        self._remember = dict(remember or {})
+        self._remember_limit = remember_limit
+        self._clock = clock
+        self._remembered: OrderedDict[tuple[ResourceType, ObjectKey], tuple[float, Manifest]] = OrderedDict()
         self._written: dict[tuple[ResourceType, ObjectKey], tuple[Manifest | None, str]] = {}
         self._written_in: dict[tuple[ResourceType, str], set[ObjectKey]] = {}
         """The keys of ``_written`` by kind and namespace: a list looks at its namespace's only (issue 20)."""
@@ -86,11 +111,40 @@ class Reader:
         """
         cache = self.caches.get(rt)
         if cache is None or direct:
+            remembers = not direct and rt in self._remember
+            if remembers:
+                recalled = self._recall(rt, key)
+                if recalled is not None:
+                    return recalled
             try:
-                return await self.kube.get(rt, key.name, namespace=key.namespace or None)
+                found = await self.kube.get(rt, key.name, namespace=key.namespace or None)
             except NotFound:
+                self._remembered.pop((rt, key), None)
                 return None
+            if remembers:
+                self._keep(rt, key, found)
+            return found
         return expand(self._fresh(rt, key, cache.get(key)))
+
+    def _recall(self, rt: ResourceType, key: ObjectKey) -> Manifest | None:
+        entry = self._remembered.get((rt, key))
+        if entry is None:
+            return None
+        if self._clock() - entry[0] >= self._remember[rt]:
+            del self._remembered[(rt, key)]
+            return None
+        return expand(entry[1])
+
+    def _keep(self, rt: ResourceType, key: ObjectKey, obj: Manifest | None) -> None:
+        """Remember ``obj`` (None: forget) if it is ours: a Secret of someone else's is read every time."""
+        labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
+        if obj is None or any(labels.get(k) != v for k, v in MANAGED_BY_SELECTOR.items()):
+            self._remembered.pop((rt, key), None)
+            return
+        self._remembered[(rt, key)] = (self._clock(), compact(obj))
+        self._remembered.move_to_end((rt, key))
+        while len(self._remembered) > self._remember_limit:
+            self._remembered.popitem(last=False)
 
     async def lookup(self, rt: ResourceType, key: ObjectKey) -> Manifest | None:
         """The object, from the cache when it is there, else one GET: for the object about to be created.
@@ -122,6 +176,8 @@ class Reader:
         """Record the result of a write (``None``: deleted) until the cache catches up."""
         cache = self.caches.get(rt)
         if cache is None:
+            if rt in self._remember:
+                self._keep(rt, key, obj)
             return
         cached = cache.get(key)
         if obj is not None and _rv(obj) and (cached is None or not _not_older(_rv(cached), _rv(obj))):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
+
 from openbao_operator import kube
 from openbao_operator.controller import Reader, kinds
 from openbao_operator.kube import ObjectKey
@@ -108,3 +110,47 @@ def test_the_watch_event_of_our_own_write_is_an_echo_once_and_nothing_else_is() 
     assert reader.echo(kinds.CONFIGMAP, cm("10", "x")) is False
     reader.wrote(kinds.SECRET, key, cm("11", "x"))
     assert reader.echo(kinds.SECRET, cm("11", "x")) is False
+
+
+def secret(name: str, *, ours: bool = True) -> dict[str, Any]:
+    labels = {"app.kubernetes.io/managed-by": "openbao-operator"} if ours else {"team": "x"}
+    meta = {"name": name, "namespace": "ns", "resourceVersion": "1", "labels": labels}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "data": {"k": "dg=="}}
+
+
+async def test_a_secret_of_ours_is_remembered_for_a_few_seconds_and_then_read_again() -> None:
+    now = [0.0]
+    reader = Reader(nowhere(), caches={}, remember={kinds.SECRET: 10.0}, remember_limit=2, clock=lambda: now[0])
+    key = ObjectKey("ns", "a-unseal-key")
+    reader.wrote(kinds.SECRET, key, secret("a-unseal-key"))
+    now[0] = 9.9
+    got = await reader.get(kinds.SECRET, key)  # the client points nowhere: no request was made
+    assert got is not None
+    assert got["data"] == {"k": "dg=="}
+    got["data"]["k"] = "changed by the caller"
+    assert (await reader.get(kinds.SECRET, key) or {})["data"] == {"k": "dg=="}  # a copy each time
+    with pytest.raises(kube.Transient):
+        await reader.get(kinds.SECRET, key, direct=True)  # direct: always the API server
+    now[0] = 10.0
+    with pytest.raises(kube.Transient):
+        await reader.get(kinds.SECRET, key)  # expired: read again
+
+
+async def test_only_our_own_secrets_are_remembered_and_a_delete_or_the_limit_forgets() -> None:
+    reader = Reader(nowhere(), caches={}, remember={kinds.SECRET: 10.0}, remember_limit=2, clock=lambda: 0.0)
+    theirs, ours = ObjectKey("ns", "theirs"), [ObjectKey("ns", f"s{i}") for i in range(3)]
+    reader.wrote(kinds.SECRET, theirs, secret("theirs", ours=False))
+    with pytest.raises(kube.Transient):
+        await reader.get(kinds.SECRET, theirs)
+    for key in ours:
+        reader.wrote(kinds.SECRET, key, secret(key.name))
+    with pytest.raises(kube.Transient):
+        await reader.get(kinds.SECRET, ours[0])  # the least recently used of three, over the limit of two
+    assert await reader.get(kinds.SECRET, ours[2]) is not None
+    reader.wrote(kinds.SECRET, ours[2], None)
+    with pytest.raises(kube.Transient):
+        await reader.get(kinds.SECRET, ours[2])
+    plain = Reader(nowhere(), caches={})
+    plain.wrote(kinds.SECRET, ours[1], secret(ours[1].name))
+    with pytest.raises(kube.Transient):
+        await plain.get(kinds.SECRET, ours[1])  # remembering is opt-in per kind
