@@ -44,6 +44,9 @@ class WaitPolicy:
     cap: float = 60.0
     report_after: float = 60.0
     """A wait this many seconds long is reported in status (shorter waits are a normal start, not news)."""
+    full_every: float = 300.0
+    """Between checks that ask pod-0 alone, a full pass at least this often (it reads the Secrets, which no
+    watch reports; an idle running cluster reads them only at its resync, every 10 minutes by default)."""
 
     def delay(self, attempt: int) -> float:
         """The delay after the ``attempt``-th check (0-based) that found the same pods still not answering."""
@@ -114,10 +117,10 @@ class Waits:
     watch event came since the last full pass (the runtime's ``Touched``), nothing the operator watches
     changed, so the full pass would read the same cluster, pods and StatefulSet and decide the same things,
     except what it reads without a watch (the three Secrets, ``get`` by name only) and what is due by time.
-    So a full pass still comes at least every :attr:`WaitPolicy.cap` seconds, and before the earliest time
-    any other work of the last full pass is due; and an answer from pod-0, or a wait that becomes news, is
-    left to a full pass. A Secret deleted during a wait is seen within a minute, as it is today of a running
-    cluster only at its next pass.
+    So a full pass still comes at least every :attr:`WaitPolicy.full_every` seconds, and before the earliest
+    time any other work of the last full pass is due; and an answer from pod-0, or a wait that becomes news,
+    is left to a full pass. A Secret deleted during a wait is seen within five minutes (of a running cluster,
+    only at its next pass: its resync).
     """
 
     def __init__(
@@ -187,7 +190,7 @@ class Waits:
         if state is None or state.target is None:
             return None
         now = self._clock()
-        if now - state.full_at >= self.policy.cap:
+        if now - state.full_at >= self.policy.full_every:
             return None
         if state.others_due is not None and now >= state.others_due:
             return None
@@ -209,7 +212,7 @@ class Waits:
         delay = check.retry_after
         if state.others_due is not None:
             delay = min(delay, max(0.0, state.others_due - now))
-        return min(delay, max(0.0, state.full_at + self.policy.cap - now))
+        return min(delay, max(0.0, state.full_at + self.policy.full_every - now))
 
     def attempts(self, key: ObjectKey) -> int | None:
         """Checks in a row that saw the same pods (None: not waiting)."""

@@ -99,9 +99,10 @@ def test_policy_and_observation() -> None:
 TARGET = Target(base_url="https://10.0.0.9:8200", server_name="bao-0.bao-internal.team.svc", ca_pem="CA")
 
 
-def test_between_full_passes_only_pod_0_is_asked_and_a_full_pass_comes_within_the_cap() -> None:
+def test_between_full_passes_only_pod_0_is_asked_and_a_full_pass_comes_within_the_bound() -> None:
+    assert WaitPolicy().full_every == 300.0
     now = [0.0]
-    waits = Waits(clock=lambda: now[0])
+    waits = Waits(clock=lambda: now[0], policy=WaitPolicy(full_every=60.0))
     assert waits.quick(KEY) is None  # not waiting
     first = waits.check(KEY, waiting=WAITING, statefulset=obj("bao", "1"), pods=[], target=TARGET)
     waits.settle(KEY, waited=True, others=None)
@@ -123,7 +124,7 @@ def test_between_full_passes_only_pod_0_is_asked_and_a_full_pass_comes_within_th
             assert check.retry_after is not None
             delay = check.retry_after
         schedule.append(now[0])
-    # the same pacing as full passes (2, 2, 2, 4, 8, 16, ...), with a full pass at the latest a minute after the last
+    # the same pacing as full passes (2, 2, 2, 4, 8, 16, ...), with a full pass at the latest full_every after the last
     assert schedule[:7] == [2.0, 4.0, 6.0, 10.0, 18.0, 34.0, 60.0]
     assert full[0] == 60.0
     assert all(b - a <= 60.0 for a, b in zip([0.0, *full], full, strict=False))
@@ -156,7 +157,7 @@ def test_no_quick_check_without_a_target_after_a_pass_that_did_not_wait_or_when_
     assert waits.quick(KEY) is None
     assert waits.attempts(KEY) is None
     # a wait that turns a minute old while only pod-0 is asked: the status must say so, a full pass's job
-    policy = WaitPolicy(cap=600.0, report_after=60.0)
+    policy = WaitPolicy(cap=600.0, report_after=60.0, full_every=600.0)
     waits = Waits(clock=lambda: now[0], policy=policy)
     waits.check(KEY, waiting=WAITING, statefulset=None, pods=[], target=TARGET)
     waits.settle(KEY, waited=True, others=None)
