@@ -177,11 +177,12 @@ async def build(
         and not an update of nothing the cache keeps (controller/cache.py keeps what a reconcile reads)."""
 
         def accept(event: runtime.Event) -> bool:
-            if event.type == "DELETED" or event.synthetic:
+            if event.synthetic:
                 return True
-            if reader.echo(rt, event.object):  # NB: bound below, before any event is handled
-                return False
-            return not runtime.same_apart_from_version(event)
+            echoed = reader.echo(rt, event.object)  # NB: bound below, before any event is handled
+            if event.type == "DELETED":
+                return True  # and the echo awaited for this object, if any, is forgotten
+            return not echoed and not runtime.same_apart_from_version(event)
 
         return accept
 

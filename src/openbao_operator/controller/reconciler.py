@@ -162,12 +162,14 @@ class Reconciler:
 
     async def reconcile(self, key: ObjectKey) -> Outcome:
         raw = await self.clients.reader.get(CLUSTER, key)
+        touched = self.clients.touched
+        brought_by_event = touched is None or touched.take(key)  # NB: taken also for a deleted cluster
         if raw is None:
             if self.clients.backup_metrics is not None:
                 self.clients.backup_metrics.forget(key.namespace, key.name)
+            self.clients.waits.settle(key, waited=False, others=None)
             return Outcome()
-        touched = self.clients.touched
-        if touched is not None and not touched.take(key):
+        if not brought_by_event:
             quick = await self._probe_only(raw, key)
             if quick is not None:
                 return quick
