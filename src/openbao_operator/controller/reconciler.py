@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry
 
 from openbao_operator import pki, seal
 from openbao_operator.api import ConditionType
-from openbao_operator.baoapi import BaoApiError, BaoUnavailable
+from openbao_operator.baoapi import BaoUnavailable
 from openbao_operator.kube import Applier, KubeClient, Manifest, ObjectKey
 
 from . import (
@@ -198,7 +198,9 @@ class Reconciler:
         except BaoUnavailable:
             delay = waits.probed(key, live_status=raw.get("status"))
             return Outcome(requeue_after=delay) if delay is not None else None
-        except BaoApiError:
+        except Exception:
+            # an error answer, or anything unexpected: the full pass meets it and reports it (NB: raising here
+            # would retry, with backoff, into this same probe and never reach a full pass)
             return None
         return None  # it answered: the full pass acts on the answer (and asks once more)
 
