@@ -31,16 +31,12 @@ def tls_transport(config: SingleConfig, *, trust_env: bool = True) -> httpx2.Asy
     assert config.user is not None, "a kubeconfig context always has a user"
     ssl_context = verify_cluster(config.cluster, config.user, config.abs_file, trust_env=trust_env)
     transport = httpx2.AsyncHTTPTransport(verify=ssl_context)
-    # NB: the only way to give httpx2's transport a network backend is to replace its pool (same arguments
-    # as the pool it built, httpx2's defaults); tests/unit/kube/test_transport.py fails if that stops working.
-    limits = httpx2.Limits(max_connections=100, max_keepalive_connections=20)
-    transport._pool = httpcore2.AsyncConnectionPool(
-        ssl_context=ssl_context,
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        network_backend=CheapProbeBackend(),
-    )
+    # NB: httpx2 takes no network backend; the pool it built reads its backend only when it opens a connection,
+    # so setting it here changes nothing else of the pool. tests/unit/kube/test_transport.py fails if that
+    # stops working.
+    pool = transport._pool
+    assert isinstance(pool, httpcore2.AsyncConnectionPool)
+    pool._network_backend = CheapProbeBackend()
     return transport
 
 
