@@ -275,27 +275,26 @@ async def waiting_requests(identity: Any, *, warmup: float, window: float) -> di
         }
 
 
+def reconciles(operator: Any) -> float:
+    """Reconciles of the cluster controller of an in-process operator so far (every result)."""
+    registry = operator.manager.metrics.registry
+    return sum(
+        registry.get_sample_value("controller_runtime_reconcile_total", {"controller": "openbaocluster", "result": r})
+        or 0.0
+        for r in ("success", "requeue_after", "requeue", "error")
+    )
+
+
 async def idle_requests(plane: Any, identity: Any, namespaces: list[str], count: int) -> dict[str, float]:
     """In-process operator with a counting transport: requests per reconcile once everything converged."""
     counter = kube.RequestCounter()
     client = kube.connect(identity.kubeconfig, wrap_transport=counter.wrap)
     async with in_process_operator(identity, name="bench-inproc", resync_seconds=5, client=client) as operator:
         await asyncio.sleep(15)  # sync, first pass over every cluster, watch events settle
-        registry = operator.manager.metrics.registry
-
-        def reconciles() -> float:
-            return sum(
-                registry.get_sample_value(
-                    "controller_runtime_reconcile_total", {"controller": "openbaocluster", "result": r}
-                )
-                or 0.0
-                for r in ("success", "requeue_after", "requeue", "error")
-            )
-
         counter.reset()
-        before = reconciles()
+        before = reconciles(operator)
         await asyncio.sleep(20)
-        done = reconciles() - before
+        done = reconciles(operator) - before
         writes = counter.writes
         written = [(m, p) for m, p in counter.log if m in ("POST", "PUT", "PATCH", "DELETE")]
         if written:

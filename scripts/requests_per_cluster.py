@@ -29,15 +29,6 @@ import bench_controller as bench  # noqa: E402
 from openbao_operator import kube  # noqa: E402
 
 
-def reconciles(operator: object) -> float:
-    registry = operator.manager.metrics.registry  # type: ignore[attr-defined]
-    return sum(
-        registry.get_sample_value("controller_runtime_reconcile_total", {"controller": "openbaocluster", "result": r})
-        or 0.0
-        for r in ("success", "requeue_after", "requeue", "error")
-    )
-
-
 async def run(count: int) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="requests-per-cluster-"))
     plane = bench.start_control_plane(workdir=workdir / "plane", logs=workdir / "logs")
@@ -50,13 +41,13 @@ async def run(count: int) -> None:
         async with bench.in_process_operator(identity, name="count", resync_seconds=600, client=client) as operator:
             await bench.namespace(admin, "hundred", plane)
             counter.reset()
-            before = reconciles(operator)
+            before = bench.reconciles(operator)
             start = time.monotonic()
             names = [f"c{i:03d}" for i in range(count)]
             await asyncio.gather(*(admin.apply(bench.manifest(n, "hundred")) for n in names))
             await bench.wait_converged(admin, "hundred", count, within=300)
             took = time.monotonic() - start
-            passes = reconciles(operator) - before
+            passes = bench.reconciles(operator) - before
         kinds = collections.Counter((m, re.sub(r"/c\d{3}[^/?]*", "/X", p.split("?")[0])) for m, p in counter.log)
         print(
             f"{count} clusters converged in {took:.1f} s; per cluster: {passes / count:.2f} passes, "
