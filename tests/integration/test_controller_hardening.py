@@ -354,3 +354,85 @@ async def _absent(client: kube.KubeClient, rt: kube.ResourceType, name: str, nam
 async def _warnings(client: kube.KubeClient, namespace: str, reason: str) -> list[str]:
     events = await client.list(EVENT, namespace=namespace)
     return [str(e.get("note") or "") for e in events.items if e.get("reason") == reason and e.get("type") == "Warning"]
+
+
+class Died(Exception):
+    """The operator process 'dies' here (injected): nothing after this request happens."""
+
+
+class DiesAfter(httpx2.AsyncBaseTransport):
+    """In front of the real API server: the first request that matches reaches the server and is answered, then
+    the caller dies instead of seeing the answer."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport, *, method: str, path_end: str) -> None:
+        self.inner = inner
+        self.method = method
+        self.path_end = path_end
+        self.died = False
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await self.inner.handle_async_request(request)
+        if not self.died and request.method == self.method and request.url.path.endswith(self.path_end):
+            await response.aread()
+            self.died = True
+            raise Died(f"{request.method} {request.url.path}")
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.parametrize(
+    ("method", "path_end"),
+    [("PATCH", "/status"), ("POST", "/events")],
+    ids=["dies-after-the-status-write", "dies-after-the-event"],
+)
+async def test_a_transition_event_survives_a_death_around_the_status_write(
+    control_plane: ControlPlane, kube_clients: KubeClients, namespace: str, method: str, path_end: str
+) -> None:
+    """The Warning Event of a condition's transition is recorded exactly once when the process dies right after
+    the status write (before: never, the next process saw no transition left) or right after the Event (the
+    next process redoes the transition and finds its Event there)."""
+    user = kube_clients(field_manager="test-user")
+    name = "bad-" + ("status" if method == "PATCH" else "event")
+    await user.apply(cluster_manifest(name, namespace, configuration={"listener": {"tlsDisable": True}}))
+    key = kube.ObjectKey(namespace, name)
+    faults: list[DiesAfter] = []
+
+    def wrap(inner: httpx2.AsyncBaseTransport) -> httpx2.AsyncBaseTransport:
+        faults.append(DiesAfter(inner, method=method, path_end=path_end))
+        return faults[0]
+
+    def reconciler(client: kube.KubeClient) -> Reconciler:
+        return Reconciler(
+            kube=client,
+            reader=Reader(client, caches={}),
+            events=runtime.EventRecorder(client, controller="openbao.org/test", instance="test"),
+            verifier=ImageVerifier(),
+            config=ReconcilerConfig(api_server_cidr="127.0.0.1/32"),
+            tenancy_view=Everywhere(),
+        )
+
+    dying = kube.connect(control_plane.admin_kubeconfig, wrap_transport=wrap, field_manager="openbao-operator")
+    try:
+        with pytest.raises(Died):
+            await reconciler(dying).reconcile(key)
+    finally:
+        await dying.close()
+    assert faults[0].died
+    after_death = await user.get(kinds.CLUSTER, name, namespace=namespace)
+    status_written = condition(after_death, "ConfigurationValid").get("status") == "False"
+    assert status_written == (method == "PATCH"), after_death.get("status")
+
+    client = kube_clients(field_manager="openbao-operator")
+    await reconciler(client).reconcile(key)
+    await reconciler(client).reconcile(key)  # a pass with nothing new: no transition, no Event
+    got = await user.get(kinds.CLUSTER, name, namespace=namespace)
+    assert condition(got, "ConfigurationValid").get("status") == "False"
+    events = [
+        e
+        for e in (await user.list(EVENT, namespace=namespace)).items
+        if e["regarding"].get("name") == name and e.get("action") == "Validate"
+    ]
+    assert len(events) == 1, [(e["metadata"]["name"], e.get("reason"), e.get("note")) for e in events]
+    assert "spec.configuration.listener.tlsDisable" in events[0]["note"]

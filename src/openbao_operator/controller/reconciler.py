@@ -226,6 +226,15 @@ class Reconciler:
         live_status = raw.get("status") or {}
         if not status_differs(status, live_status):
             return
+        # The Events of the transitions go first, each named by the condition it leaves: a process that dies
+        # after them redoes the transition and finds them there; one that died between the status and its
+        # Events would have lost them (the next pass sees no transition left).
+        live_conditions = live_status.get("conditions")
+        for cond in changed(transitions, live_conditions):
+            announced = _announcement(cond)
+            if announced is not None:
+                type_, reason, action, note = announced
+                await self._record(raw, type_, reason, action, note, once=_leaving(cond, live_conditions))
         body = {
             "apiVersion": raw["apiVersion"],
             "kind": raw["kind"],
@@ -234,26 +243,43 @@ class Reconciler:
         }
         result = await self.clients.kube.apply_status(body, force=True)
         self.clients.reader.wrote(CLUSTER, key, result)
-        for cond in changed(transitions, live_status.get("conditions")):
-            if cond.status == "False" and cond.type == T.CONFIGURATION_VALID.value:
-                await self._record(raw, "Warning", cond.reason, "Validate", cond.message)
-            elif cond.type == T.SECURITY_RISK.value and cond.status == "True":
-                await self._record(raw, "Warning", cond.reason, "Reconcile", cond.message)
-            elif cond.type == T.TLS_READY.value and cond.status == "False":
-                await self._record(raw, "Warning", cond.reason, "CheckTLS", cond.message)
-            elif cond.type == T.UPGRADING.value and cond.reason in UPGRADE_REFUSALS:
-                await self._record(raw, "Warning", cond.reason, "Upgrade", cond.message)
-            elif cond.type == T.UNSEAL_KEY_ROTATING.value and cond.reason == seal.UnsealKeyReason.ROTATION_DEFERRED:
-                await self._record(raw, "Normal", cond.reason, "RotateUnsealKey", cond.message)
-            elif cond.type == T.UNSEAL_KEY_ROTATING.value and cond.reason == seal.UnsealKeyReason.ROTATING:
-                await self._record(
-                    raw,
-                    "Normal",
-                    "UnsealKeyRotationStarted",
-                    "RotateUnsealKey",
-                    f"{cond.message}; back the new key Secret up (losing it loses the data); pods restart through "
-                    "the rollout",
-                )
 
-    async def _record(self, raw: Manifest, type_: EventType, reason: str, action: str, note: str) -> None:
-        await self.clients.events.record(raw, type=type_, reason=reason, action=action, note=note)
+    async def _record(
+        self, raw: Manifest, type_: EventType, reason: str, action: str, note: str, *, once: str | None = None
+    ) -> None:
+        await self.clients.events.record(raw, type=type_, reason=reason, action=action, note=note, once=once)
+
+
+def _leaving(cond: Cond, live: object) -> str:
+    """What identifies a transition of ``cond``: the live condition of its type it replaces (status, reason and
+    lastTransitionTime; none at all) and where it goes. Redone after a crash, the same; a later transition of the
+    same kind leaves a newer condition."""
+    before = (
+        next((c for c in live if isinstance(c, dict) and c.get("type") == cond.type), None)
+        if isinstance(live, list)
+        else None
+    )
+    left = (
+        "-" if before is None else f"{before.get('status')}/{before.get('reason')}/{before.get('lastTransitionTime')}"
+    )
+    return f"{cond.type}:{left}->{cond.status}/{cond.reason}"
+
+
+def _announcement(cond: Cond) -> tuple[EventType, str, str, str] | None:
+    """The Event (type, reason, action, note) a condition's transition deserves, if any."""
+    if cond.status == "False" and cond.type == T.CONFIGURATION_VALID.value:
+        return "Warning", cond.reason, "Validate", cond.message
+    if cond.type == T.SECURITY_RISK.value and cond.status == "True":
+        return "Warning", cond.reason, "Reconcile", cond.message
+    if cond.type == T.TLS_READY.value and cond.status == "False":
+        return "Warning", cond.reason, "CheckTLS", cond.message
+    if cond.type == T.UPGRADING.value and cond.reason in UPGRADE_REFUSALS:
+        return "Warning", cond.reason, "Upgrade", cond.message
+    if cond.type == T.UNSEAL_KEY_ROTATING.value and cond.reason == seal.UnsealKeyReason.ROTATION_DEFERRED:
+        return "Normal", cond.reason, "RotateUnsealKey", cond.message
+    if cond.type == T.UNSEAL_KEY_ROTATING.value and cond.reason == seal.UnsealKeyReason.ROTATING:
+        note = (
+            f"{cond.message}; back the new key Secret up (losing it loses the data); pods restart through the rollout"
+        )
+        return "Normal", "UnsealKeyRotationStarted", "RotateUnsealKey", note
+    return None

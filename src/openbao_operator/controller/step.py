@@ -62,7 +62,16 @@ class Touches(Protocol):
 class EventSink(Protocol):
     """``runtime.EventRecorder`` as the reconcile uses it."""
 
-    async def record(self, regarding: Manifest, *, type: EventType, reason: str, action: str, note: str) -> None: ...
+    async def record(
+        self,
+        regarding: Manifest,
+        *,
+        type: EventType,
+        reason: str,
+        action: str,
+        note: str,
+        once: str | None = None,
+    ) -> None: ...
 
 
 def _default_tls_policy() -> pki.RotationPolicy:

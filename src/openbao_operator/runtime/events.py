@@ -6,18 +6,24 @@ repeat costs a small PATCH, not a new object. Repeats are recognised by (object,
 note) within ``window`` seconds, as client-go's event correlator does. Recording never fails a reconcile:
 errors are logged and dropped.
 
+An Event that announces a transition the caller is about to persist (a status write) can be named by the
+occurrence (``once``): the caller records it *before* the write, and a process that dies between the two
+and redoes the transition finds the Event already there (AlreadyExists is "recorded"). Recorded after the
+write instead, a death in between would lose it for good: the next process sees no transition left.
+
 Notes are truncated to the API's 1 kB limit; callers must never put secret values in them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from openbao_operator.kube import KubeClient, KubeError, Manifest, resource_type
+from openbao_operator.kube import AlreadyExists, KubeClient, KubeError, Manifest, resource_type
 
 from .leader import micro_time
 from .logs import get_logger, redact_value
@@ -36,6 +42,13 @@ class _Series:
     namespace: str
     count: int
     last_seen: float
+
+
+def _once_name(key: tuple[str, ...], once: str) -> str:
+    """``<object>.<16 hex>``: the same occurrence of the same Event about the same object, the same name."""
+    uid, kind, _, name, type_, reason, action, _note = key
+    digest = hashlib.sha256("\0".join((uid, kind, type_, reason, action, once)).encode()).hexdigest()[:16]
+    return f"{name}.{digest}"
 
 
 def _wall_now() -> datetime:
@@ -63,8 +76,21 @@ class EventRecorder:
         self._wall_clock = wall_clock
         self._series: dict[tuple[str, ...], _Series] = {}
 
-    async def record(self, regarding: Manifest, *, type: EventKind, reason: str, action: str, note: str) -> None:
-        """Record one occurrence; a repeat within the window bumps the existing Event's series."""
+    async def record(
+        self,
+        regarding: Manifest,
+        *,
+        type: EventKind,
+        reason: str,
+        action: str,
+        note: str,
+        once: str | None = None,
+    ) -> None:
+        """Record one occurrence; a repeat within the window bumps the existing Event's series.
+
+        ``once``: what identifies this occurrence (e.g. the resourceVersion of the state a transition leaves).
+        The Event's name is derived from it, an Event of that name already there counts as recorded, and no
+        series is kept: another occurrence has another identity."""
         meta = regarding.get("metadata") or {}
         namespace = str(meta.get("namespace") or "default")
         note = str(redact_value(note))[:NOTE_LIMIT]
@@ -80,7 +106,7 @@ class EventRecorder:
         )
         now = self._now()
         stamp = micro_time(self._wall_clock())
-        series = self._series.get(key)
+        series = self._series.get(key) if once is None else None
         try:
             if series is not None and now - series.last_seen <= self.window:
                 series.count += 1
@@ -89,7 +115,7 @@ class EventRecorder:
                 await self.kube.merge_patch(EVENT, series.name, patch, namespace=series.namespace)
                 return
             wall = self._wall_clock()
-            name = f"{meta.get('name')}.{int(wall.timestamp() * 1e9):x}"
+            name = f"{meta.get('name')}.{int(wall.timestamp() * 1e9):x}" if once is None else _once_name(key, once)
             body: Manifest = {
                 "apiVersion": EVENT.api_version,
                 "kind": EVENT.kind,
@@ -114,6 +140,12 @@ class EventRecorder:
                     if v
                 },
             }
+            if once is not None:
+                try:
+                    await self.kube.create(body)
+                except AlreadyExists:
+                    log.debug("event already recorded", reason=reason)
+                return
             await self.kube.create(body)
             self._series[key] = _Series(name=name, namespace=namespace, count=1, last_seen=now)
             self._expire(now)

@@ -50,7 +50,9 @@ class Events:
     def __init__(self) -> None:
         self.recorded: list[tuple[str, str]] = []
 
-    async def record(self, regarding: Manifest, *, type: str, reason: str, action: str, note: str) -> None:
+    async def record(
+        self, regarding: Manifest, *, type: str, reason: str, action: str, note: str, once: str | None = None
+    ) -> None:
         self.recorded.append((type, reason))
 
 
