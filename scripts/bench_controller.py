@@ -40,6 +40,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +231,28 @@ async def start_to_ready(identity: Any, workdir: Path, *, runs: int, workers: in
     return out
 
 
+@dataclass(frozen=True)
+class LocalPlane:
+    """A scratch directory, the local control plane in it, the CRDs and the operator's identity (deploy/ RBAC)."""
+
+    workdir: Path
+    plane: Any
+    identity: Any
+
+
+@contextlib.asynccontextmanager
+async def local_plane(prefix: str) -> AsyncIterator[LocalPlane]:
+    """The setup every benchmark and profile script starts from; stopped and removed on exit."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    plane = start_control_plane(workdir=workdir / "plane", logs=workdir / "logs")
+    try:
+        install_crd(plane)
+        yield LocalPlane(workdir=workdir, plane=plane, identity=install_operator(plane))
+    finally:
+        plane.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 @contextlib.asynccontextmanager
 async def in_process_operator(
     identity: Any, *, name: str, resync_seconds: float, client: kube.KubeClient
@@ -310,19 +333,31 @@ async def idle_requests(plane: Any, identity: Any, namespaces: list[str], count:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    workdir = Path(tempfile.mkdtemp(prefix="bench-controller-"))
     results: dict[str, Any] = {}
-    plane = start_control_plane(workdir=workdir / "plane", logs=workdir / "logs")
+    async with local_plane("bench-controller-") as local:
+        await measure(args, local, results)
+    if args.starts_only:
+        return results
+    results["environment"] = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+    }
+    results["summary"] = summary(results)
+    return results
+
+
+async def measure(args: argparse.Namespace, local: LocalPlane, results: dict[str, Any]) -> None:
+    """Every phase, into ``results`` (kept when a later phase fails)."""
+    workdir, plane, identity = local.workdir, local.plane, local.identity
     proc = None
     try:
-        install_crd(plane)
-        identity = install_operator(plane)
         results["start_to_readyz_seconds"] = starts = await start_to_ready(
             identity, workdir, runs=args.starts, workers=args.workers
         )
         print("start → /readyz:", starts, "load", load(), flush=True)
         if args.starts_only:
-            return results
+            return
         proc, port = operator(
             identity,
             workdir=workdir,
@@ -419,15 +454,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         if proc is not None:
             proc.stop(grace=10)
-        plane.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-    results["environment"] = {
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "load_average": os.getloadavg(),
-    }
-    results["summary"] = summary(results)
-    return results
 
 
 def summary(r: dict[str, Any]) -> dict[str, Any]:

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,12 +32,14 @@ from openbao_operator import kube  # noqa: E402
 async def run(args: argparse.Namespace) -> None:
     if args.operator_python:
         bench.OPERATOR_PYTHON.append(args.operator_python)
-    workdir = Path(tempfile.mkdtemp(prefix="profile-converge-"))
-    plane = bench.start_control_plane(workdir=workdir / "plane", logs=workdir / "logs")
+    async with bench.local_plane("profile-converge-") as local:
+        await converge(args, local)
+
+
+async def converge(args: argparse.Namespace, local: bench.LocalPlane) -> None:
+    workdir, plane, identity = local.workdir, local.plane, local.identity
     proc = None
     try:
-        bench.install_crd(plane)
-        identity = bench.install_operator(plane)
         proc, port = bench.operator(
             identity, workdir=workdir, logs=workdir / "logs", name="profile-operator", resync_seconds=600, workers=16
         )
@@ -69,8 +69,6 @@ async def run(args: argparse.Namespace) -> None:
     finally:
         if proc is not None:
             proc.stop(grace=10)
-        plane.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main() -> None:

@@ -17,9 +17,7 @@ import asyncio
 import cProfile
 import io
 import pstats
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,9 +25,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_controller import CLUSTER, in_process_operator, manifest, namespace, wait_converged  # noqa: E402
-from tests.peers.controlplane import start_control_plane  # noqa: E402
-from tests.peers.deploy import install_crd, install_operator  # noqa: E402
+from bench_controller import (  # noqa: E402
+    CLUSTER,
+    in_process_operator,
+    local_plane,
+    manifest,
+    namespace,
+    wait_converged,
+)
 
 from openbao_operator import kube  # noqa: E402
 from openbao_operator.controller import kinds  # noqa: E402
@@ -57,11 +60,8 @@ async def profile(reconcile: object, keys: list[kube.ObjectKey], rounds: int, ou
 
 
 async def run(args: argparse.Namespace) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="profile-reconcile-"))
-    plane = start_control_plane(workdir=workdir / "plane", logs=workdir / "logs")
-    try:
-        install_crd(plane)
-        identity = install_operator(plane)
+    async with local_plane("profile-reconcile-") as local:
+        plane, identity = local.plane, local.identity
         client = kube.connect(plane.admin_kubeconfig, field_manager="bench")
         operator_client = kube.connect(identity.kubeconfig)
         try:
@@ -86,9 +86,6 @@ async def run(args: argparse.Namespace) -> None:
                 print("clusters:", len(clusters.items))
         finally:
             await client.close()
-    finally:
-        plane.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main() -> None:

@@ -14,9 +14,7 @@ import argparse
 import asyncio
 import collections
 import re
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,11 +28,8 @@ from openbao_operator import kube  # noqa: E402
 
 
 async def run(count: int) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="requests-per-cluster-"))
-    plane = bench.start_control_plane(workdir=workdir / "plane", logs=workdir / "logs")
-    try:
-        bench.install_crd(plane)
-        identity = bench.install_operator(plane)
+    async with bench.local_plane("requests-per-cluster-") as local:
+        plane, identity = local.plane, local.identity
         admin = kube.connect(plane.admin_kubeconfig, field_manager="bench")
         counter = kube.RequestCounter()
         client = kube.connect(identity.kubeconfig, wrap_transport=counter.wrap)
@@ -56,9 +51,6 @@ async def run(count: int) -> None:
         for (method, path), n in kinds.most_common():
             print(f"  {n / count:6.2f}  {method:6} {path}")
         await admin.close()
-    finally:
-        plane.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main() -> None:
