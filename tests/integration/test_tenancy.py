@@ -17,6 +17,7 @@ from lightkube.resources.core_v1 import Namespace
 
 from openbao_operator import kube
 from openbao_operator.controller import kinds
+from openbao_operator.kube.transport import SplitTransport
 from tests.integration.kubehelp import KubeClients, eventually
 from tests.integration.operatorhelp import (
     cluster_manifest,
@@ -225,3 +226,31 @@ async def test_a_binding_made_by_an_administrator_is_adopted_and_a_foreign_one_r
 
 async def _is(value: Any, want: str) -> bool:
     return bool(await value == want)
+
+
+async def test_many_onboarded_namespaces_leave_room_for_every_other_request(
+    control_plane: ControlPlane,
+    kube: AsyncClient,
+    kube_clients: KubeClients,
+    namespace: str,
+    operator_namespace: str,
+) -> None:
+    """Thirteen onboarded namespaces are 143 watches (eleven kinds each), each holding its connection: more
+    than one HTTP pool of 100 connections. In one pool with the requests, every request of every reconcile
+    then failed with a pool timeout and nothing converged; watches have a pool of their own now."""
+    client = kube_clients(field_manager="test-user")
+    others = [f"{namespace}-m{i:02d}" for i in range(12)]
+    for name in others:
+        await kube.create(Namespace(metadata=ObjectMeta(name=name)))
+    try:
+        tenants = (*others, namespace)
+        async with running_operator(control_plane, operator_namespace, cluster_wide=True, tenants=tenants) as op:
+            await client.apply(cluster_manifest("crowded", namespace, replicas=1))
+            await eventually(lambda: converged(client, "crowded", namespace), what="converged", within=60)
+            transport = op.client._generic._client._transport  # the operator's SplitTransport (kube/transport.py)
+            assert isinstance(transport, SplitTransport)
+            watches = len(transport.watches._pool.connections)
+            assert watches > 100, f"only {watches} watches open: the case under test is more than a pool of 100"
+    finally:
+        for name in others:
+            await kube.delete(Namespace, name)

@@ -4,12 +4,19 @@ same answer httpcore2's own backend gives, on real loopback sockets, and the cli
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import httpcore2
 from httpcore2._backends.anyio import AnyIOBackend
 from lightkube.config.kubeconfig import KubeConfig
 
-from openbao_operator.kube.transport import CheapProbeBackend, CheapProbeStream, tls_transport
+from openbao_operator.kube.transport import (
+    REQUEST_LIMITS,
+    WATCH_LIMITS,
+    CheapProbeBackend,
+    CheapProbeStream,
+    tls_transport,
+)
 
 KUBECONFIG = {
     "apiVersion": "v1",
@@ -61,12 +68,16 @@ async def test_an_idle_connection_reads_as_closed_exactly_when_the_server_closed
         await server.wait_closed()
 
 
-def test_the_api_client_pool_uses_the_cheap_backend() -> None:
+def test_the_api_client_pools_use_the_cheap_backend_and_their_limits() -> None:
     config = KubeConfig.from_dict(KUBECONFIG).get()
     assert config is not None
     transport = tls_transport(config)
-    pool = transport._pool
-    assert isinstance(pool, httpcore2.AsyncConnectionPool)
-    assert isinstance(pool._network_backend, CheapProbeBackend)
-    assert pool._ssl_context is not None
-    assert pool._max_keepalive_connections == 20
+    for part, limits in ((transport.requests, REQUEST_LIMITS), (transport.watches, WATCH_LIMITS)):
+        pool = part._pool
+        assert isinstance(pool, httpcore2.AsyncConnectionPool)
+        assert isinstance(pool._network_backend, CheapProbeBackend)
+        assert pool._ssl_context is not None
+        assert pool._max_connections == (limits.max_connections or sys.maxsize)
+        assert pool._max_keepalive_connections == limits.max_keepalive_connections
+    assert transport.requests._pool._max_connections == 32
+    assert transport.watches._pool._max_connections == sys.maxsize
