@@ -356,7 +356,7 @@ async def _warnings(client: kube.KubeClient, namespace: str, reason: str) -> lis
     return [str(e.get("note") or "") for e in events.items if e.get("reason") == reason and e.get("type") == "Warning"]
 
 
-class Died(Exception):
+class Died(Exception):  # noqa: N818 - named by what happens, as the test reads it
     """The operator process 'dies' here (injected): nothing after this request happens."""
 
 

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx2
 import pytest
 from lightkube import AsyncClient
 from lightkube.models.meta_v1 import ObjectMeta
@@ -249,6 +250,7 @@ async def test_many_onboarded_namespaces_leave_room_for_every_other_request(
             await eventually(lambda: converged(client, "crowded", namespace), what="converged", within=60)
             transport = op.client._generic._client._transport  # the operator's SplitTransport (kube/transport.py)
             assert isinstance(transport, SplitTransport)
+            assert isinstance(transport.watches, httpx2.AsyncHTTPTransport)
             watches = len(transport.watches._pool.connections)
             assert watches > 100, f"only {watches} watches open: the case under test is more than a pool of 100"
     finally:

@@ -36,13 +36,21 @@ WATCH_LIMITS = httpx2.Limits(max_connections=None, max_keepalive_connections=16,
 """Watches: one streaming response, so one connection, each for minutes; as many as there are informers
 (eleven per onboarded namespace), so no limit."""
 
+LEASE_LIMITS = httpx2.Limits(max_connections=2, max_keepalive_connections=2, keepalive_expiry=60.0)
+"""Leader election's Lease reads and renewals: never queued behind a burst of reconcile requests, which
+could make a renewal miss its deadline and the process give up leadership."""
+
 
 def tls_transport(config: SingleConfig, *, trust_env: bool = True) -> SplitTransport:
     """HTTPS to the API server, verifying the cluster CA and presenting the user's client certificate: watches
-    on a pool of their own, every other request on a bounded one (:class:`SplitTransport`)."""
+    and Lease requests on pools of their own, every other request on a bounded one (:class:`SplitTransport`)."""
     assert config.user is not None, "a kubeconfig context always has a user"
     ssl_context = verify_cluster(config.cluster, config.user, config.abs_file, trust_env=trust_env)
-    return SplitTransport(requests=_pooled(ssl_context, REQUEST_LIMITS), watches=_pooled(ssl_context, WATCH_LIMITS))
+    return SplitTransport(
+        requests=_pooled(ssl_context, REQUEST_LIMITS),
+        watches=_pooled(ssl_context, WATCH_LIMITS),
+        leases=_pooled(ssl_context, LEASE_LIMITS),
+    )
 
 
 def _pooled(ssl_context: ssl.SSLContext, limits: httpx2.Limits) -> httpx2.AsyncHTTPTransport:
@@ -57,26 +65,46 @@ def _pooled(ssl_context: ssl.SSLContext, limits: httpx2.Limits) -> httpx2.AsyncH
 
 
 class SplitTransport(httpx2.AsyncBaseTransport):
-    """Watches (``?watch=true``) through one pool, every other request through another.
+    """Watches (``?watch=true``) through one pool, Lease requests through another, everything else through a
+    third.
 
     Why: a watch holds its connection for as long as it streams. In one pool with a connection limit, the
     informers of ten onboarded namespaces (eleven kinds each) took every connection, and every other request,
     reads and writes of every reconcile included, waited for one until it failed with a pool timeout: the
-    operator stopped working. Without a limit, a burst of requests would open a connection each."""
+    operator stopped working. Without a limit, a burst of requests would open a connection each. The Lease
+    renewals of leader election have their own two connections so that such a burst never delays them."""
 
-    def __init__(self, *, requests: httpx2.AsyncHTTPTransport, watches: httpx2.AsyncHTTPTransport) -> None:
+    def __init__(
+        self,
+        *,
+        requests: httpx2.AsyncBaseTransport,
+        watches: httpx2.AsyncBaseTransport,
+        leases: httpx2.AsyncBaseTransport,
+    ) -> None:
         self.requests = requests
         self.watches = watches
+        self.leases = leases
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        watch = request.url.params.get("watch") == "true"
-        return await (self.watches if watch else self.requests).handle_async_request(request)
+        if request.url.params.get("watch") == "true":
+            pool = self.watches
+        elif request.url.path.startswith(_LEASES):
+            pool = self.leases
+        else:
+            pool = self.requests
+        return await pool.handle_async_request(request)
 
     async def aclose(self) -> None:
         try:
             await self.requests.aclose()
         finally:
-            await self.watches.aclose()
+            try:
+                await self.watches.aclose()
+            finally:
+                await self.leases.aclose()
+
+
+_LEASES = "/apis/coordination.k8s.io/"
 
 
 class CheapProbeStream(AnyIOStream):

@@ -7,14 +7,17 @@ import asyncio
 import sys
 
 import httpcore2
+import httpx2
 from httpcore2._backends.anyio import AnyIOBackend
 from lightkube.config.kubeconfig import KubeConfig
 
 from openbao_operator.kube.transport import (
+    LEASE_LIMITS,
     REQUEST_LIMITS,
     WATCH_LIMITS,
     CheapProbeBackend,
     CheapProbeStream,
+    SplitTransport,
     tls_transport,
 )
 
@@ -72,12 +75,39 @@ def test_the_api_client_pools_use_the_cheap_backend_and_their_limits() -> None:
     config = KubeConfig.from_dict(KUBECONFIG).get()
     assert config is not None
     transport = tls_transport(config)
-    for part, limits in ((transport.requests, REQUEST_LIMITS), (transport.watches, WATCH_LIMITS)):
+    parts = ((transport.requests, REQUEST_LIMITS), (transport.watches, WATCH_LIMITS), (transport.leases, LEASE_LIMITS))
+    for part, limits in parts:
+        assert isinstance(part, httpx2.AsyncHTTPTransport)
         pool = part._pool
         assert isinstance(pool, httpcore2.AsyncConnectionPool)
         assert isinstance(pool._network_backend, CheapProbeBackend)
         assert pool._ssl_context is not None
         assert pool._max_connections == (limits.max_connections or sys.maxsize)
         assert pool._max_keepalive_connections == limits.max_keepalive_connections
-    assert transport.requests._pool._max_connections == 32
-    assert transport.watches._pool._max_connections == sys.maxsize
+    assert REQUEST_LIMITS.max_connections == 32
+    assert WATCH_LIMITS.max_connections is None
+
+
+class _Named(httpx2.AsyncBaseTransport):
+    def __init__(self, name: str, seen: list[str]) -> None:
+        self.name, self.seen = name, seen
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        self.seen.append(self.name)
+        return httpx2.Response(200)
+
+
+async def test_watches_leases_and_other_requests_go_through_their_own_pools() -> None:
+    seen: list[str] = []
+    split = SplitTransport(
+        requests=_Named("requests", seen), watches=_Named("watches", seen), leases=_Named("leases", seen)
+    )
+    urls = [
+        "https://api/api/v1/namespaces/a/pods?watch=true&resourceVersion=5",
+        "https://api/api/v1/namespaces/a/pods?limit=500",
+        "https://api/apis/coordination.k8s.io/v1/namespaces/op/leases/openbao-operator",
+        "https://api/apis/apps/v1/namespaces/a/statefulsets/x?fieldManager=o&force=true",
+    ]
+    for url in urls:
+        await split.handle_async_request(httpx2.Request("GET", url))
+    assert seen == ["watches", "requests", "leases", "requests"]
