@@ -13,7 +13,10 @@ pass deletes at most one pod, and only when every other pod is Ready:
    after the spec was fixed), then out-of-date standbys from the highest ordinal down, then the active
    node, which is asked to ``sys/step-down`` first (with the operator's own token under selfInit.oidc, else
    the stored root token: controller/operator_token.py; without one, e.g. under plain selfInit, its graceful
-   SIGTERM shutdown releases the lock), so leadership moves once, to an updated pod.
+   SIGTERM shutdown releases the lock), so leadership moves once, to an updated pod;
+4. with a token, a Raft voter is replaced only when the other healthy voters keep a quorum without it
+   (:func:`quorum_hold`, from autopilot's state): right after a bootstrap the other servers are non-voters
+   until autopilot promotes them, and the leader replaced then left nobody to elect.
 
 Leadership is read from OpenBao's ``openbao-active`` pod label and confirmed with ``sys/health`` on the
 victim (a stale label must not let the leader be deleted as if it were a standby). ``spec.paused`` halts the
@@ -30,7 +33,7 @@ from datetime import datetime
 from typing import Literal
 
 from openbao_operator.api import OpenBaoCluster, names
-from openbao_operator.baoapi import BaoApiError, BaoUnavailable, Sensitive
+from openbao_operator.baoapi import AutopilotState, BaoApiError, BaoUnavailable, Sensitive
 from openbao_operator.kube import Conflict, KubeClient, Manifest, NotFound, ObjectKey, Preconditions
 
 from . import podview, upgrades
@@ -219,6 +222,55 @@ async def _upgrade_gate(
     return True
 
 
+QUORUM_WAIT_SECONDS = 5.0
+"""Look again this often while replacing the next pod would cost the Raft quorum."""
+
+
+def quorum_hold(state: AutopilotState | None, victim: str) -> str | None:
+    """What replacing ``victim`` must wait for so that the Raft cluster keeps its quorum (None: nothing).
+
+    Raft's quorum counts voters only, and a server that joined (or came back) is a non-voter until autopilot
+    has seen it healthy for its stabilization time. Replacing the one voter of a cluster whose other servers
+    are still non-voters leaves nobody who may be elected: the cluster has no active node until the replaced
+    pod is back, and the old leader takes over again (seen right after a bootstrap: 26 s without an active
+    node). So a voter goes only when the other healthy voters are a quorum of the voters without it. A
+    non-voter goes at once, as does the only server (nothing could take over), and so does anything when
+    autopilot could not be read (no token, or no unsealed node answered): the rollout then keeps its older
+    rule of Ready pods only."""
+    if state is None or len(state.servers) <= 1:
+        return None
+    server = state.servers.get(victim)
+    if server is None or server.status not in _VOTING:
+        return None
+    voters = [s for s in state.servers.values() if s.status in _VOTING]
+    others = [s.node_id for s in voters if s.node_id != victim and s.healthy]
+    quorum = len(voters) // 2 + 1
+    if len(others) >= quorum:
+        return None
+    waiting = sorted(s.node_id for s in state.servers.values() if s.node_id != victim and s not in voters)
+    detail = f" (autopilot makes {', '.join(waiting)} voters once stable)" if waiting else ""
+    return (
+        f"a quorum without {victim}: {len(others)} other healthy voter(s), {quorum} needed of {len(voters)} "
+        f"voter(s){detail}"
+    )
+
+
+_VOTING = frozenset({"voter", "leader"})
+
+
+async def _autopilot(ctx: Context, pods: Sequence[Manifest], token: Sensitive) -> AutopilotState | None:
+    """Autopilot's state from the pod labelled active, else from any other that answers; None if none does."""
+    for pod in sorted(pods, key=lambda p: (not podview.active(p), podview.ordinal(p))):
+        where = podview.target(ctx.cluster, pod, namespace=ctx.namespace, ca_pem=ctx.ca_pem)
+        if where is None or podview.terminating(pod):
+            continue
+        try:
+            return await ctx.clients.connect(where).autopilot_state(token)
+        except (BaoUnavailable, BaoApiError):
+            continue
+    return None
+
+
 def upgrade_pending(sts: Manifest, pods: Sequence[Manifest]) -> str | None:
     """What an upgrade whose pods all passed the gate still waits for before it is complete: every pod of the
     StatefulSet present and Ready in Kubernetes too (the gate asks OpenBao, which answers a few seconds before
@@ -272,6 +324,12 @@ async def step(ctx: Context) -> Report:
         token, token_note = got.token, got.describe()
         if got.failure is not None:
             out.event("Warning", "OperatorLoginFailed", "Rollout", got.failure)
+    if plan.action == "replace" and plan.victim is not None and plan.role != "not-ready" and token is not None:
+        held = quorum_hold(await _autopilot(ctx, pods, token), podview.name(plan.victim))
+        if held is not None:
+            ctx.facts.rollout_waiting_for = held
+            out.after(QUORUM_WAIT_SECONDS)
+            return out
     result = await execute(
         plan,
         cluster,

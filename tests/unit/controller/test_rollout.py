@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from openbao_operator.baoapi import Sensitive
-from openbao_operator.controller.rollout import plan_rollout, upgrade_pending
+from openbao_operator.baoapi import AutopilotServer, AutopilotState, Sensitive
+from openbao_operator.controller.rollout import plan_rollout, quorum_hold, upgrade_pending
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 OLD, NEW = "bao-old", "bao-new"
@@ -97,3 +97,42 @@ def test_an_upgrade_is_complete_only_when_every_pod_is_ready_in_kubernetes_too()
     assert upgrade_pending(sts(), [pod(0, NEW), pod(1, NEW), pod(2, NEW, ready=False)]) == "bao-2 to become Ready"
     assert upgrade_pending(sts(), [pod(0, NEW), pod(2, NEW)]) == "pod ordinal 1 to be created"
     assert upgrade_pending(sts(), [pod(0, NEW), pod(1, NEW), pod(2, NEW)]) is None
+
+
+def _autopilot(**servers: tuple[str, bool]) -> AutopilotState:
+    return AutopilotState(
+        healthy=all(h for _, h in servers.values()),
+        leader=next((n for n, (st, _) in servers.items() if st == "leader"), ""),
+        servers={n: AutopilotServer(node_id=n, status=st, healthy=h, last_index=10) for n, (st, h) in servers.items()},
+    )
+
+
+def test_the_only_voter_waits_for_autopilot_to_promote_the_others() -> None:
+    # right after a bootstrap: pod-0 leads, the two that joined are non-voters until autopilot promotes them
+    state = _autopilot(**{"b-0": ("leader", True), "b-1": ("non-voter", True), "b-2": ("non-voter", True)})
+    held = quorum_hold(state, "b-0")
+    assert held is not None
+    assert "0 other healthy voter(s), 1 needed of 1" in held
+    assert "b-1, b-2" in held
+    assert quorum_hold(state, "b-2") is None, "a non-voter costs no quorum"
+
+
+def test_a_voter_goes_when_the_other_healthy_voters_keep_a_quorum() -> None:
+    three = _autopilot(**{"b-0": ("leader", True), "b-1": ("voter", True), "b-2": ("voter", True)})
+    assert quorum_hold(three, "b-0") is None
+    assert quorum_hold(three, "b-2") is None
+    one_down = _autopilot(**{"b-0": ("leader", True), "b-1": ("voter", False), "b-2": ("voter", True)})
+    held = quorum_hold(one_down, "b-0")
+    assert held is not None
+    assert "1 other healthy voter(s), 2 needed of 3" in held
+    five = _autopilot(
+        **{"b-0": ("leader", True), "b-1": ("voter", True), "b-2": ("voter", True), "b-3": ("voter", False),
+           "b-4": ("voter", True)}
+    )  # fmt: skip
+    assert quorum_hold(five, "b-0") is None, "3 healthy of 5 without it is a quorum"
+
+
+def test_nothing_holds_a_single_server_or_an_unknown_state() -> None:
+    assert quorum_hold(_autopilot(**{"b-0": ("leader", True)}), "b-0") is None
+    assert quorum_hold(None, "b-0") is None
+    assert quorum_hold(_autopilot(**{"b-0": ("leader", True), "b-1": ("non-voter", True)}), "b-9") is None
