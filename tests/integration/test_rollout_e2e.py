@@ -327,6 +327,63 @@ async def test_config_change_rolls_standbys_first_leader_last(
     )
 
 
+async def test_the_only_voter_is_not_replaced_until_the_others_vote(
+    control_plane: ControlPlane, node_agent: NodeAgent, namespace: str, tmp_path: Path, peer_logs: Path
+) -> None:
+    """With the leader the only Raft voter (the others non-voters, as right after a bootstrap until autopilot
+    promotes them; here demoted for good so the case holds as long as the test needs), a rollout replaces the
+    non-voters and then waits, saying why, instead of deleting the one node that may lead: deleted, nobody could
+    be elected and the cluster had no active node until it came back. Once the others vote again, the leader
+    goes last with exactly one leadership change."""
+    node_agent.adopt_namespace(namespace)
+    name = "quorum"
+    doc = manifest(name=name, namespace=namespace, replicas=3, version="2.7.2", configuration={"logLevel": "info"})
+    async with operator_and_client(control_plane, namespace) as client:
+        await client.apply(doc)
+        await wait_available(client, namespace, name, within=240)
+        token = await _secret(client, namespace, f"{name}-root-token", "token")
+        c = await agent_view(control_plane, node_agent, client, doc, tmp_path, peer_logs)
+        leader = await check_one_raft_cluster(c, client, token, replicas=3)
+        others = [c.pod(i) for i in range(3) if c.pod(i) != leader]
+        for pod in others:
+            await asyncio.to_thread(c.bao, leader, "operator", "raft", "demote", pod, token=token)
+        leader_uid = (await client.get(kinds.POD, leader, namespace=namespace))["metadata"]["uid"]
+        sts_before = await client.get(kinds.STATEFULSET, name, namespace=namespace)
+        revision_before = sts_before["status"]["updateRevision"]
+
+        async with watching(client, namespace, name, leader=leader) as watcher:
+            await client.apply(
+                manifest(
+                    name=name, namespace=namespace, replicas=3, version="2.7.2", configuration={"logLevel": "debug"}
+                )
+            )
+
+            async def held() -> str | None:
+                obj = await client.get(kinds.CLUSTER, name, namespace=namespace)
+                waiting = str(((obj.get("status") or {}).get("rollout") or {}).get("waitingFor") or "")
+                return waiting if f"a quorum without {leader}" in waiting else None
+
+            waiting = await eventually(held, what="the rollout holding the only voter", within=240, interval=0.5)
+            assert "0 other healthy voter(s), 1 needed of 1" in waiting, waiting
+            await asyncio.sleep(10)  # two more looks of the rollout (every 5 s): still held
+            still = await client.get(kinds.POD, leader, namespace=namespace)
+            assert still["metadata"]["uid"] == leader_uid, "the only voter was replaced"
+            assert not still["metadata"].get("deletionTimestamp"), "the only voter is being deleted"
+            assert sorted(p for _, p in watcher.replaced_at) == sorted(others), watcher.replaced_at
+            assert watcher.actives == [leader]
+
+            for pod in others:
+                await asyncio.to_thread(c.bao, leader, "operator", "raft", "promote", pod, token=token)
+            await wait_rolled(client, namespace, name, revision_before, within=300)
+
+        replaced = [p for _, p in watcher.replaced_at]
+        assert replaced[-1] == leader, replaced
+        assert len(replaced) == 3, replaced
+        assert len(watcher.actives) == 2, watcher.actives  # exactly one leadership change
+        assert await asyncio.to_thread(c.raft_voters, watcher.actives[-1], token, count=3)
+    print(f"\nquorum hold: waited with {waiting!r}; replaced {replaced}, actives {watcher.actives}")
+
+
 async def _async(value: bool) -> bool:
     return value
 

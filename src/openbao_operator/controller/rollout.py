@@ -248,7 +248,9 @@ def quorum_hold(state: AutopilotState | None, victim: str) -> str | None:
     if len(others) >= quorum:
         return None
     waiting = sorted(s.node_id for s in state.servers.values() if s.node_id != victim and s not in voters)
-    detail = f" (autopilot makes {', '.join(waiting)} voters once stable)" if waiting else ""
+    detail = (
+        f" ({', '.join(waiting)}: non-voters; autopilot promotes a new server once it is stable)" if waiting else ""
+    )
     return (
         f"a quorum without {victim}: {len(others)} other healthy voter(s), {quorum} needed of {len(voters)} "
         f"voter(s){detail}"
