@@ -234,9 +234,10 @@ def quorum_hold(state: AutopilotState | None, victim: str) -> str | None:
     are still non-voters leaves nobody who may be elected: the cluster has no active node until the replaced
     pod is back, and the old leader takes over again (seen right after a bootstrap: 26 s without an active
     node). So a voter goes only when the other healthy voters are a quorum of the voters without it. A
-    non-voter goes at once, as does the only server (nothing could take over), and so does anything when
-    autopilot could not be read (no token, or no unsealed node answered): the rollout then keeps its older
-    rule of Ready pods only."""
+    non-voter goes at once, as does the only server (nothing could take over), a voter whose other servers are
+    all healthy voters already (two servers: waiting would change nothing), and anything when autopilot could
+    not be read (no token, or no unsealed node answered): the rollout then keeps its older rule of Ready pods
+    only. A server demoted for good by hand holds the rollout until it is promoted (status says so)."""
     if state is None or len(state.servers) <= 1:
         return None
     server = state.servers.get(victim)
@@ -246,6 +247,9 @@ def quorum_hold(state: AutopilotState | None, victim: str) -> str | None:
     others = [s.node_id for s in voters if s.node_id != victim and s.healthy]
     quorum = len(voters) // 2 + 1
     if len(others) >= quorum:
+        return None
+    if not any(s.node_id != victim and (s.status not in _VOTING or not s.healthy) for s in state.servers.values()):
+        # every other server is a healthy voter and still too few (two servers): waiting changes nothing
         return None
     waiting = sorted(s.node_id for s in state.servers.values() if s.node_id != victim and s not in voters)
     detail = (

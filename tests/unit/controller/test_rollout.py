@@ -132,6 +132,15 @@ def test_a_voter_goes_when_the_other_healthy_voters_keep_a_quorum() -> None:
     assert quorum_hold(five, "b-0") is None, "3 healthy of 5 without it is a quorum"
 
 
+def test_two_healthy_voters_are_not_held_for_ever() -> None:
+    # two servers cannot keep a quorum without either; nothing that waiting could change: go, as before
+    two = _autopilot(**{"b-0": ("leader", True), "b-1": ("voter", True)})
+    assert quorum_hold(two, "b-0") is None
+    assert quorum_hold(two, "b-1") is None
+    two_one_sick = _autopilot(**{"b-0": ("leader", True), "b-1": ("voter", False)})
+    assert quorum_hold(two_one_sick, "b-0") is not None, "b-1 may recover: wait for it"
+
+
 def test_nothing_holds_a_single_server_or_an_unknown_state() -> None:
     assert quorum_hold(_autopilot(**{"b-0": ("leader", True)}), "b-0") is None
     assert quorum_hold(None, "b-0") is None
